@@ -1,0 +1,193 @@
+"""Composition root: builds the QApplication, services, view-models and the main window.
+
+The only place that constructs services. The GUI runs on a qasync loop started with `qasync.run`;
+closing the window sets an event that `main()` awaits, then tasks are cancelled and clients closed
+before the loop ends, so the process exits 0 without "Event loop stopped before Future completed".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QSize
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from lora_studio import APP_ID, APP_NAME, __version__, paths
+from lora_studio.core.config.settings import Settings, load_settings
+from lora_studio.logging_setup import setup_logging
+from lora_studio.viewmodels.message_bridge import MessageBridge
+from lora_studio.viewmodels.settings_vm import SettingsViewModel
+from lora_studio.views.crash_dialog import make_excepthook
+from lora_studio.views.main_window import MainWindow, PageSpec
+from lora_studio.views.pages.placeholder_page import PLACEHOLDER_TEXT, PlaceholderPage
+from lora_studio.views.pages.settings_page import SettingsPage
+from lora_studio.views.theme import apply_theme
+
+log = logging.getLogger(__name__)
+
+ICON_SIZES = (16, 32, 48, 64, 128, 256)
+
+
+@dataclass
+class Services:
+    """Long-lived services shared by view-models; closed in order at shutdown."""
+
+    settings: Settings
+    config_dir: Path
+    data_dir: Path
+    cache_dir: Path
+    bridge: MessageBridge
+    executor: ThreadPoolExecutor
+    tasks: set[asyncio.Task[object]] = field(default_factory=set)
+
+    async def aclose(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def ensure_platform() -> None:
+    """Use the offscreen platform when there is no display (CI, ssh, self-test on a server)."""
+    if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM"):
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    ensure_platform()
+    app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("LoRA Studio")
+    app.setDesktopFileName(APP_ID)
+    return app
+
+
+def app_icon() -> QIcon:
+    icon = QIcon()
+    for size in ICON_SIZES:
+        png = paths.resource("icons", f"lora-studio-{size}.png")
+        if png.exists():
+            icon.addFile(str(png), QSize(size, size))
+    if icon.isNull():
+        icon = QIcon(str(paths.resource("icons", "lora-studio.svg")))
+    return icon
+
+
+def build_services() -> Services:
+    config_dir = paths.config_dir()
+    return Services(
+        settings=load_settings(config_dir),
+        config_dir=config_dir,
+        data_dir=paths.data_dir(),
+        cache_dir=paths.cache_dir(),
+        bridge=MessageBridge(),
+        executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="lora-io"),
+    )
+
+
+def build_window(app: QApplication, services: Services) -> MainWindow:
+    settings_vm = SettingsViewModel(
+        services.settings,
+        services.config_dir,
+        {
+            "Settings and presets": str(services.config_dir),
+            "Job records": str(services.data_dir),
+            "Thumbnail cache": str(services.cache_dir),
+            "Log files": str(paths.log_dir()),
+        },
+    )
+    apply_theme(app, settings_vm.theme)
+    settings_vm.theme_changed.connect(lambda choice: apply_theme(app, choice))
+
+    pages: list[PageSpec] = [
+        PageSpec(key, title, PlaceholderPage(title, text), tooltip=title)
+        for key, (title, text) in PLACEHOLDER_TEXT.items()
+    ]
+    pages.append(PageSpec("settings", "Settings", SettingsPage(settings_vm), "Settings"))
+    window_state = QSettings(str(services.config_dir / "window-state.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(pages, services.bridge, window_state, icon=app_icon())
+    # The window owns the view-models of its pages; keep them alive as long as it lives.
+    window.view_models = [settings_vm]  # type: ignore[attr-defined]
+    return window
+
+
+async def _run_main_window(app: QApplication, services: Services) -> int:
+    closed = asyncio.Event()
+    window = build_window(app, services)
+    window.close_requested.connect(closed.set)
+    sys.excepthook = make_excepthook(str(paths.log_file()), lambda: window)
+    window.show()
+    await closed.wait()
+    await services.aclose()
+    return 0
+
+
+def run_gui() -> int:
+    """Start the desktop application; returns the process exit code."""
+    import qasync
+
+    setup_logging(paths.log_file())
+    app = create_application()
+    app.setQuitOnLastWindowClosed(False)
+    services = build_services()
+    log.info("LoRA Studio %s starting", __version__)
+    code = qasync.run(_run_main_window(app, services))
+    log.info("LoRA Studio exiting with %s", code)
+    return int(code or 0)
+
+
+def self_test(screenshot_dir: Path | None = None) -> int:
+    """Build the whole GUI without showing it to anyone; optionally save one PNG per page."""
+    setup_logging(paths.log_file())
+    app = create_application()
+    services = build_services()
+    problems: list[str] = []
+    if app_icon().isNull():
+        problems.append("the application icon could not be loaded from resources/icons")
+    problems.extend(_check_presets())
+    window = build_window(app, services)
+    window.show()
+    app.processEvents()
+    if screenshot_dir is not None:
+        screenshot_dir.mkdir(parents=True, exist_ok=True)
+    for index, key in enumerate(window.page_keys()):
+        window.show_page(key)
+        app.processEvents()
+        if screenshot_dir is not None:
+            target = screenshot_dir / f"{index + 1:02d}-{key}.png"
+            if not window.grab().save(str(target)):
+                problems.append(f"could not save the screenshot {target}")
+    window.close()
+    app.processEvents()
+    services.executor.shutdown(wait=True)
+    if problems:
+        for problem in problems:
+            print(f"self-test: {problem}", file=sys.stderr)
+        return 1
+    print(f"self-test: OK ({len(window.page_keys())} pages)")
+    return 0
+
+
+def _check_presets() -> list[str]:
+    try:
+        from lora_studio.core.config import presets
+    except ImportError:
+        return []
+    try:
+        loaded = presets.all_presets(paths.config_dir())
+    except Exception as exc:  # report any failure as a self-test problem
+        return [f"presets could not be loaded: {exc}"]
+    return [] if loaded else ["no presets were found"]

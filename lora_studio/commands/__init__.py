@@ -1,0 +1,1 @@
+"""Headless sub-commands; every module here with a `register(subparsers)` is picked up by cli.py."""

@@ -1,0 +1,1 @@
+"""Core: backends (pure Python, no Qt)."""

@@ -1,0 +1,1 @@
+"""Core: captioning (pure Python, no Qt)."""

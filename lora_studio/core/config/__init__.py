@@ -1,0 +1,1 @@
+"""Core: config (pure Python, no Qt)."""

@@ -1,0 +1,1 @@
+"""Core: dataset (pure Python, no Qt)."""

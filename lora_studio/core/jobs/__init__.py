@@ -1,0 +1,1 @@
+"""Core: jobs (pure Python, no Qt)."""

@@ -1,0 +1,1 @@
+"""Core: weights (pure Python, no Qt)."""

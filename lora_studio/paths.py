@@ -1,0 +1,81 @@
+"""User directories and resource lookup — the only module that decides where files live.
+
+`LORA_STUDIO_HOME` (or `--data-dir`, which sets it) redirects every user directory under one folder
+(config/, data/, cache/, logs/) so tests and portable installs never touch the real ones. Otherwise
+the platform's conventions apply (platformdirs).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+HOME_ENV = "LORA_STUDIO_HOME"
+_APP = "lora-studio"
+
+
+def set_home(directory: str | os.PathLike[str]) -> None:
+    """Redirect all user directories under `directory` for this process and its children."""
+    os.environ[HOME_ENV] = str(Path(directory).expanduser().resolve())
+
+
+def _home() -> Path | None:
+    value = os.environ.get(HOME_ENV)
+    return Path(value) if value else None
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def config_dir() -> Path:
+    """Settings and user presets."""
+    home = _home()
+    return _ensure(home / "config" if home else Path(platformdirs.user_config_dir(_APP)))
+
+
+def data_dir() -> Path:
+    """Job store and other durable application data."""
+    home = _home()
+    return _ensure(home / "data" if home else Path(platformdirs.user_data_dir(_APP)))
+
+
+def cache_dir() -> Path:
+    """Disposable caches (may be deleted at any time)."""
+    home = _home()
+    return _ensure(home / "cache" if home else Path(platformdirs.user_cache_dir(_APP)))
+
+
+def log_dir() -> Path:
+    """Rotating log files."""
+    home = _home()
+    return _ensure(home / "logs" if home else Path(platformdirs.user_log_dir(_APP)))
+
+
+def log_file() -> Path:
+    return log_dir() / "lora-studio.log"
+
+
+def resource_dir() -> Path:
+    """The `resources/` folder: beside the package in a source tree, or in a frozen bundle."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    candidates = []
+    if frozen_root:
+        candidates.append(Path(frozen_root) / "resources")
+    candidates.append(Path(__file__).resolve().parent.parent / "resources")
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(
+        "LoRA Studio's resources folder is missing; reinstall the application "
+        f"(looked in: {', '.join(str(c) for c in candidates)})"
+    )
+
+
+def resource(*parts: str) -> Path:
+    """Path of one resource file, e.g. resource('icons', 'lora-studio.svg')."""
+    return resource_dir().joinpath(*parts)

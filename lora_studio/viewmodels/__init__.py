@@ -1,0 +1,1 @@
+"""View-models: QObject state and orchestration; QtCore/QtGui only, never QtWidgets."""

@@ -1,0 +1,1 @@
+"""Views: dumb QtWidgets bound to view-models; no I/O."""

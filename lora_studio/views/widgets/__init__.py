@@ -1,0 +1,1 @@
+"""Reusable widgets (error banner, loss plot, delegates, drop areas)."""

@@ -1,0 +1,58 @@
+"""Shared test set-up: offscreen Qt, an isolated data dir per test, and a running qasync loop.
+
+`qloop` follows ARCHITECTURE.md: a QEventLoop marked as already running (httpx/anyio need a running
+loop), driven by pytest-qt's nested Qt loops (`qtbot.waitSignal`). It is torn down without
+`loop.stop()`, which would call `app.exit()` and make every later wait return at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own LORA_STUDIO_HOME so nothing touches the real user dirs."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("LORA_STUDIO_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def qloop(qapp) -> Iterator[asyncio.AbstractEventLoop]:  # type: ignore[no-untyped-def]
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    asyncio.events._set_running_loop(loop)
+    try:
+        yield loop
+    finally:
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        # Let cancelled tasks run their cleanup, bounded so a stuck task cannot hang the suite.
+        for _ in range(200):
+            if all(task.done() for task in pending):
+                break
+            qapp.processEvents()
+        loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
+        asyncio.events._set_running_loop(None)
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def python_exe() -> str:
+    return sys.executable
