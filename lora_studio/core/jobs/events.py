@@ -1,0 +1,63 @@
+"""Core: typed events that training backends yield while a job runs.
+
+Backends produce them from an async generator; the job store records them and view-models turn
+them into signals. All are immutable plain data, safe to send across threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lora_studio.core.jobs.status import JobStatus
+
+
+@dataclass(frozen=True)
+class Progress:
+    """`step` of `total` done (total None when unknown); `rate` in steps per second if known."""
+
+    step: int
+    total: int | None = None
+    rate: float | None = None
+
+
+@dataclass(frozen=True)
+class Loss:
+    step: int
+    value: float
+
+
+@dataclass(frozen=True)
+class Log:
+    text: str
+    stream: str = "log"  # "stdout", "stderr", "server", "log"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """An intermediate or final weights file: a local path or a URL the backend can download."""
+
+    location: str
+    step: int | None = None
+    epoch: int | None = None
+
+
+@dataclass(frozen=True)
+class StatusChanged:
+    status: JobStatus
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Finished:
+    outputs: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Failed:
+    """`message` is what the artist reads; `detail` (e.g. a stderr tail) goes to the log view."""
+
+    message: str
+    detail: str = ""
+
+
+JobEvent = Progress | Loss | Log | Checkpoint | StatusChanged | Finished | Failed
