@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication
 
 from lora_studio import APP_ID, APP_NAME, __version__, paths
 from lora_studio.core.config.settings import Settings, load_settings
-from lora_studio.logging_setup import setup_logging
+from lora_studio.logging_setup import route_qt_messages, setup_logging
 from lora_studio.viewmodels.message_bridge import MessageBridge
 from lora_studio.viewmodels.settings_vm import SettingsViewModel
 from lora_studio.views.crash_dialog import make_excepthook
@@ -117,7 +117,9 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
         for key, (title, text) in PLACEHOLDER_TEXT.items()
     ]
     pages.append(PageSpec("settings", "Settings", SettingsPage(settings_vm), "Settings"))
-    window_state = QSettings(str(services.config_dir / "window-state.ini"), QSettings.Format.IniFormat)
+    window_state = QSettings(
+        str(services.config_dir / "window-state.ini"), QSettings.Format.IniFormat
+    )
     window = MainWindow(pages, services.bridge, window_state, icon=app_icon())
     # The window owns the view-models of its pages; keep them alive as long as it lives.
     window.view_models = [settings_vm]  # type: ignore[attr-defined]
@@ -140,6 +142,7 @@ def run_gui() -> int:
     import qasync
 
     setup_logging(paths.log_file())
+    route_qt_messages()
     app = create_application()
     app.setQuitOnLastWindowClosed(False)
     services = build_services()
@@ -151,7 +154,17 @@ def run_gui() -> int:
 
 def self_test(screenshot_dir: Path | None = None) -> int:
     """Build the whole GUI without showing it to anyone; optionally save one PNG per page."""
+    try:
+        return _self_test(screenshot_dir)
+    except Exception as exc:  # any failure is the verdict, reported in one line
+        log.exception("self-test failed")
+        print(f"self-test: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _self_test(screenshot_dir: Path | None) -> int:
     setup_logging(paths.log_file())
+    route_qt_messages()
     app = create_application()
     services = build_services()
     problems: list[str] = []
@@ -162,7 +175,11 @@ def self_test(screenshot_dir: Path | None = None) -> int:
     window.show()
     app.processEvents()
     if screenshot_dir is not None:
-        screenshot_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            screenshot_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problems.append(f"cannot create the screenshot folder {screenshot_dir}: {exc.strerror}")
+            screenshot_dir = None
     for index, key in enumerate(window.page_keys()):
         window.show_page(key)
         app.processEvents()

@@ -11,12 +11,29 @@ PACKAGE = Path(__file__).resolve().parent.parent / "lora_studio"
 
 # (package sub-path, forbidden import prefixes, why)
 RULES = [
-    ("core", ("PySide6", "shiboken6", "qasync", "pyqtgraph", "lora_studio.viewmodels",
-              "lora_studio.views", "lora_studio.app"), "core is pure Python: no Qt"),
-    ("viewmodels", ("PySide6.QtWidgets", "pyqtgraph", "lora_studio.views"),
-     "view-models use QtCore/QtGui only"),
-    ("views", ("httpx", "PIL", "lora_studio.core.backends", "sqlite3", "websockets", "aiohttp"),
-     "views do no I/O"),
+    (
+        "core",
+        (
+            "PySide6",
+            "shiboken6",
+            "qasync",
+            "pyqtgraph",
+            "lora_studio.viewmodels",
+            "lora_studio.views",
+            "lora_studio.app",
+        ),
+        "core is pure Python: no Qt",
+    ),
+    (
+        "viewmodels",
+        ("PySide6.QtWidgets", "pyqtgraph", "lora_studio.views"),
+        "view-models use QtCore/QtGui only",
+    ),
+    (
+        "views",
+        ("httpx", "PIL", "lora_studio.core.backends", "sqlite3", "websockets", "aiohttp"),
+        "views do no I/O",
+    ),
 ]
 
 

@@ -14,7 +14,9 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\b(r8_)[A-Za-z0-9]{10,}"),
     re.compile(r"\b(hf_)[A-Za-z0-9]{10,}"),
     re.compile(r"\b(sk-)[A-Za-z0-9_-]{10,}"),
-    re.compile(r"(?i)((?:api[_-]?key|token|password|secret|auth)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]{4,}"),
+    re.compile(
+        r"(?i)((?:api[_-]?key|token|password|secret|auth)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]{4,}"
+    ),
     re.compile(r"(://[^/\s:@]+:)[^@\s/]+(@)"),
 )
 

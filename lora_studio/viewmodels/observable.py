@@ -30,7 +30,9 @@ class Observable(Generic[T]):
         self._attr = f"_observable_{name}"
         signal_name = f"{name}_changed"
         if not any(signal_name in vars(klass) for klass in owner.__mro__):
-            raise TypeError(f"{owner.__name__}.{name} is Observable but {signal_name} is not declared")
+            raise TypeError(
+                f"{owner.__name__}.{name} is Observable but {signal_name} is not declared"
+            )
 
     @overload
     def __get__(self, obj: None, owner: type) -> Observable[T]: ...

@@ -23,8 +23,13 @@ class SettingsViewModel(QObject):
     theme = Observable(Theme.SYSTEM.value)
     error = Observable("")
 
-    def __init__(self, settings: Settings, config_dir: Path, paths: dict[str, str],
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        config_dir: Path,
+        paths: dict[str, str],
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._settings = settings
         self._config_dir = config_dir

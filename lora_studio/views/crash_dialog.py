@@ -32,7 +32,9 @@ from lora_studio.core.redact import redact
 log = logging.getLogger(__name__)
 
 
-def crash_report(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> str:
+def crash_report(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> str:
     versions = (
         f"LoRA Studio {__version__}\nPython {platform.python_version()} on {platform.platform()}\n"
         f"PySide6 {PySide6.__version__}, Qt {qVersion()}\n"
@@ -69,7 +71,9 @@ class CrashDialog(QDialog):
         self.copy_button.setText("Copied")
 
 
-def make_excepthook(log_path: str, parent_getter: Callable[[], QWidget | None]) -> Callable[..., None]:
+def make_excepthook(
+    log_path: str, parent_getter: Callable[[], QWidget | None]
+) -> Callable[..., None]:
     """Build a `sys.excepthook` that logs the exception and opens a CrashDialog."""
     open_dialogs: list[CrashDialog] = []
 

@@ -34,8 +34,14 @@ class PageSpec:
 class MainWindow(QMainWindow):
     close_requested = Signal()
 
-    def __init__(self, pages: list[PageSpec], bridge: MessageBridge, window_state: QSettings,
-                 icon: QIcon | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        pages: list[PageSpec],
+        bridge: MessageBridge,
+        window_state: QSettings,
+        icon: QIcon | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(APP_NAME)
         if icon is not None:
@@ -51,8 +57,9 @@ class MainWindow(QMainWindow):
         self.sidebar.setObjectName("Sidebar")
         self.sidebar.setFixedWidth(150)
         self.sidebar.setIconSize(QSize(20, 20))
-        self.sidebar.setStyleSheet("#Sidebar { border: none; font-size: 11pt; } "
-                                   "#Sidebar::item { padding: 10px 14px; }")
+        self.sidebar.setStyleSheet(
+            "#Sidebar { border: none; font-size: 11pt; } #Sidebar::item { padding: 10px 14px; }"
+        )
         self.stack = QStackedWidget(central)
         for index, page in enumerate(pages):
             item = QListWidgetItem(page.title, self.sidebar)
@@ -99,7 +106,7 @@ class MainWindow(QMainWindow):
         prefix = {"warning": "⚠ ", "error": "✖ "}.get(level, "")
         self.statusBar().showMessage(prefix + text, 0 if level == "error" else 10_000)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
         self.close_requested.emit()
         event.accept()

@@ -53,7 +53,11 @@ def build_palette(name: str) -> QPalette:
     for role, color in (_DARK if name == "dark" else _LIGHT).items():
         palette.setColor(role, QColor(color))
     disabled = QColor("#7a7d82" if name == "dark" else "#a0a0a4")
-    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+    for role in (
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+        QPalette.ColorRole.WindowText,
+    ):
         palette.setColor(QPalette.ColorGroup.Disabled, role, disabled)
     return palette
 

@@ -55,7 +55,9 @@ def load_settings(config_dir: Path) -> Settings:
             path.replace(broken)
         except OSError:
             pass
-        log.warning("Settings file %s was unreadable (%s); kept as %s, using defaults", path, exc, broken)
+        log.warning(
+            "Settings file %s was unreadable (%s); kept as %s, using defaults", path, exc, broken
+        )
         return Settings()
 
 

@@ -33,7 +33,9 @@ class SettingsPage(QWidget):
         self.theme_combo = QComboBox(appearance)
         for label, value in _THEMES:
             self.theme_combo.addItem(label, value)
-        self.theme_combo.setToolTip("Light or dark colours; 'Follow the system' tracks your desktop.")
+        self.theme_combo.setToolTip(
+            "Light or dark colours; 'Follow the system' tracks your desktop."
+        )
         form.addRow("Theme", self.theme_combo)
         layout.addWidget(appearance)
 
