@@ -58,7 +58,9 @@ class MainWindow(QMainWindow):
         self.sidebar.setFixedWidth(150)
         self.sidebar.setIconSize(QSize(20, 20))
         self.sidebar.setStyleSheet(
-            "#Sidebar { border: none; font-size: 11pt; } #Sidebar::item { padding: 10px 14px; }"
+            "#Sidebar { border: none; outline: 0; font-size: 11pt; }"
+            "#Sidebar::item { padding: 10px 14px; }"
+            "#Sidebar::item:selected { background: palette(highlight); color: palette(highlighted-text); }"
         )
         self.stack = QStackedWidget(central)
         for index, page in enumerate(pages):
@@ -71,6 +73,10 @@ class MainWindow(QMainWindow):
                 shortcut = QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self)
                 shortcut.activated.connect(lambda i=index: self.sidebar.setCurrentRow(i))
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
+        quit_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.Quit), self)
+        quit_shortcut.activated.connect(self.close)
+        if quit_shortcut.key().isEmpty():  # some platforms define no standard Quit key
+            quit_shortcut.setKey(QKeySequence("Ctrl+Q"))
         layout.addWidget(self.sidebar)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
