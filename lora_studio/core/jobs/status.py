@@ -47,6 +47,5 @@ def check_transition(current: JobStatus, new: JobStatus, job_id: str = "") -> No
     if new not in ALLOWED_TRANSITIONS[current]:
         label = f"Job {job_id}" if job_id else "The job"
         raise JobError(
-            f"{label} cannot go from {current.value} to {new.value}; "
-            "its record was left unchanged."
+            f"{label} cannot go from {current.value} to {new.value}; its record was left unchanged."
         )
