@@ -17,15 +17,18 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from lora_studio import APP_ID, APP_NAME, __version__, paths
 from lora_studio.core.config.settings import Settings, load_settings
+from lora_studio.core.jobs import JobStore
 from lora_studio.logging_setup import route_qt_messages, setup_logging
+from lora_studio.viewmodels.jobs_vm import JobsViewModel
 from lora_studio.viewmodels.message_bridge import MessageBridge
 from lora_studio.viewmodels.settings_vm import SettingsViewModel
 from lora_studio.views.crash_dialog import make_excepthook
 from lora_studio.views.main_window import MainWindow, PageSpec
+from lora_studio.views.pages.jobs_page import JobsPage
 from lora_studio.views.pages.placeholder_page import PLACEHOLDER_TEXT, PlaceholderPage
 from lora_studio.views.pages.settings_page import SettingsPage
 from lora_studio.views.theme import apply_theme
@@ -45,6 +48,7 @@ class Services:
     cache_dir: Path
     bridge: MessageBridge
     executor: ThreadPoolExecutor
+    job_store: JobStore
     tasks: set[asyncio.Task[object]] = field(default_factory=set)
 
     async def aclose(self) -> None:
@@ -52,7 +56,8 @@ class Services:
             task.cancel()
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.job_store.close()
 
 
 def ensure_platform() -> None:
@@ -95,6 +100,7 @@ def build_services() -> Services:
         cache_dir=paths.cache_dir(),
         bridge=MessageBridge(),
         executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="lora-io"),
+        job_store=JobStore(),
     )
 
 
@@ -112,8 +118,12 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     apply_theme(app, settings_vm.theme)
     settings_vm.theme_changed.connect(lambda choice: apply_theme(app, choice))
 
+    jobs_vm = JobsViewModel(services.job_store, services.executor)
+    built_pages: dict[str, QWidget] = {
+        "jobs": JobsPage(jobs_vm, services.bridge),
+    }
     pages: list[PageSpec] = [
-        PageSpec(key, title, PlaceholderPage(title, text), tooltip=title)
+        PageSpec(key, title, built_pages.get(key) or PlaceholderPage(title, text), tooltip=title)
         for key, (title, text) in PLACEHOLDER_TEXT.items()
     ]
     pages.append(PageSpec("settings", "Settings", SettingsPage(settings_vm), "Settings"))
@@ -122,7 +132,7 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     )
     window = MainWindow(pages, services.bridge, window_state, icon=app_icon())
     # The window owns the view-models of its pages; keep them alive as long as it lives.
-    window.view_models = [settings_vm]  # type: ignore[attr-defined]
+    window.view_models = [settings_vm, jobs_vm]  # type: ignore[attr-defined]
     return window
 
 
@@ -190,6 +200,7 @@ def _self_test(screenshot_dir: Path | None) -> int:
     window.close()
     app.processEvents()
     services.executor.shutdown(wait=True)
+    services.job_store.close()
     if problems:
         for problem in problems:
             print(f"self-test: {problem}", file=sys.stderr)

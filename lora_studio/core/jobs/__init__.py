@@ -1,1 +1,59 @@
-"""Core: jobs (pure Python, no Qt)."""
+"""Core: jobs (pure Python, no Qt) — the Job record, its lifecycle, typed backend events, the
+SQLite job store, dataset fingerprints and live progress/ETA bookkeeping.
+
+Import the public names from here; the submodules are free to move things around.
+"""
+
+from lora_studio.core.jobs.events import (
+    Checkpoint,
+    Failed,
+    Finished,
+    JobEvent,
+    Log,
+    Loss,
+    Progress,
+    StatusChanged,
+)
+from lora_studio.core.jobs.fingerprint import dataset_fingerprint
+from lora_studio.core.jobs.ids import is_safe_job_id, new_job_id
+from lora_studio.core.jobs.job import (
+    KNOWN_BACKENDS,
+    CheckpointRef,
+    Job,
+    JobProgress,
+    StatusTransition,
+    strip_secrets,
+)
+from lora_studio.core.jobs.progress import ProgressSnapshot, ProgressTracker
+from lora_studio.core.jobs.records import LogLine, LossPoint, SpeedSample
+from lora_studio.core.jobs.status import TERMINAL_STATUSES, JobStatus, check_transition
+from lora_studio.core.jobs.store import JobStore
+
+__all__ = [
+    "KNOWN_BACKENDS",
+    "TERMINAL_STATUSES",
+    "Checkpoint",
+    "CheckpointRef",
+    "Failed",
+    "Finished",
+    "Job",
+    "JobEvent",
+    "JobProgress",
+    "JobStatus",
+    "JobStore",
+    "Log",
+    "LogLine",
+    "Loss",
+    "LossPoint",
+    "Progress",
+    "ProgressSnapshot",
+    "ProgressTracker",
+    "SpeedSample",
+    "StatusChanged",
+    "StatusTransition",
+    "check_transition",
+    "dataset_fingerprint",
+    "is_safe_job_id",
+    "new_job_id",
+    "strip_secrets",
+]

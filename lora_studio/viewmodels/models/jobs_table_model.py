@@ -1,0 +1,141 @@
+"""Qt item model: the job history as a table (name, backend, status, progress, times, cost).
+
+A thin adapter over `JobRow` values the JobsViewModel owns. `set_rows` keeps the selection stable:
+when the same jobs are listed in the same order it emits `dataChanged` for the rows that changed
+instead of resetting the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
+
+Index = QModelIndex | QPersistentModelIndex
+
+JOB_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+STATUS_ROLE = Qt.ItemDataRole.UserRole + 2
+PERCENT_ROLE = Qt.ItemDataRole.UserRole + 3
+
+_STATUS_COLOURS = {
+    "queued": "#8a8d93",
+    "running": "#3b6fd8",
+    "completed": "#2e7d32",
+    "failed": "#c62828",
+    "cancelled": "#9e6a00",
+    "lost": "#7b1fa2",
+}
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """One line of the job list, already formatted for display."""
+
+    job_id: str
+    name: str
+    backend: str
+    status: str
+    step: int
+    total: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    cost: float | None
+    error: str | None
+
+    @property
+    def percent(self) -> float | None:
+        if not self.total:
+            return None
+        return max(0.0, min(100.0, 100.0 * self.step / self.total))
+
+
+def _when(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+class JobsTableModel(QAbstractTableModel):
+    COLUMNS = ("Name", "Backend", "Status", "Progress", "Started", "Finished", "Cost")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[JobRow] = []
+
+    def rows(self) -> list[JobRow]:
+        return list(self._rows)
+
+    def row_of(self, job_id: str) -> int:
+        for index, row in enumerate(self._rows):
+            if row.job_id == job_id:
+                return index
+        return -1
+
+    def set_rows(self, rows: list[JobRow]) -> None:
+        if [r.job_id for r in rows] != [r.job_id for r in self._rows]:
+            self.beginResetModel()
+            self._rows = list(rows)
+            self.endResetModel()
+            return
+        old, self._rows = self._rows, list(rows)
+        last_column = len(self.COLUMNS) - 1
+        for index, (before, after) in enumerate(zip(old, rows, strict=True)):
+            if before != after:
+                self.dataChanged.emit(self.index(index, 0), self.index(index, last_column))
+
+    # -- Qt overrides --------------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and 0 <= section < len(self.COLUMNS)
+        ):
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row.error or f"{row.name} — {row.status}"
+        if role == Qt.ItemDataRole.ForegroundRole and column == 2:
+            return QColor(_STATUS_COLOURS.get(row.status, "#000000"))
+        if role == JOB_ID_ROLE:
+            return row.job_id
+        if role == STATUS_ROLE:
+            return row.status
+        if role == PERCENT_ROLE:
+            return row.percent
+        return None
+
+    def _display(self, row: JobRow, column: int) -> str:
+        if column == 0:
+            return row.name
+        if column == 1:
+            return row.backend
+        if column == 2:
+            return row.status.capitalize()
+        if column == 3:
+            if row.total:
+                return f"{row.step}/{row.total} ({row.percent:.0f}%)"
+            return str(row.step) if row.step else ""
+        if column == 4:
+            return _when(row.started_at or row.created_at)
+        if column == 5:
+            return _when(row.finished_at)
+        return "" if row.cost is None else f"${row.cost:.2f}"
