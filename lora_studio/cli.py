@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -74,7 +75,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return self_test(args.screenshot_dir)
     if args.command:
-        return int(args.func(args))
+        try:
+            return int(args.func(args))
+        except BrokenPipeError:
+            # `lora-studio jobs --json | head`: the reader went away; that is not an error.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return EXIT_OK
+        except KeyboardInterrupt:
+            print("Interrupted.", file=sys.stderr)
+            return 130
     from lora_studio.app import run_gui
 
     return run_gui()
