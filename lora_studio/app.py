@@ -25,11 +25,13 @@ from lora_studio.core.jobs import JobStore
 from lora_studio.logging_setup import route_qt_messages, setup_logging
 from lora_studio.viewmodels.jobs_vm import JobsViewModel
 from lora_studio.viewmodels.message_bridge import MessageBridge
+from lora_studio.viewmodels.presets_vm import PresetsViewModel
 from lora_studio.viewmodels.settings_vm import SettingsViewModel
 from lora_studio.views.crash_dialog import make_excepthook
 from lora_studio.views.main_window import MainWindow, PageSpec
 from lora_studio.views.pages.jobs_page import JobsPage
 from lora_studio.views.pages.placeholder_page import PLACEHOLDER_TEXT, PlaceholderPage
+from lora_studio.views.pages.presets_page import PresetsPage
 from lora_studio.views.pages.settings_page import SettingsPage
 from lora_studio.views.theme import apply_theme
 
@@ -119,7 +121,10 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     settings_vm.theme_changed.connect(lambda choice: apply_theme(app, choice))
 
     jobs_vm = JobsViewModel(services.job_store, services.executor)
+    presets_vm = PresetsViewModel(services.config_dir, services.executor)
+    presets_vm.load()
     built_pages: dict[str, QWidget] = {
+        "presets": PresetsPage(presets_vm),
         "jobs": JobsPage(jobs_vm, services.bridge),
     }
     pages: list[PageSpec] = [
@@ -132,7 +137,7 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     )
     window = MainWindow(pages, services.bridge, window_state, icon=app_icon())
     # The window owns the view-models of its pages; keep them alive as long as it lives.
-    window.view_models = [settings_vm, jobs_vm]  # type: ignore[attr-defined]
+    window.view_models = [settings_vm, jobs_vm, presets_vm]  # type: ignore[attr-defined]
     return window
 
 
