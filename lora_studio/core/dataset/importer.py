@@ -1,0 +1,390 @@
+"""Core/dataset: import pictures into a dataset — files, folders, zip archives, video frames.
+
+Rules:
+- Copy, never move or modify: originals are only read.
+- Everything lands flat in one folder of the dataset (the top level, or e.g. `10_ohwx`), with a
+  unique name (`import_files.Destination`: `_2`, `_3`, … when the stem is taken).
+- A same-stem `.txt` beside a picture (in its folder or the same archive folder) comes along and
+  is written as UTF-8 under the picture's new stem.
+- Each file is written to a hidden temporary file in the destination, checked to be a picture
+  (header), then renamed into place: a failure never leaves a half-written picture behind.
+  Video frames are JPEG q95 named `<video>_<milliseconds>ms.jpg`.
+- Per-file problems (not a picture, unreadable, unsafe archive member) are reported by name and
+  the import goes on. A destination that cannot be written (full disk, read-only) stops the import
+  with a StorageError naming the file; the files imported before it are complete.
+- Folders are walked recursively without following symlinked folders (no loops); hidden files and
+  folders (such as another dataset's `.lorastudio`) are skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from PIL import Image
+
+from lora_studio.core.dataset.archive import ImportLimits, plan_zip
+from lora_studio.core.dataset.captions import decode_caption
+from lora_studio.core.dataset.concurrency import CancelToken, ProgressCallback, is_cancelled, report
+from lora_studio.core.dataset.formats import (
+    CAPTION_EXTENSION,
+    describe_image_error,
+    is_archive_name,
+    is_caption_name,
+    is_image_name,
+    is_video_name,
+    open_image,
+)
+from lora_studio.core.dataset.imaging import encode
+from lora_studio.core.dataset.import_files import Destination, safe_file_name
+from lora_studio.core.dataset.video import extract_frames
+from lora_studio.core.errors import DatasetError, StorageError
+
+__all__ = [
+    "ImportLimits",
+    "ImportProblem",
+    "ImportReport",
+    "ImportedFile",
+    "import_sources",
+    "safe_file_name",
+]
+
+
+@dataclass(frozen=True)
+class ImportedFile:
+    source: str  # what the artist gave: a path, "archive.zip:dir/a.jpg", or "clip.mp4 @ 12.0 s"
+    destination: Path
+    caption: Path | None = None
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    source: str
+    message: str  # a sentence naming the file
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    imported: tuple[ImportedFile, ...]
+    failed: tuple[ImportProblem, ...]  # asked for, but could not be imported
+    skipped: tuple[ImportProblem, ...]  # ignored on purpose (not a picture, hidden, …)
+    cancelled: bool = False
+
+
+@dataclass
+class _Job:
+    kind: str  # "file", "zip", "video", "zipvideo"
+    label: str
+    path: Path | None = None
+    caption: Path | None = None
+    member: zipfile.ZipInfo | None = None
+    caption_member: zipfile.ZipInfo | None = None
+    archive: zipfile.ZipFile | None = None
+
+
+@dataclass
+class _State:
+    destination: Destination
+    imported: list[ImportedFile] = field(default_factory=list)
+    failed: list[ImportProblem] = field(default_factory=list)
+    skipped: list[ImportProblem] = field(default_factory=list)
+
+
+def import_sources(
+    dataset: Path,
+    sources: Sequence[Path],
+    *,
+    folder: str | None = None,
+    frame_interval: float = 2.0,
+    limits: ImportLimits | None = None,
+    cancel: CancelToken | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Copy pictures from `sources` into `dataset` (or its subfolder `folder`)."""
+    limits = limits or ImportLimits()
+    root = Path(dataset).expanduser().absolute()
+    dest = root / _check_folder(folder) if folder else root
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"Could not create the folder {dest}: {exc.strerror or exc}.", detail=str(exc)
+        ) from exc
+    state = _State(Destination(dest))
+    archives: list[zipfile.ZipFile] = []
+    try:
+        jobs = _plan(root, [Path(s).expanduser() for s in sources], state, archives, limits)
+        for done, job in enumerate(jobs, start=1):
+            if is_cancelled(cancel):
+                return _report(state, cancelled=True)
+            _run(job, state, frame_interval, limits, cancel)
+            report(progress, done, len(jobs))
+    finally:
+        for archive in archives:
+            archive.close()
+    return _report(state, cancelled=False)
+
+
+def _report(state: _State, *, cancelled: bool) -> ImportReport:
+    return ImportReport(tuple(state.imported), tuple(state.failed), tuple(state.skipped), cancelled)
+
+
+def _check_folder(folder: str) -> str:
+    if not folder or folder.startswith(".") or "/" in folder or "\\" in folder or folder in ("..",):
+        raise DatasetError(f"{folder!r} is not a valid folder name inside a dataset.")
+    return folder
+
+
+def _plan(
+    root: Path,
+    sources: list[Path],
+    state: _State,
+    archives: list[zipfile.ZipFile],
+    limits: ImportLimits,
+) -> list[_Job]:
+    jobs: list[_Job] = []
+    given = {s.absolute() for s in sources}
+    for source in sources:
+        label = str(source)
+        if _inside(source, root) and not is_archive_name(source.name):
+            state.skipped.append(
+                ImportProblem(label, f"{source.name} is already in the dataset; skipped.")
+            )
+            continue
+        if source.is_dir():
+            jobs.extend(_plan_folder(source, root, state))
+        elif not source.exists():
+            reason = "a broken symbolic link" if source.is_symlink() else "not there"
+            state.failed.append(
+                ImportProblem(label, f"{source.name} is {reason}; nothing to import.")
+            )
+        elif is_archive_name(source.name):
+            jobs.extend(_plan_archive(source, state, archives, limits))
+        elif is_video_name(source.name):
+            jobs.append(_Job("video", label, path=source))
+        elif is_image_name(source.name):
+            jobs.append(_Job("file", label, path=source, caption=_sibling_caption(source)))
+        elif is_caption_name(source.name):
+            me = source.absolute()
+            # Given together with its picture, it comes along with it: nothing to say.
+            if not any(
+                p != me and p.parent == me.parent and p.stem == me.stem and is_image_name(p.name)
+                for p in given
+            ):
+                state.failed.append(
+                    ImportProblem(
+                        label, f"{source.name} is a caption; import its picture and it comes along."
+                    )
+                )
+        else:
+            state.failed.append(
+                ImportProblem(label, f"{source.name} is not a picture, video or zip archive.")
+            )
+    return jobs
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.absolute().relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def _sibling_caption(image: Path) -> Path | None:
+    caption = image.with_suffix(CAPTION_EXTENSION)
+    return caption if caption.is_file() else None
+
+
+def _plan_folder(folder: Path, root: Path, state: _State) -> list[_Job]:
+    jobs: list[_Job] = []
+    for current, dirnames, filenames in os.walk(
+        folder,
+        onerror=lambda exc: state.failed.append(
+            ImportProblem(
+                str(exc.filename), f"Could not read the folder {exc.filename}: {exc.strerror}."
+            )
+        ),
+    ):
+        base = Path(current)
+        for name in sorted(dirnames):
+            if (base / name).is_symlink():
+                state.skipped.append(
+                    ImportProblem(str(base / name), f"{name} is a linked folder; not followed.")
+                )
+        # Hidden folders (another dataset's sidecar), linked folders (loops) and the dataset itself
+        # (importing a parent folder) are not entered.
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".")
+            and not (base / d).is_symlink()
+            and (base / d).absolute() != root
+        )
+        names = set(filenames)
+        for name in sorted(filenames):
+            path = base / name
+            if name.startswith("."):
+                continue
+            if is_image_name(name):
+                caption = Path(name).stem + CAPTION_EXTENSION
+                jobs.append(
+                    _Job(
+                        "file",
+                        str(path),
+                        path=path,
+                        caption=base / caption if caption in names else None,
+                    )
+                )
+            elif is_video_name(name):
+                jobs.append(_Job("video", str(path), path=path))
+            elif is_caption_name(name):
+                if not any(is_image_name(n) and Path(n).stem == Path(name).stem for n in names):
+                    state.skipped.append(
+                        ImportProblem(str(path), f"{name} is a caption without a picture; skipped.")
+                    )
+            elif is_archive_name(name):
+                state.skipped.append(
+                    ImportProblem(
+                        str(path), f"{name} is an archive inside a folder; import it on its own."
+                    )
+                )
+            else:
+                state.skipped.append(
+                    ImportProblem(str(path), f"{name} is not a picture or a video; skipped.")
+                )
+    return jobs
+
+
+def _plan_archive(
+    source: Path, state: _State, archives: list[zipfile.ZipFile], limits: ImportLimits
+) -> list[_Job]:
+    label = str(source)
+    try:
+        archive = zipfile.ZipFile(source)
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        state.failed.append(
+            ImportProblem(label, f"{source.name} is not a readable zip archive ({exc}).")
+        )
+        return []
+    archives.append(archive)
+    plan = plan_zip(archive, source.name, limits)
+    state.failed.extend(ImportProblem(where, message) for where, message in plan.refused)
+    state.skipped.extend(ImportProblem(where, message) for where, message in plan.skipped)
+    jobs = [
+        _Job("zip", p.label, member=p.member, caption_member=p.caption, archive=archive)
+        for p in plan.pictures
+    ]
+    jobs.extend(
+        _Job("zipvideo", f"{source.name}:{v.filename}", member=v, archive=archive)
+        for v in plan.videos
+    )
+    return jobs
+
+
+def _run(
+    job: _Job, state: _State, interval: float, limits: ImportLimits, cancel: CancelToken | None
+) -> None:
+    try:
+        if job.kind == "file" and job.path is not None:
+            caption = _read_source_caption(job.caption)
+            with open(job.path, "rb") as reader:
+                _import_picture(state, job.label, job.path.name, reader, caption)
+        elif job.kind == "zip" and job.archive is not None and job.member is not None:
+            caption = (
+                job.archive.read(job.caption_member) if job.caption_member is not None else None
+            )
+            with job.archive.open(job.member) as reader:
+                _import_picture(
+                    state,
+                    job.label,
+                    os.path.basename(job.member.filename.replace("\\", "/")),
+                    reader,
+                    caption,
+                )
+        elif job.kind == "video" and job.path is not None:
+            _import_video(state, job.label, job.path, job.path.stem, interval, limits, cancel)
+        elif job.kind == "zipvideo" and job.archive is not None and job.member is not None:
+            folder = state.destination.folder
+            with tempfile.TemporaryDirectory(prefix=".import-", dir=folder) as tmp:
+                extracted = Path(tmp) / "video"
+                with job.archive.open(job.member) as reader, open(extracted, "wb") as out:
+                    shutil.copyfileobj(reader, out, 1 << 20)
+                stem = Path(os.path.basename(job.member.filename.replace("\\", "/"))).stem
+                _import_video(state, job.label, extracted, stem, interval, limits, cancel)
+    except StorageError:
+        raise
+    except DatasetError as exc:
+        state.failed.append(ImportProblem(job.label, exc.user_message))
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        name = Path(job.label).name
+        if isinstance(exc, OSError) and exc.errno is not None:
+            state.failed.append(ImportProblem(job.label, describe_image_error(exc, Path(name))))
+        else:
+            state.failed.append(ImportProblem(job.label, f"{name} could not be extracted: {exc}."))
+
+
+def _read_source_caption(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None  # the picture still imports; the doctor will say it has no caption
+
+
+def _import_picture(
+    state: _State, label: str, name: str, reader: IO[bytes], caption: bytes | None
+) -> None:
+    destination = state.destination
+    tmp = destination.copy_to_temp(reader, label)
+    try:
+        with open_image(tmp):
+            pass
+    except Exception as exc:  # untrusted bytes: not a picture we can read
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise DatasetError(describe_image_error(exc, Path(name))) from exc
+    final = destination.allocate(name)
+    destination.commit(tmp, final, label)
+    caption_path = None
+    if caption is not None:
+        caption_path = final.with_suffix(CAPTION_EXTENSION)
+        try:
+            destination.write(caption_path, decode_caption(caption).text.encode("utf-8"), label)
+        except StorageError:
+            with contextlib.suppress(OSError):
+                final.unlink()  # keep picture and caption together: neither, rather than half
+            raise
+    state.imported.append(ImportedFile(label, final, caption_path))
+
+
+def _import_video(
+    state: _State,
+    label: str,
+    path: Path,
+    stem: str,
+    interval: float,
+    limits: ImportLimits,
+    cancel: CancelToken | None,
+) -> None:
+    def save(image: Image.Image, seconds: float) -> None:
+        final = state.destination.allocate(f"{stem}_{round(seconds * 1000):07d}ms.jpg")
+        state.destination.write(final, encode(image, "jpg"), f"{label} @ {seconds:.1f} s")
+        state.imported.append(ImportedFile(f"{label} @ {seconds:.1f} s", final))
+
+    extract_frames(
+        path,
+        Path(label).name,
+        save,
+        interval=interval,
+        max_frames=limits.max_frames_per_video,
+        cancel=cancel,
+    )
