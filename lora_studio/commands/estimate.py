@@ -33,7 +33,8 @@ from lora_studio.core.config.overrides import apply_overrides, parse_assignments
 from lora_studio.core.config.presets import get_preset
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.config.training_length import DatasetShape
-from lora_studio.core.errors import ConfigError
+from lora_studio.core.errors import ConfigError, LoraStudioError
+from lora_studio.core.training.dataset_input import load_training_dataset
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -101,6 +102,7 @@ class _Scan:
 
     concept_counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # name → (n, repeats)
     loose: int = 0  # images outside any N_concept folder
+    bucket_aware: bool = False  # steps were counted per aspect-ratio bucket from image headers
 
     @property
     def images(self) -> int:
@@ -186,10 +188,13 @@ def _human(
 
 
 def _notes(scan: _Scan | None) -> list[str]:
-    notes = [
-        "Buckets are not known yet, so all images count as one bucket; kohya rounds up "
-        "per bucket and may run a few more steps."
-    ]
+    if scan is not None and scan.bucket_aware:
+        notes = ["Steps are counted per aspect-ratio bucket from the images' sizes, as kohya does."]
+    else:
+        notes = [
+            "Buckets are not known yet, so all images count as one bucket; kohya rounds up "
+            "per bucket and may run a few more steps."
+        ]
     if scan is None:
         return notes
     if scan.concept_counts and scan.loose:
@@ -251,9 +256,15 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except ConfigError as exc:
         return _fail(exc.user_message)
-    shape = (
-        scan.shape(config.repeats) if scan else DatasetShape.uniform(args.images, config.repeats)
-    )
+    shape = DatasetShape.uniform(args.images, config.repeats) if args.images else None
+    if scan is not None:
+        try:
+            # Headers only: exact per-bucket counts, as kohya will batch them.
+            shape = load_training_dataset(args.dir, config).shape
+            scan.bucket_aware = True
+        except LoraStudioError:
+            shape = scan.shape(config.repeats)
+    assert shape is not None
     result = estimate_training(
         config, shape, backend=args.backend, gpu_vram_gb=args.gpu_vram_gb, gpu_class=args.gpu_class
     )

@@ -1,0 +1,134 @@
+"""Shared by `train` and `jobs attach`: print a running job's events for people or as JSON lines.
+
+Human output is throttled (a line when the percentage moves or every few seconds); JSON output is
+one object per event, `{"event": "progress", …}`, for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from typing import Any, TextIO
+
+from lora_studio.core.jobs import (
+    Checkpoint,
+    Failed,
+    Finished,
+    JobEvent,
+    Log,
+    Loss,
+    Progress,
+    ProgressTracker,
+    StatusChanged,
+)
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "?"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def event_to_dict(event: JobEvent) -> dict[str, Any]:
+    if isinstance(event, Progress):
+        return {"event": "progress", "step": event.step, "total": event.total, "rate": event.rate}
+    if isinstance(event, Loss):
+        value: float | None = event.value if math.isfinite(event.value) else None
+        return {"event": "loss", "step": event.step, "value": value}
+    if isinstance(event, Log):
+        return {"event": "log", "text": event.text, "stream": event.stream}
+    if isinstance(event, Checkpoint):
+        return {
+            "event": "checkpoint",
+            "location": event.location,
+            "step": event.step,
+            "epoch": event.epoch,
+        }
+    if isinstance(event, StatusChanged):
+        return {"event": "status", "status": event.status.value, "message": event.message}
+    if isinstance(event, Finished):
+        return {"event": "finished", "outputs": list(event.outputs)}
+    return {"event": "failed", "message": event.message, "detail": event.detail}
+
+
+class EventPrinter:
+    """Prints events as they arrive; `verbose` also prints the backend's log lines."""
+
+    def __init__(self, *, as_json: bool, verbose: bool = False, out: TextIO | None = None) -> None:
+        self.as_json = as_json
+        self.verbose = verbose
+        self.out = out or sys.stdout
+        self.tracker = ProgressTracker()
+        self._last_percent = -1
+        self._last_print = 0.0
+        self._open_line = False
+
+    def emit(self, payload: dict[str, Any]) -> None:
+        """A non-event line (plan, submission) in the current format."""
+        if self.as_json:
+            print(json.dumps(payload, ensure_ascii=False), file=self.out, flush=True)
+        elif "text" in payload:
+            print(payload["text"], file=self.out, flush=True)
+
+    def __call__(self, event: JobEvent) -> None:
+        self.tracker.feed(event)
+        if self.as_json:
+            print(json.dumps(event_to_dict(event), ensure_ascii=False), file=self.out, flush=True)
+            return
+        if isinstance(event, Progress | Loss):
+            self._progress_line()
+            return
+        if self._open_line:
+            print(file=self.out)
+            self._open_line = False
+        if isinstance(event, Progress | Loss):
+            pass
+        elif isinstance(event, Checkpoint):
+            step = f" at step {event.step}" if event.step is not None else ""
+            print(f"Checkpoint{step}: {event.location}", file=self.out, flush=True)
+        elif isinstance(event, StatusChanged):
+            message = f" — {event.message}" if event.message else ""
+            print(f"Status: {event.status.value}{message}", file=self.out, flush=True)
+        elif isinstance(event, Log) and self.verbose:
+            print(f"  | {event.text}", file=self.out, flush=True)
+        elif isinstance(event, Finished):
+            for output in event.outputs:
+                print(f"Saved: {output}", file=self.out, flush=True)
+        elif isinstance(event, Failed):
+            print(f"Failed: {event.message}", file=self.out, flush=True)
+
+    def _progress_line(self) -> None:
+        snapshot = self.tracker.snapshot()
+        percent = int(snapshot.percent) if snapshot.percent is not None else -1
+        now = time.monotonic()
+        interactive = self.out.isatty()
+        if interactive:
+            # One line rewritten in place, at most five times a second.
+            if now - self._last_print < 0.2 and percent != 100:
+                return
+        elif percent // 5 == self._last_percent // 5 and now - self._last_print < 10:
+            return
+        self._last_percent, self._last_print = percent, now
+        head = f"[{percent:3d}%] " if percent >= 0 else "[  ?%] "
+        parts = [f"step {snapshot.step}" + (f"/{snapshot.total}" if snapshot.total else "")]
+        if snapshot.current_loss is not None:
+            parts.append(f"loss {snapshot.current_loss:.4f}")
+        if snapshot.speed:
+            parts.append(
+                f"{snapshot.speed:.2f} it/s"
+                if snapshot.speed >= 1
+                else f"{1 / snapshot.speed:.1f} s/it"
+            )
+        if snapshot.eta_seconds is not None:
+            parts.append(f"ETA {format_seconds(snapshot.eta_seconds)}")
+        line = head + " · ".join(parts)
+        if interactive:
+            print("\r" + line.ljust(78), end="", file=self.out, flush=True)
+            self._open_line = True
+        else:
+            print(line, file=self.out, flush=True)

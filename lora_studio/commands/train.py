@@ -1,0 +1,259 @@
+"""Command `lora-studio train`: validate, estimate, submit, follow and collect a training.
+
+    lora-studio train DIR --backend comfyui --preset sdxl [--set key=value …] [--base-model NAME]
+                      [--url URL] [--out DIR] [--name NAME] [--json]
+
+Exit codes: 0 the LoRA was downloaded, verified and stamped; 1 the job or the backend failed;
+2 bad input (preset, --set values, configuration or dataset problems the backend refuses);
+130 cancelled with Ctrl-C (the job is cancelled on the backend and the note says what stopped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from lora_studio import paths
+from lora_studio.commands._backends import add_backend_options, make_backend
+from lora_studio.commands._console import EventPrinter
+from lora_studio.core.backends.base import CancelOutcome
+from lora_studio.core.config.estimates import estimate_training, format_estimate
+from lora_studio.core.config.issues import InvalidConfigError, errors_only, warnings_only
+from lora_studio.core.config.overrides import apply_overrides, parse_assignments
+from lora_studio.core.config.presets import get_preset
+from lora_studio.core.config.training_config import TrainingConfig
+from lora_studio.core.errors import BackendUnavailable, ConfigError, DatasetError, LoraStudioError
+from lora_studio.core.jobs import Job, JobStatus, JobStore, dataset_fingerprint
+from lora_studio.core.training.dataset_input import load_training_dataset
+from lora_studio.core.training.runner import JobRunner
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a LoRA on a backend and download it",
+        description="Check the dataset and settings, submit the training to a backend, follow "
+        "its progress and loss, then download the LoRA into --out with full metadata. "
+        "Ctrl-C cancels the job on the backend.",
+    )
+    parser.add_argument(
+        "dir", type=Path, metavar="DIR", help="dataset folder (images + .txt captions)"
+    )
+    add_backend_options(parser, kind_required=True)
+    parser.add_argument("--preset", default="sdxl", metavar="P", help="preset name (default: sdxl)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change one setting of the preset, e.g. --set rank=16 (repeatable)",
+    )
+    parser.add_argument(
+        "--base-model", metavar="NAME", help="checkpoint to train on (as the backend names it)"
+    )
+    parser.add_argument(
+        "--destination", metavar="OWNER/MODEL", help="Replicate model that receives the weights"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("loras"),
+        metavar="DIR",
+        help="where the LoRA is saved (default: ./loras)",
+    )
+    parser.add_argument("--name", metavar="NAME", help="job name (default: the output name)")
+    parser.add_argument(
+        "--single-prompt",
+        action="store_true",
+        help="ComfyUI: train in one prompt instead of cancellable chunks",
+    )
+    parser.add_argument("--chunk-steps", type=int, metavar="N", help="ComfyUI: steps per chunk")
+    parser.add_argument("--verbose", action="store_true", help="also print the backend's log lines")
+    parser.add_argument("--json", action="store_true", help="print JSON lines, one per event")
+    parser.set_defaults(func=run)
+
+
+def _config(args: argparse.Namespace) -> TrainingConfig:
+    config = get_preset(args.preset, paths.config_dir()).config
+    overrides = parse_assignments(args.overrides)
+    if args.base_model:
+        overrides["base_model"] = args.base_model
+    return apply_overrides(config, overrides) if overrides else config
+
+
+def _say(printer: EventPrinter, kind: str, text: str, **data: object) -> None:
+    printer.emit({"event": kind, "text": text, **data})
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_train(args))
+    except KeyboardInterrupt:
+        print(
+            "Interrupted a second time; the job may still run on the backend. "
+            "Check it with `lora-studio jobs`.",
+            file=sys.stderr,
+        )
+        return EXIT_CANCELLED
+
+
+async def _train(args: argparse.Namespace) -> int:
+    printer = EventPrinter(as_json=args.json, verbose=args.verbose)
+    try:
+        config = _config(args)
+    except InvalidConfigError as exc:
+        for issue in exc.issues:
+            print(f"error: {issue}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as exc:
+        print(f"error: {exc.user_message}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        dataset = await asyncio.to_thread(load_training_dataset, args.dir, config)
+    except DatasetError as exc:
+        print(f"error: {exc.user_message}", file=sys.stderr)
+        return EXIT_USAGE
+    for sentence in dataset.skipped:
+        print(f"warning: left out: {sentence}", file=sys.stderr)
+
+    estimate = estimate_training(config, dataset.shape, backend=args.backend)
+    for issue in warnings_only(estimate.issues):
+        print(f"warning: {issue}", file=sys.stderr)
+    if errors_only(estimate.issues):
+        for issue in errors_only(estimate.issues):
+            print(f"error: {issue}", file=sys.stderr)
+        return EXIT_USAGE
+    _say(
+        printer,
+        "plan",
+        f"Dataset: {dataset.image_count} images in {len(dataset.dataset_dirs)} folder(s) of {dataset.folder}\n"
+        f"Plan: {estimate.length.total_steps:,} steps · VRAM {format_estimate(estimate.vram)} · "
+        f"time {format_estimate(estimate.duration)}"
+        + (f" · cost {format_estimate(estimate.cost)}" if estimate.cost else ""),
+        estimate=estimate.to_dict(),
+        images=dataset.image_count,
+    )
+
+    try:
+        backend = make_backend(args, args.backend)
+    except ConfigError as exc:
+        print(f"error: {exc.user_message}", file=sys.stderr)
+        return EXIT_USAGE
+    store = JobStore()
+    try:
+        return await _run_on_backend(
+            args, printer, config, dataset, backend, store, estimate.length.total_steps
+        )
+    finally:
+        await backend.aclose()
+        store.close()
+
+
+async def _run_on_backend(args, printer, config, dataset, backend, store, total_steps) -> int:  # type: ignore[no-untyped-def]
+    check = await backend.check()
+    if not check.available:
+        print(f"error: {check.diagnosis}", file=sys.stderr)
+        return EXIT_FAILED
+    _say(
+        printer,
+        "backend",
+        f"Backend: {check.diagnosis}",
+        gpu=check.gpu_name,
+        vram_gb=check.vram_gb,
+    )
+    for warning in check.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    issues = await backend.validate(config, dataset.summary)
+    for issue in issues:
+        print(f"{'error' if issue.is_error else 'warning'}: {issue.message}", file=sys.stderr)
+    if any(issue.is_error for issue in issues):
+        return EXIT_USAGE
+
+    fingerprint = await asyncio.to_thread(dataset_fingerprint, dataset.folder)
+    job = Job(
+        name=args.name or config.output_name,
+        backend=backend.kind,
+        dataset_path=str(dataset.folder),
+        dataset_fingerprint=fingerprint,
+        config=config,
+        preset=args.preset,
+        cost=backend.estimate_cost(config),
+    )
+    runner = JobRunner(store, backend)
+    try:
+        job = await runner.submit(job, dataset)
+    except BackendUnavailable as exc:
+        print(f"error: {exc.user_message}", file=sys.stderr)
+        return EXIT_FAILED
+    except LoraStudioError as exc:
+        print(f"error: {exc.user_message}", file=sys.stderr)
+        return EXIT_FAILED
+    _say(
+        printer,
+        "submitted",
+        f"Job {job.id} submitted ({total_steps:,} steps).",
+        job_id=job.id,
+        backend_job_id=job.backend_job_id,
+    )
+    return await follow_job(runner, job, args.out, printer, dataset=dataset)
+
+
+async def follow_job(
+    runner: JobRunner, job: Job, out: Path, printer: EventPrinter, *, dataset=None
+) -> int:  # type: ignore[no-untyped-def]
+    """Follow until the end; Ctrl-C cancels on the backend. Shared with `jobs attach`."""
+    try:
+        final = await runner.follow(job, out, dataset=dataset, on_event=printer)
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()
+        print(f"\nCancelling job {job.id}…", file=sys.stderr)
+        try:
+            result = await runner.cancel(job.id)
+        except LoraStudioError as exc:
+            print(f"Could not cancel job {job.id}: {exc.user_message}", file=sys.stderr)
+            return EXIT_CANCELLED
+        print(result.message, file=sys.stderr)
+        _say(
+            printer,
+            "cancelled",
+            f"Job {job.id}: {result.outcome.value}.",
+            outcome=result.outcome.value,
+            message=result.message,
+        )
+        if result.outcome is CancelOutcome.STOPPING:
+            # Honest cancel: the running part finishes on the server; wait for it so the record
+            # ends as cancelled instead of staying "running". A second Ctrl-C stops waiting.
+            print(
+                "Waiting for the backend to stop (Ctrl-C again to stop waiting)…", file=sys.stderr
+            )
+            final = await runner.follow(job, out, dataset=dataset, on_event=printer)
+            print(f"Job {final.id} ended as {final.status.value}.", file=sys.stderr)
+        return EXIT_CANCELLED
+    except BackendUnavailable as exc:
+        print(
+            f"error: {exc.user_message} Job {job.id} is kept; follow it later with "
+            f"`lora-studio jobs attach {job.id}`.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    if final.status is JobStatus.COMPLETED:
+        _say(
+            printer,
+            "done",
+            f"Done: job {final.id} — " + ", ".join(final.outputs),
+            job_id=final.id,
+            outputs=final.outputs,
+        )
+        return EXIT_OK
+    print(
+        f"error: job {final.id} ended as {final.status.value}: {final.error or 'no reason given'}",
+        file=sys.stderr,
+    )
+    return EXIT_CANCELLED if final.status is JobStatus.CANCELLED else EXIT_FAILED

@@ -1,0 +1,112 @@
+"""Core/ComfyUI: translate a TrainingConfig into the native trainer's parameters.
+
+Accepts the `TrainingConfig` or the plain-dict snapshot a Job keeps (`job.config`, validated back
+into a TrainingConfig), so a job re-attached after a restart rebuilds exactly the same
+parameters. The step count comes from `core.config.training_length`, the same arithmetic every
+estimate in the app shows. What the native trainer cannot do (schedulers, 8-bit or adaptive
+optimizers, fp16, text-encoder training, alpha ≠ 1) is mapped to its nearest option here and
+reported by `validate.py`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lora_studio.core.config.training_config import (
+    MixedPrecision,
+    TrainingConfig,
+    config_from_dict,
+)
+from lora_studio.core.config.training_length import DatasetShape, training_length
+
+# The native trainer's optimizers, keyed by TrainingConfig spelling (lower case).
+NATIVE_OPTIMIZERS = {"adamw": "AdamW", "adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
+# Close enough to substitute silently but for a warning.
+SUBSTITUTES = {"adamw8bit": "AdamW", "pagedadamw8bit": "AdamW", "sgdnesterov": "SGD"}
+
+
+def as_config(config: TrainingConfig | Mapping[str, Any]) -> TrainingConfig:
+    """The config itself, or a job's snapshot validated back (InvalidConfigError if it no
+    longer validates, e.g. written by another version)."""
+    if isinstance(config, TrainingConfig):
+        return config
+    return config_from_dict(config, context="The job's training settings")
+
+
+def native_optimizer(config: TrainingConfig) -> str:
+    name = config.optimizer.value.lower()
+    return NATIVE_OPTIMIZERS.get(name) or SUBSTITUTES.get(name) or "AdamW"
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    base_model: str
+    total_steps: int
+    steps_per_epoch: int
+    rank: int
+    learning_rate: float
+    batch_size: int
+    grad_accumulation: int
+    optimizer: str
+    training_dtype: str
+    lora_dtype: str
+    gradient_checkpointing: bool
+    resolution: int
+    bucketing: bool
+    min_bucket_reso: int
+    max_bucket_reso: int
+    bucket_reso_steps: int
+    seed: int
+    save_every_n_epochs: int | None
+
+
+def train_params(config: TrainingConfig | Mapping[str, Any], image_count: int) -> TrainParams:
+    cfg = as_config(config)
+    # ComfyUI trains on randomly drawn batches, so buckets do not change the step count here.
+    length = training_length(cfg, DatasetShape.uniform(max(0, image_count), cfg.repeats))
+    dtype = "fp32" if cfg.mixed_precision is MixedPrecision.NO else "bf16"  # no fp16 option
+    return TrainParams(
+        base_model=cfg.base_model,
+        total_steps=max(1, length.total_steps),
+        steps_per_epoch=max(1, length.steps_per_epoch),
+        rank=cfg.rank,
+        learning_rate=cfg.unet_lr or cfg.learning_rate,
+        batch_size=cfg.batch_size,
+        grad_accumulation=cfg.gradient_accumulation,
+        optimizer=native_optimizer(cfg),
+        training_dtype=dtype,
+        lora_dtype=dtype,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        resolution=cfg.resolution,
+        bucketing=cfg.bucketing,
+        min_bucket_reso=cfg.min_bucket_reso,
+        max_bucket_reso=cfg.max_bucket_reso,
+        bucket_reso_steps=cfg.bucket_reso_steps,
+        seed=cfg.seed,
+        save_every_n_epochs=cfg.save_every_n_epochs,
+    )
+
+
+def plan_chunks(params: TrainParams, chunked: bool, chunk_steps: int) -> list[int]:
+    """Steps per prompt. One prompt unless chunked; chunks follow `save_every_n_epochs` if set.
+
+    No chunk is shorter than 2 steps: with 1 step LossGraphNode divides by zero (Part A).
+    """
+    total = params.total_steps
+    if not chunked:
+        return [total]
+    size = chunk_steps
+    if params.save_every_n_epochs:
+        size = params.save_every_n_epochs * params.steps_per_epoch
+    size = max(2, size)
+    count = max(1, math.ceil(total / size))
+    if count == 1:
+        return [total]
+    plan = [size] * (count - 1) + [total - size * (count - 1)]
+    if plan[-1] < 2:  # fold a tiny tail into the previous chunk
+        tail = plan.pop()
+        plan[-1] += tail
+    return plan

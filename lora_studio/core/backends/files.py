@@ -1,0 +1,129 @@
+"""Core: local-file safety for backend downloads — safe names, contained paths, quick verification.
+
+Server-supplied file names are untrusted: a name must never make us write outside the folder the
+artist chose. `safe_filename` rejects traversal outright (rather than "fixing" it) because a server
+that sends `../x` is misbehaving and the artist should hear about it.
+
+`check_safetensors_file` is a minimal structural check of a downloaded `.safetensors` file
+(PROTOCOLS.md §6.1); the shared validator in `core.weights` will replace it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from lora_studio.core.errors import BackendError, WeightsError
+
+_MAX_NAME = 200
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# The reference implementation refuses headers above 100 MB; LoRA headers are KBs.
+_MAX_HEADER = 100 * 1024 * 1024
+
+
+def safe_filename(name: str) -> str:
+    """Return the bare file name to use locally for a server-supplied `name`, or raise.
+
+    Directories are stripped (`loras/x.safetensors` → `x.safetensors`); empty names, absolute
+    paths, `..` anywhere, control characters and names that are only dots are refused.
+    """
+    if not name or not name.strip():
+        raise BackendError("The server sent an empty file name; nothing was saved.")
+    if _CONTROL.search(name):
+        raise BackendError(
+            "The server sent a file name with control characters; nothing was saved."
+        )
+    posix, windows = PurePosixPath(name), PureWindowsPath(name)
+    if (
+        posix.is_absolute()
+        or windows.is_absolute()
+        or windows.drive
+        or name.startswith(("/", "\\"))
+    ):
+        raise BackendError(
+            f"The server sent an absolute file name ({name!r}); refusing to write outside the "
+            "output folder."
+        )
+    parts = re.split(r"[\\/]+", name)
+    if any(part == ".." for part in parts):
+        raise BackendError(
+            f"The server sent a file name that climbs out of the output folder ({name!r}); "
+            "nothing was saved."
+        )
+    base = parts[-1].strip()
+    if not base or set(base) == {"."}:
+        raise BackendError(f"The server sent an unusable file name ({name!r}); nothing was saved.")
+    if base.startswith("."):
+        base = "_" + base.lstrip(".")  # no hidden files appearing in the artist's folder
+    if _WINDOWS_RESERVED.match(base):
+        base = "_" + base
+    if len(base) > _MAX_NAME:
+        stem, dot, ext = base.rpartition(".")
+        base = (stem[: _MAX_NAME - len(ext) - 1] + dot + ext) if dot else base[:_MAX_NAME]
+    return base
+
+
+def safe_join(folder: Path, name: str) -> Path:
+    """`folder / safe_filename(name)`, double-checked to resolve inside `folder`."""
+    root = Path(folder).resolve()
+    target = (root / safe_filename(name)).resolve()
+    if target.parent != root:
+        raise BackendError(f"Refusing to write {name!r} outside {root}.")
+    return target
+
+
+def check_safetensors_file(path: Path) -> int:
+    """Raise WeightsError unless `path` is a structurally complete safetensors file.
+
+    Checks: ≥ 8 bytes, sane header length, header is a JSON object, tensor offsets are
+    contiguous from 0 and the last one ends exactly at end of file (a truncated download fails
+    here). Returns the number of tensors. Reads only the header.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size < 8:
+        raise WeightsError(f"{path.name} is too short to be a .safetensors file ({size} bytes).")
+    with path.open("rb") as handle:
+        (header_len,) = struct.unpack("<Q", handle.read(8))
+        if header_len > _MAX_HEADER or 8 + header_len > size:
+            raise WeightsError(
+                f"{path.name} is damaged or incomplete: its header claims {header_len} bytes "
+                f"but the file has {size}."
+            )
+        raw = handle.read(header_len)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise WeightsError(f"{path.name} has an unreadable header; the file is damaged.") from exc
+    if not isinstance(header, dict):
+        raise WeightsError(f"{path.name} has a malformed header; the file is damaged.")
+    spans: list[tuple[int, int]] = []
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        offsets = info.get("data_offsets") if isinstance(info, dict) else None
+        if not (
+            isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(isinstance(v, int) for v in offsets)
+        ):
+            raise WeightsError(f"{path.name}: tensor {key!r} has no valid data offsets.")
+        spans.append((offsets[0], offsets[1]))
+    spans.sort()
+    position = 0
+    for begin, end in spans:
+        if begin != position or end < begin:
+            raise WeightsError(
+                f"{path.name}: tensor data overlaps or has gaps; the file is damaged."
+            )
+        position = end
+    data_size = size - 8 - header_len
+    if position != data_size:
+        raise WeightsError(
+            f"{path.name} is incomplete: the tensors need {position} bytes of data but the file "
+            f"holds {data_size}. Download it again."
+        )
+    return len(spans)

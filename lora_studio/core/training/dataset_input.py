@@ -1,0 +1,117 @@
+"""Core: turn a dataset folder into what a training needs — the backend's `DatasetSummary`, the
+training-length `DatasetShape` (per-folder repeats, bucket-aware) and the metadata facts
+(`ss_dataset_dirs`, `ss_tag_frequency`).
+
+Uses the dataset scanner (headers only), so it is fast enough to call before every submission.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lora_studio.core.backends.base import DatasetSummary
+from lora_studio.core.config.training_config import TrainingConfig
+from lora_studio.core.config.training_length import DatasetShape
+from lora_studio.core.dataset import BucketSettings, DatasetScan, plan_buckets, scan_dataset
+from lora_studio.core.dataset.models import LAYOUT_KOHYA, ImageEntry
+from lora_studio.core.errors import DatasetError
+
+
+@dataclass(frozen=True)
+class TrainingDataset:
+    folder: Path
+    scan: DatasetScan
+    summary: DatasetSummary
+    shape: DatasetShape
+    dataset_dirs: dict[str, tuple[int, int]]  # folder name → (repeats, image count)
+    tag_frequency: dict[str, dict[str, int]]  # folder name → {tag: count}
+    skipped: tuple[str, ...]  # sentences about images left out (unreadable ones)
+
+    @property
+    def image_count(self) -> int:
+        return self.summary.image_count
+
+
+def split_tags(caption: str) -> list[str]:
+    """kohya counts comma-separated tags, stripped, empty ones dropped."""
+    return [tag.strip() for tag in caption.split(",") if tag.strip()]
+
+
+def load_training_dataset(folder: Path, config: TrainingConfig) -> TrainingDataset:
+    """Scan `folder` and prepare it for `config`; DatasetError when nothing can be trained on."""
+    scan = scan_dataset(Path(folder))
+    readable = [entry for entry in scan.entries if entry.ok]
+    if not readable:
+        raise DatasetError(
+            f"The dataset folder {scan.root} has no readable images. Add pictures (JPEG, PNG, "
+            "WebP, …) or run `lora-studio doctor` on it to see what is wrong."
+        )
+    skipped = tuple(entry.error or entry.rel_path for entry in scan.entries if not entry.ok)
+    kohya = scan.layout == LAYOUT_KOHYA
+    groups: dict[str, list[ImageEntry]] = defaultdict(list)
+    for entry in readable:
+        name = entry.folder or scan.root.name
+        groups[name].append(entry)
+
+    def repeats_of(name: str) -> int:
+        # kohya takes repeats from "N_concept" folder names; a flat folder uses the config's.
+        return groups[name][0].repeats if kohya else config.repeats
+
+    dataset_dirs = {name: (repeats_of(name), len(items)) for name, items in groups.items()}
+    tag_frequency: dict[str, dict[str, int]] = {}
+    for name, items in groups.items():
+        counts: Counter[str] = Counter()
+        for entry in items:
+            counts.update(split_tags(entry.caption or ""))
+        tag_frequency[name] = dict(counts)
+
+    shape = _shape(readable, config, repeats_of, groups)
+    summary = DatasetSummary.from_pairs(
+        scan.root, [(entry.path, (entry.caption or "").strip()) for entry in readable]
+    )
+    return TrainingDataset(
+        folder=scan.root,
+        scan=scan,
+        summary=summary,
+        shape=shape,
+        dataset_dirs=dataset_dirs,
+        tag_frequency=tag_frequency,
+        skipped=skipped,
+    )
+
+
+def _shape(
+    readable: list[ImageEntry],
+    config: TrainingConfig,
+    repeats_of: Callable[[str], int],
+    groups: dict[str, list[ImageEntry]],
+) -> DatasetShape:
+    if not config.bucketing:
+        return DatasetShape.from_groups(
+            [(len(items), repeats_of(name)) for name, items in groups.items()]
+        )
+    # Bucket-aware: kohya batches within a bucket, so partly filled batches add steps.
+    plan = plan_buckets(
+        readable,
+        BucketSettings(
+            resolution=config.resolution,
+            min_reso=config.min_bucket_reso,
+            max_reso=config.max_bucket_reso,
+            step=config.bucket_reso_steps,
+        ),
+    )
+    samples: Counter[tuple[int, int]] = Counter()
+    for name, items in groups.items():
+        for entry in items:
+            assignment = plan.assignments.get(entry.path)
+            if assignment is None:
+                continue
+            samples[assignment.bucket] += repeats_of(name)
+    if not samples:
+        return DatasetShape.from_groups(
+            [(len(items), repeats_of(name)) for name, items in groups.items()]
+        )
+    return DatasetShape(images=len(readable), bucket_samples=tuple(samples.values()))

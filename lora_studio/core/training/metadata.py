@@ -1,0 +1,70 @@
+"""Core: the metadata LoRA Studio stamps into every LoRA it collects — kohya `ss_*` keys,
+`modelspec.*` and our own `lorastudio.*` block — built from the job, its config and its dataset.
+
+Keys the backend already wrote (kohya writes its own `ss_*`) are kept; ours only fill the gaps.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lora_studio import __version__
+from lora_studio.core.config.training_config import TrainingConfig
+from lora_studio.core.jobs import Job
+from lora_studio.core.training.dataset_input import TrainingDataset
+from lora_studio.core.weights import (
+    TrainingMetadataInput,
+    add_metadata_if_missing,
+    build_training_metadata,
+)
+
+
+def metadata_input(
+    job: Job, config: TrainingConfig, dataset: TrainingDataset | None
+) -> TrainingMetadataInput:
+    return TrainingMetadataInput(
+        output_name=config.output_name,
+        family=config.base_model_family.value,
+        base_model=config.base_model,
+        rank=config.rank,
+        alpha=config.effective_alpha,
+        learning_rate=config.learning_rate,
+        job_id=job.id,
+        dataset_fingerprint=job.dataset_fingerprint,
+        backend=job.backend,
+        unet_lr=config.unet_lr,
+        text_encoder_lr=config.text_encoder_lr,
+        epochs=config.epochs,
+        max_steps=job.progress.total or (config.max_steps or 0),
+        steps_done=job.progress.step or None,
+        batch_size=config.batch_size,
+        grad_accumulation=config.gradient_accumulation,
+        scheduler=config.lr_scheduler.value,
+        warmup_steps=config.lr_warmup_steps,
+        optimizer=config.optimizer.value,
+        mixed_precision=config.mixed_precision.value,
+        seed=config.seed,
+        resolution=config.resolution,
+        enable_bucket=config.bucketing,
+        min_bucket_reso=config.min_bucket_reso if config.bucketing else None,
+        max_bucket_reso=config.max_bucket_reso if config.bucketing else None,
+        shuffle_caption=config.shuffle_caption,
+        keep_tokens=config.keep_tokens,
+        trigger_word=config.trigger_word or None,
+        dataset_dirs=dataset.dataset_dirs if dataset else {},
+        tag_frequency=dataset.tag_frequency if dataset else {},
+        started_at=job.started_at or job.created_at,
+        finished_at=job.finished_at or datetime.now(UTC),
+        title=job.name,
+        comment=f"Trained with LoRA Studio {__version__}",
+    )
+
+
+def stamp_metadata(
+    path: Path, job: Job, config: TrainingConfig, dataset: TrainingDataset | None
+) -> dict[str, str]:
+    """Add our metadata to a downloaded LoRA without touching keys it already has."""
+    return add_metadata_if_missing(
+        path, build_training_metadata(metadata_input(job, config, dataset))
+    )

@@ -1,0 +1,226 @@
+"""Core: run one job on one backend while recording everything in the job store.
+
+The job is recorded *before* submission (so a crash during upload still leaves a record), every
+backend event is written in small batches (a backend may send 50 events a second), the backend's
+re-attach state is persisted as it changes, and when the backend says Finished the weights are
+downloaded, verified and stamped with our metadata before the job is marked completed. The CLI's
+`train`/`jobs attach` and the GUI's job monitor both use this one class.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from lora_studio.core.backends.base import CancelOutcome, CancelResult, TrainingBackend
+from lora_studio.core.config.training_config import TrainingConfig, config_from_dict
+from lora_studio.core.errors import JobError, LoraStudioError
+from lora_studio.core.jobs import (
+    Failed,
+    Finished,
+    Job,
+    JobEvent,
+    JobStatus,
+    JobStore,
+    StatusChanged,
+)
+from lora_studio.core.training.dataset_input import TrainingDataset, load_training_dataset
+from lora_studio.core.training.job_lock import JobLock
+from lora_studio.core.training.metadata import stamp_metadata
+
+log = logging.getLogger(__name__)
+
+EventCallback = Callable[[JobEvent], None]
+
+
+def is_terminal(event: JobEvent) -> bool:
+    return isinstance(event, Finished | Failed) or (
+        isinstance(event, StatusChanged) and event.status.is_terminal
+    )
+
+
+class JobRunner:
+    """Submits and follows jobs of one backend, keeping the job store up to date."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        backend: TrainingBackend,
+        *,
+        flush_interval_s: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.backend = backend
+        self._flush_interval_s = flush_interval_s
+        self._clock = clock
+
+    async def submit(self, job: Job, dataset: TrainingDataset) -> Job:
+        """Record `job` (queued), upload and queue it on the backend; returns the stored job."""
+        job = self.store.add(job)
+        try:
+            backend_id = await self.backend.submit(job, dataset.summary)
+        except LoraStudioError as exc:
+            self.store.record_event(job.id, Failed(exc.user_message, exc.detail or ""))
+            raise
+        except BaseException:
+            # Ctrl-C or a bug during upload: the record must not stay "queued" forever.
+            self.store.record_event(
+                job.id, Failed("Submission was interrupted before it finished.")
+            )
+            raise
+        state = dict(job.backend_state)
+
+        def remember(stored: Job) -> None:
+            stored.backend_job_id = backend_id
+            stored.backend_state = state
+
+        return self.store.modify(job.id, remember)
+
+    async def follow(
+        self,
+        job: Job,
+        out_dir: Path,
+        *,
+        dataset: TrainingDataset | None = None,
+        on_event: EventCallback | None = None,
+    ) -> Job:
+        """Record the backend's events for `job` until it ends; download the LoRA on success.
+
+        Works for a job submitted by this process or re-attached after a restart. Raises
+        BackendUnavailable when the backend cannot be reached (the job stays as it was).
+        """
+        lock = JobLock(job.id)
+        if not lock.acquire():
+            raise JobError(
+                f"Job {job.id} is already being followed by another LoRA Studio window or "
+                "command; its progress shows up there and in the job list."
+            )
+        try:
+            return await self._follow_locked(job, out_dir, dataset, on_event)
+        finally:
+            lock.release()
+
+    async def _follow_locked(
+        self,
+        job: Job,
+        out_dir: Path,
+        dataset: TrainingDataset | None,
+        on_event: EventCallback | None,
+    ) -> Job:
+        pending: list[JobEvent] = []
+        last_flush = self._clock()
+        saved_state = dict(job.backend_state)
+
+        def flush() -> None:
+            nonlocal last_flush, saved_state
+            if pending:
+                self.store.record_events(job.id, list(pending))
+                pending.clear()
+            stored_cancel = self.store.get(job.id).backend_state.get("cancel_requested")
+            if stored_cancel and not job.backend_state.get("cancel_requested"):
+                # `jobs cancel` in another process asked to stop between chunks: honour it here.
+                job.backend_state = {**job.backend_state, "cancel_requested": True}
+            if job.backend_state != saved_state:
+                state = dict(job.backend_state)
+                self.store.modify(job.id, lambda stored: setattr(stored, "backend_state", state))
+                saved_state = state
+            last_flush = self._clock()
+
+        try:
+            async for event in self.backend.events(job):
+                if isinstance(event, Finished):
+                    flush()
+                    finished = await self._collect(job, out_dir, dataset)
+                    if on_event is not None:
+                        on_event(finished)
+                    self.store.record_event(job.id, finished)
+                    break
+                if on_event is not None:
+                    on_event(event)
+                pending.append(event)
+                if is_terminal(event) or self._clock() - last_flush >= self._flush_interval_s:
+                    flush()
+                if is_terminal(event):
+                    break
+        finally:
+            flush()
+        final = self.store.get(job.id)
+        self._record_speed(final)
+        return final
+
+    async def _collect(
+        self, job: Job, out_dir: Path, dataset: TrainingDataset | None
+    ) -> Finished | Failed:
+        """Download, verify and stamp the weights; a failure here fails the job with the reason."""
+        try:
+            files = await self.backend.download(job, Path(out_dir))
+        except LoraStudioError as exc:
+            return Failed(
+                f"The training of job {job.id} finished on {self.backend.kind}, but the LoRA "
+                f"could not be downloaded: {exc.user_message}",
+                exc.detail or "",
+            )
+        stored = self.store.get(job.id)
+        try:
+            config = config_from_dict(stored.config)
+        except LoraStudioError:
+            config = None
+        for path in files:
+            if config is None:
+                break
+            if dataset is None:
+                dataset = _try_load_dataset(stored, config)
+            try:
+                stamp_metadata(path, stored, config, dataset)
+            except LoraStudioError as exc:
+                # The LoRA itself is fine; only our extra metadata is missing.
+                log.warning("Could not add metadata to %s: %s", path, exc.user_message)
+        return Finished(tuple(str(path) for path in files))
+
+    def _record_speed(self, job: Job) -> None:
+        if job.status is not JobStatus.COMPLETED or not job.progress.step:
+            return
+        duration = job.duration_seconds
+        if not duration:
+            return
+        config = job.config
+        try:
+            self.store.record_speed(
+                job.id,
+                job.backend,
+                str(config.get("base_model_family", "")),
+                int(config.get("resolution", 0)),
+                int(config.get("batch_size", 1)),
+                duration / job.progress.step,
+            )
+        except (LoraStudioError, TypeError, ValueError) as exc:
+            log.info("Speed of job %s not recorded: %s", job.id, exc)
+
+    async def cancel(self, job_id: str) -> CancelResult:
+        """Ask the backend to stop the job; record it as cancelled when nothing runs any more."""
+        job = self.store.get(job_id)
+        if job.is_finished:
+            return CancelResult(
+                CancelOutcome.ALREADY_FINISHED,
+                f"Job {job.id} had already ended ({job.status.value}); nothing to cancel.",
+            )
+        result = await self.backend.cancel(job)
+        if job.backend_state:
+            state = dict(job.backend_state)
+            self.store.modify(job.id, lambda stored: setattr(stored, "backend_state", state))
+        if result.outcome is CancelOutcome.STOPPED:
+            self.store.record_event(job.id, StatusChanged(JobStatus.CANCELLED, result.message))
+        return result
+
+
+def _try_load_dataset(job: Job, config: TrainingConfig) -> TrainingDataset | None:
+    folder = Path(job.dataset_path)
+    if not folder.is_dir():
+        return None
+    try:
+        return load_training_dataset(folder, config)
+    except LoraStudioError:
+        return None
