@@ -40,11 +40,33 @@ def test_train_to_a_verified_lora_with_metadata(
 ) -> None:
     dataset = make_dataset(tmp_path / "my dataset")
     out = tmp_path / "out"
-    code = main([
-        "train", str(dataset), "--backend", "comfyui", "--url", comfy.url, "--preset", "sd15",
-        "--base-model", CHECKPOINTS[0], "--set", "max_steps=24", "--set", "trigger_word=ohwx",
-        "--set", "output_name=hero", "--set", "save_every_n_epochs=none", "--chunk-steps", "8", "--out", str(out), "--json",
-    ])
+    code = main(
+        [
+            "train",
+            str(dataset),
+            "--backend",
+            "comfyui",
+            "--url",
+            comfy.url,
+            "--preset",
+            "sd15",
+            "--base-model",
+            CHECKPOINTS[0],
+            "--set",
+            "max_steps=24",
+            "--set",
+            "trigger_word=ohwx",
+            "--set",
+            "output_name=hero",
+            "--set",
+            "save_every_n_epochs=none",
+            "--chunk-steps",
+            "8",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     events = json_lines(captured.out)
@@ -85,12 +107,26 @@ def test_train_to_a_verified_lora_with_metadata(
     assert json.loads(capsys.readouterr().out)["metadata"]["lorastudio.job_id"] == job_id
 
 
-def test_train_against_a_dead_server_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_against_a_dead_server_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     dataset = make_dataset(tmp_path / "ds", count=2)
-    code = main([
-        "train", str(dataset), "--backend", "comfyui", "--url", "http://127.0.0.1:9",
-        "--preset", "sd15", "--set", "max_steps=4", "--out", str(tmp_path / "out"),
-    ])
+    code = main(
+        [
+            "train",
+            str(dataset),
+            "--backend",
+            "comfyui",
+            "--url",
+            "http://127.0.0.1:9",
+            "--preset",
+            "sd15",
+            "--set",
+            "max_steps=4",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert "127.0.0.1:9" in err and "Traceback" not in err
@@ -102,10 +138,20 @@ def test_train_refuses_bad_settings_before_contacting_anything(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     dataset = make_dataset(tmp_path / "ds", count=1)
-    code = main([
-        "train", str(dataset), "--backend", "comfyui", "--url", "http://127.0.0.1:9",
-        "--preset", "sd15", "--set", "rank=512",
-    ])
+    code = main(
+        [
+            "train",
+            str(dataset),
+            "--backend",
+            "comfyui",
+            "--url",
+            "http://127.0.0.1:9",
+            "--preset",
+            "sd15",
+            "--set",
+            "rank=512",
+        ]
+    )
     assert code == 2
     assert "rank" in capsys.readouterr().err
 
@@ -114,10 +160,24 @@ def test_unknown_base_model_is_reported_per_node(
     comfy: FakeComfyUI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     dataset = make_dataset(tmp_path / "ds", count=2)
-    code = main([
-        "train", str(dataset), "--backend", "comfyui", "--url", comfy.url, "--preset", "sd15",
-        "--base-model", "missing.safetensors", "--set", "max_steps=4", "--out", str(tmp_path / "o"),
-    ])
+    code = main(
+        [
+            "train",
+            str(dataset),
+            "--backend",
+            "comfyui",
+            "--url",
+            comfy.url,
+            "--preset",
+            "sd15",
+            "--base-model",
+            "missing.safetensors",
+            "--set",
+            "max_steps=4",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code in (1, 2)
     assert "missing.safetensors" in err and "Traceback" not in err
@@ -134,11 +194,34 @@ def test_ctrl_c_cancels_the_job_and_says_what_stopped(tmp_path: Path) -> None:
         dataset = make_dataset(tmp_path / "ds", count=2)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         process = subprocess.Popen(
-            [sys.executable, "-m", "lora_studio", "train", str(dataset), "--backend", "comfyui",
-             "--url", slow.url, "--preset", "sd15", "--base-model", CHECKPOINTS[0],
-             "--set", "max_steps=400", "--set", "save_every_n_epochs=none", "--chunk-steps", "100",
-             "--out", str(tmp_path / "out"), "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            [
+                sys.executable,
+                "-m",
+                "lora_studio",
+                "train",
+                str(dataset),
+                "--backend",
+                "comfyui",
+                "--url",
+                slow.url,
+                "--preset",
+                "sd15",
+                "--base-model",
+                CHECKPOINTS[0],
+                "--set",
+                "max_steps=400",
+                "--set",
+                "save_every_n_epochs=none",
+                "--chunk-steps",
+                "100",
+                "--out",
+                str(tmp_path / "out"),
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         assert process.stdout is not None
         deadline = time.monotonic() + 60

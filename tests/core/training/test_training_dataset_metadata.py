@@ -75,7 +75,9 @@ def test_stamp_metadata_keeps_backend_keys_and_tensor_bytes(tmp_path: Path) -> N
     make_image(tmp_path / "ds" / "a.png", (512, 512), "ohwx, cat")
     config = get_preset("sd15", tmp_path / "cfg").config.model_copy(update={"trigger_word": "ohwx"})
     dataset = load_training_dataset(tmp_path / "ds", config)
-    job = Job(name="cat", backend="comfyui", dataset_path=str(tmp_path / "ds"), dataset_fingerprint="abc")
+    job = Job(
+        name="cat", backend="comfyui", dataset_path=str(tmp_path / "ds"), dataset_fingerprint="abc"
+    )
     added = stamp_metadata(lora, job, config, dataset)
     metadata = read_metadata(lora)
     assert metadata["ss_network_dim"] == "4"  # the backend's own value wins
