@@ -56,6 +56,14 @@ def log_dir() -> Path:
     return _ensure(home / "logs" if home else Path(platformdirs.user_log_dir(_APP)))
 
 
+def output_dir() -> Path:
+    """Default folder for trained LoRAs: visible to the artist (Documents), not hidden app data."""
+    home = _home()
+    return _ensure(
+        home / "loras" if home else Path(platformdirs.user_documents_dir()) / "LoRA Studio"
+    )
+
+
 def log_file() -> Path:
     return log_dir() / "lora-studio.log"
 

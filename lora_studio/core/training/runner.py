@@ -117,12 +117,13 @@ class JobRunner:
         def flush() -> None:
             nonlocal last_flush, saved_state
             if pending:
-                self.store.record_events(job.id, list(pending))
+                stored = self.store.record_events(job.id, list(pending))
                 pending.clear()
-            stored_cancel = self.store.get(job.id).backend_state.get("cancel_requested")
-            if stored_cancel and not job.backend_state.get("cancel_requested"):
-                # `jobs cancel` in another process asked to stop between chunks: honour it here.
-                job.backend_state = {**job.backend_state, "cancel_requested": True}
+                if stored.backend_state.get("cancel_requested") and not job.backend_state.get(
+                    "cancel_requested"
+                ):
+                    # `jobs cancel` in another process asked to stop between chunks.
+                    job.backend_state = {**job.backend_state, "cancel_requested": True}
             if job.backend_state != saved_state:
                 state = dict(job.backend_state)
                 self.store.modify(job.id, lambda stored: setattr(stored, "backend_state", state))

@@ -1,0 +1,99 @@
+"""Benchmark: re-attach N unfinished jobs at start-up against the fake ComfyUI (target: N=100
+in < 2 s).
+
+The jobs were submitted by an earlier session that was then closed; while it was away the server
+trained them all. Re-attaching resyncs each job from /history, downloads and verifies its LoRA,
+stamps the metadata and marks it completed. Prints one JSON line.
+
+    python benchmarks/bench_reattach.py [--jobs 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lora_studio.core.backends.registry import build_backend  # noqa: E402
+from lora_studio.core.config.training_config import config_from_dict  # noqa: E402
+from lora_studio.core.jobs import Job, JobStatus, JobStore  # noqa: E402
+from lora_studio.core.training.dataset_input import load_training_dataset  # noqa: E402
+from lora_studio.core.training.runner import JobRunner  # noqa: E402
+from lora_studio.core.training.service import TrainingService  # noqa: E402
+from tests.core.backends.comfy_helpers import config  # noqa: E402
+from tests.e2e.test_cli_train_comfyui import make_dataset  # noqa: E402
+from tests.fakes.fake_comfyui import FakeComfyUI  # noqa: E402
+
+
+async def submit_all(url: str, store: JobStore, folder: Path, count: int) -> None:
+    snapshot = config(max_steps=2)
+    dataset = load_training_dataset(folder, config_from_dict(snapshot))
+    backend = build_backend({"kind": "comfyui", "url": url})
+    try:
+        runner = JobRunner(store, backend)
+        for index in range(count):
+            job = Job(
+                name=f"job {index}", backend="comfyui", dataset_path=str(folder), config=snapshot
+            )
+            await runner.submit(job, dataset)
+    finally:
+        await backend.aclose()
+
+
+async def reattach(store: JobStore, out: Path) -> float:
+    service = TrainingService(store, out)
+    started = time.perf_counter()
+    try:
+        service.reattach_unfinished()
+        await asyncio.gather(*service.tasks.values())
+    finally:
+        await service.aclose()
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=100)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as temp:
+        root = Path(temp)
+        os.environ["LORA_STUDIO_HOME"] = str(root / "home")
+        with FakeComfyUI(root / "server", steps_per_second=2000, node_delay=0.0005) as fake:
+            folder = make_dataset(root / "dataset", count=2)
+            with JobStore(root / "jobs.sqlite3") as store:
+                asyncio.run(submit_all(fake.url, store, folder, args.jobs))
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline and fake.call(_busy(fake)):
+                    time.sleep(0.1)
+                seconds = asyncio.run(reattach(store, root / "out"))
+                statuses = [job.status for job in store.list(limit=args.jobs + 10)]
+    completed = sum(status is JobStatus.COMPLETED for status in statuses)
+    print(
+        json.dumps(
+            {
+                "benchmark": "reattach_unfinished_jobs",
+                "jobs": args.jobs,
+                "seconds": round(seconds, 3),
+                "completed": completed,
+                "target_seconds": 2.0,
+                "meets_target": seconds < 2.0 and completed == args.jobs,
+            }
+        )
+    )
+    return 0
+
+
+async def _busy(fake: FakeComfyUI) -> bool:
+    return bool(fake.pending or fake.running)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

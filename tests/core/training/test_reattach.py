@@ -1,0 +1,114 @@
+"""Re-attaching at start-up: a job submitted earlier is followed to the end; a job the server
+forgot is marked Lost with the reason; a job another process follows is left to it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from lora_studio.core.backends.registry import build_backend
+from lora_studio.core.config.training_config import config_from_dict
+from lora_studio.core.jobs import Job, JobStatus, JobStore
+from lora_studio.core.training.dataset_input import load_training_dataset
+from lora_studio.core.training.job_lock import JobLock
+from lora_studio.core.training.runner import JobRunner
+from lora_studio.core.training.service import TrainingService
+from tests.core.backends.comfy_helpers import FAST, config
+from tests.e2e.test_cli_train_comfyui import make_dataset
+from tests.fakes.fake_comfyui import FakeComfyUI
+
+
+def fast_factory(settings: dict[str, Any]):  # type: ignore[no-untyped-def]
+    from lora_studio.core.backends.comfyui import ComfyUIBackend
+
+    assert settings["kind"] == "comfyui"
+    return ComfyUIBackend(settings["url"], options=FAST)
+
+
+def submit_without_following(fake: FakeComfyUI, store: JobStore, folder: Path, steps: int) -> Job:
+    """What a previous session did before it was closed: record and submit, then stop."""
+    make_dataset(folder)
+    snapshot = config(max_steps=steps)
+    training_config = config_from_dict(snapshot)
+    dataset = load_training_dataset(folder, training_config)
+
+    async def go() -> Job:
+        backend = build_backend({"kind": "comfyui", "url": fake.url})
+        try:
+            job = Job(name="earlier", backend="comfyui", dataset_path=str(folder), config=snapshot)
+            return await JobRunner(store, backend).submit(job, dataset)
+        finally:
+            await backend.aclose()
+
+    return asyncio.run(go())
+
+
+def run_service(service: TrainingService, seconds: float = 20) -> list[Any]:
+    async def go() -> list[Any]:
+        try:
+            results = service.reattach_unfinished()
+            if service.tasks:
+                await asyncio.wait_for(asyncio.gather(*service.tasks.values()), seconds)
+            return results
+        finally:
+            await service.aclose()
+
+    return asyncio.run(go())
+
+
+def test_unfinished_job_is_followed_to_completion(tmp_path: Path) -> None:
+    with (
+        FakeComfyUI(tmp_path / "srv", steps_per_second=200) as fake,
+        JobStore(tmp_path / "j.db") as store,
+    ):
+        job = submit_without_following(fake, store, tmp_path / "ds", steps=16)
+        assert store.get(job.id).status is JobStatus.QUEUED
+        assert store.get(job.id).backend_state["server"] == fake.url
+        service = TrainingService(store, tmp_path / "out", backend_factory=fast_factory)
+        results = run_service(service)
+        assert [r.outcome for r in results] == ["following"]
+        final = store.get(job.id)
+        assert final.status is JobStatus.COMPLETED, final.error
+        assert final.outputs and Path(final.outputs[0]).is_file()
+
+
+def test_job_forgotten_by_a_restarted_server_is_marked_lost(tmp_path: Path) -> None:
+    with (
+        FakeComfyUI(tmp_path / "srv", steps_per_second=5) as fake,
+        JobStore(tmp_path / "j.db") as store,
+    ):
+        job = submit_without_following(fake, store, tmp_path / "ds", steps=400)
+        fake.restart()  # queue and history are gone
+        notices: list[str] = []
+        service = TrainingService(
+            store, tmp_path / "out", backend_factory=fast_factory, notify=notices.append
+        )
+        run_service(service)
+        final = store.get(job.id)
+        assert final.status is JobStatus.LOST
+        assert final.history[-1].message  # says why
+
+
+def test_job_followed_by_another_process_is_left_alone(tmp_path: Path) -> None:
+    with JobStore(tmp_path / "j.db") as store:
+        job = store.add(Job(name="elsewhere", backend="comfyui", dataset_path=str(tmp_path)))
+        other = JobLock(job.id)
+        assert other.acquire()
+        try:
+            service = TrainingService(store, tmp_path / "out", backend_factory=fast_factory)
+            results = run_service(service)
+        finally:
+            other.release()
+        assert [r.outcome for r in results] == ["followed_elsewhere"]
+        assert store.get(job.id).status is JobStatus.QUEUED
+
+
+def test_unknown_backend_kind_is_reported_not_crashed(tmp_path: Path) -> None:
+    with JobStore(tmp_path / "j.db") as store:
+        store.add(Job(name="mystery", backend="somewhere", dataset_path=str(tmp_path)))
+        notices: list[str] = []
+        service = TrainingService(store, tmp_path / "out", notify=notices.append)
+        results = run_service(service)
+        assert [r.outcome for r in results] == ["no_backend"]
+        assert "somewhere" in notices[0]
