@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from lora_studio import APP_ID, APP_NAME, __version__, paths
 from lora_studio.core.config.settings import Settings, load_settings
 from lora_studio.core.jobs import JobStore
+from lora_studio.core.training.service import TrainingService
 from lora_studio.logging_setup import route_qt_messages, setup_logging
 from lora_studio.viewmodels.jobs_vm import JobsViewModel
 from lora_studio.viewmodels.message_bridge import MessageBridge
@@ -51,6 +52,7 @@ class Services:
     bridge: MessageBridge
     executor: ThreadPoolExecutor
     job_store: JobStore
+    training: TrainingService
     tasks: set[asyncio.Task[object]] = field(default_factory=set)
 
     async def aclose(self) -> None:
@@ -58,6 +60,9 @@ class Services:
             task.cancel()
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
+        # Stop following jobs (they keep running on their backends and are re-attached at the
+        # next start), then close network clients, then the workers and the job store.
+        await self.training.aclose()
         self.executor.shutdown(wait=True, cancel_futures=True)
         self.job_store.close()
 
@@ -95,14 +100,24 @@ def app_icon() -> QIcon:
 
 def build_services() -> Services:
     config_dir = paths.config_dir()
+    settings = load_settings(config_dir)
+    bridge = MessageBridge()
+    job_store = JobStore()
+    output_dir = Path(settings.output_dir) if settings.output_dir else paths.output_dir()
     return Services(
-        settings=load_settings(config_dir),
+        settings=settings,
         config_dir=config_dir,
         data_dir=paths.data_dir(),
         cache_dir=paths.cache_dir(),
-        bridge=MessageBridge(),
+        bridge=bridge,
         executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="lora-io"),
-        job_store=JobStore(),
+        job_store=job_store,
+        training=TrainingService(
+            job_store,
+            output_dir,
+            backend_settings=settings.backend_settings(),
+            notify=bridge.warning,
+        ),
     )
 
 
@@ -120,7 +135,9 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     apply_theme(app, settings_vm.theme)
     settings_vm.theme_changed.connect(lambda choice: apply_theme(app, choice))
 
-    jobs_vm = JobsViewModel(services.job_store, services.executor)
+    jobs_vm = JobsViewModel(
+        services.job_store, services.executor, cancel_handler=services.training.cancel
+    )
     presets_vm = PresetsViewModel(services.config_dir, services.executor)
     presets_vm.load()
     built_pages: dict[str, QWidget] = {
@@ -147,9 +164,23 @@ async def _run_main_window(app: QApplication, services: Services) -> int:
     window.close_requested.connect(closed.set)
     sys.excepthook = make_excepthook(str(paths.log_file()), lambda: window)
     window.show()
+    _reattach_jobs(services)
     await closed.wait()
     await services.aclose()
     return 0
+
+
+def _reattach_jobs(services: Services) -> None:
+    """Follow again the jobs that were running when LoRA Studio last closed."""
+    results = services.training.reattach_unfinished()
+    following = sum(result.outcome == "following" for result in results)
+    elsewhere = sum(result.outcome == "followed_elsewhere" for result in results)
+    if following:
+        services.bridge.info(f"Following {following} unfinished job(s) from the last session.")
+    if elsewhere:
+        services.bridge.info(
+            f"{elsewhere} job(s) are being followed by another LoRA Studio process."
+        )
 
 
 def run_gui() -> int:

@@ -36,6 +36,20 @@ class Settings(BaseModel):
     last_dataset_dir: str | None = None
     recent_datasets: list[str] = Field(default_factory=list)
     thumbnail_workers: int = Field(default=2, ge=1, le=16)
+    comfyui_url: str = "http://127.0.0.1:8188"
+    # Plain http:// to a server on another machine sends the dataset unencrypted: opt-in only.
+    comfyui_allow_insecure_http: bool = False
+    output_dir: str | None = None  # where finished LoRAs go; None = Documents/LoRA Studio
+
+    def backend_settings(self) -> list[dict[str, object]]:
+        """Settings for `core.backends.registry.build_backend`, one per configured backend."""
+        return [
+            {
+                "kind": "comfyui",
+                "url": self.comfyui_url,
+                "allow_insecure_http": self.comfyui_allow_insecure_http,
+            }
+        ]
 
 
 def load_settings(config_dir: Path) -> Settings:
