@@ -20,6 +20,8 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QWidget
 
 from lora_studio import APP_ID, APP_NAME, __version__, paths
+from lora_studio.core.backends.base import BackendCheck
+from lora_studio.core.backends.registry import build_backend
 from lora_studio.core.config.settings import Settings, load_settings
 from lora_studio.core.jobs import JobStore
 from lora_studio.core.training.service import TrainingService
@@ -121,16 +123,30 @@ def build_services() -> Services:
     )
 
 
+async def check_backend(settings: dict[str, object]) -> BackendCheck:
+    """Build a throw-away backend from `settings` and ask it whether it can train."""
+    backend = build_backend(settings)
+    try:
+        return await backend.check()
+    finally:
+        await backend.aclose()
+
+
 def build_window(app: QApplication, services: Services) -> MainWindow:
     settings_vm = SettingsViewModel(
         services.settings,
         services.config_dir,
-        {
+        paths={
             "Settings and presets": str(services.config_dir),
             "Job records": str(services.data_dir),
             "Thumbnail cache": str(services.cache_dir),
             "Log files": str(paths.log_dir()),
+            "Trained LoRAs": str(services.training.output_dir),
         },
+        check_backend=check_backend,
+    )
+    settings_vm.backends_changed.connect(
+        lambda: services.training.set_backend_settings(services.settings.backend_settings())
     )
     apply_theme(app, settings_vm.theme)
     settings_vm.theme_changed.connect(lambda choice: apply_theme(app, choice))

@@ -1,13 +1,17 @@
-"""View-model: the Settings page (theme, data locations); saves settings atomically off the GUI thread."""
+"""View-model: the Settings page (theme, ComfyUI server with a connection test, data locations);
+saves settings atomically off the GUI thread."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, Signal
 
+from lora_studio.core.backends.base import BackendCheck
 from lora_studio.core.config.settings import Settings, Theme, save_settings
 from lora_studio.core.errors import LoraStudioError
 from lora_studio.viewmodels.observable import Observable
@@ -15,27 +19,44 @@ from lora_studio.viewmodels.observable import Observable
 log = logging.getLogger(__name__)
 
 
+CheckBackend = Callable[[dict[str, object]], Awaitable[BackendCheck]]
+
+
 class SettingsViewModel(QObject):
     theme_changed = Signal(str)
     error_changed = Signal(str)
+    comfyui_url_changed = Signal(str)
+    allow_insecure_http_changed = Signal(bool)
+    connection_status_changed = Signal(str)
+    busy_changed = Signal(bool)
+    backends_changed = Signal()
     saved = Signal()
 
     theme = Observable(Theme.SYSTEM.value)
     error = Observable("")
+    comfyui_url = Observable("")
+    allow_insecure_http = Observable(False)
+    connection_status = Observable("")
+    busy = Observable(False)
 
     def __init__(
         self,
         settings: Settings,
         config_dir: Path,
         paths: dict[str, str],
+        check_backend: CheckBackend | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._settings = settings
         self._config_dir = config_dir
+        self._check_backend = check_backend
         self.paths = paths
         self.theme = settings.theme.value
+        self.comfyui_url = settings.comfyui_url
+        self.allow_insecure_http = settings.comfyui_allow_insecure_http
         self._save_task: asyncio.Task[None] | None = None
+        self._check_task: asyncio.Task[None] | None = None
 
     @property
     def settings(self) -> Settings:
@@ -51,6 +72,49 @@ class SettingsViewModel(QObject):
         self._settings.theme = theme
         self.theme = theme.value
         self._schedule_save()
+
+    def set_comfyui_url(self, text: str) -> None:
+        url = text.strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.error = (
+                f"'{text}' is not a server address. Use the form http://127.0.0.1:8188 "
+                "(or https://… for a server on another machine)."
+            )
+            return
+        self.error = ""
+        self._settings.comfyui_url = url
+        self.comfyui_url = url
+        self.connection_status = ""
+        self.backends_changed.emit()
+        self._schedule_save()
+
+    def set_allow_insecure_http(self, allowed: bool) -> None:
+        self._settings.comfyui_allow_insecure_http = allowed
+        self.allow_insecure_http = allowed
+        self.backends_changed.emit()
+        self._schedule_save()
+
+    def test_connection(self) -> None:
+        """Ask the configured ComfyUI server whether it can train; the answer is one sentence."""
+        if self._check_backend is None:
+            self.connection_status = "Connection tests are not available here."
+            return
+        self.busy = True
+        self.connection_status = f"Contacting {self.comfyui_url}…"
+        self._check_task = asyncio.get_running_loop().create_task(self._run_check())
+
+    async def _run_check(self) -> None:
+        assert self._check_backend is not None
+        try:
+            check = await self._check_backend(self._settings.backend_settings()[0])
+        except LoraStudioError as exc:
+            self.connection_status = "✖ " + exc.user_message
+            return
+        finally:
+            self.busy = False
+        mark = "✔ " if check.available else "✖ "
+        self.connection_status = mark + " ".join((check.diagnosis, *check.warnings))
 
     def _schedule_save(self) -> None:
         try:

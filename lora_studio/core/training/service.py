@@ -56,6 +56,10 @@ class TrainingService:
 
     # -- backends ------------------------------------------------------------------------------
 
+    def set_backend_settings(self, settings: list[dict[str, Any]]) -> None:
+        """New settings apply to jobs started or re-attached from now on."""
+        self._settings = [dict(item) for item in settings]
+
     def settings_for(self, job: Job) -> dict[str, Any]:
         """The backend settings for a job: the server it was submitted to wins over defaults."""
         server = str(job.backend_state.get("server") or "")

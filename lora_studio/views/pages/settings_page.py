@@ -1,9 +1,21 @@
-"""View: the Settings page — theme choice and where LoRA Studio keeps its files."""
+"""View: the Settings page — theme, the ComfyUI server (with a connection test) and where LoRA
+Studio keeps its files."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from lora_studio.viewmodels.settings_vm import SettingsViewModel
 from lora_studio.views.widgets.error_banner import ErrorBanner
@@ -39,6 +51,37 @@ class SettingsPage(QWidget):
         form.addRow("Theme", self.theme_combo)
         layout.addWidget(appearance)
 
+        backends = QGroupBox("Training backends", self)
+        backends_form = QFormLayout(backends)
+        self.comfyui_url_edit = QLineEdit(view_model.comfyui_url, backends)
+        self.comfyui_url_edit.setPlaceholderText("http://127.0.0.1:8188")
+        self.comfyui_url_edit.setToolTip(
+            "Address of your ComfyUI server. Use https:// for a server on another computer."
+        )
+        self.comfyui_url_edit.editingFinished.connect(self._on_url_edit_finished)
+        backends_form.addRow("ComfyUI server", self.comfyui_url_edit)
+        self.insecure_check = QCheckBox("Allow plain http:// to other computers", backends)
+        self.insecure_check.setToolTip(
+            "Your pictures would travel unencrypted over the network. Only for a trusted home network."
+        )
+        self.insecure_check.setChecked(view_model.allow_insecure_http)
+        self.insecure_check.toggled.connect(view_model.set_allow_insecure_http)
+        backends_form.addRow("", self.insecure_check)
+        test_row = QHBoxLayout()
+        self.test_button = QPushButton("Test connection", backends)
+        self.test_button.setToolTip("Ask the server whether it can train LoRAs")
+        self.test_button.clicked.connect(view_model.test_connection)
+        test_row.addWidget(self.test_button)
+        self.connection_label = QLabel(view_model.connection_status, backends)
+        self.connection_label.setWordWrap(True)
+        self.connection_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        test_row.addWidget(self.connection_label, 1)
+        backends_form.addRow(test_row)
+        layout.addWidget(backends)
+        view_model.comfyui_url_changed.connect(self.comfyui_url_edit.setText)
+        view_model.connection_status_changed.connect(self.connection_label.setText)
+        view_model.busy_changed.connect(lambda busy: self.test_button.setDisabled(busy))
+
         storage = QGroupBox("Where your data lives", self)
         storage_form = QFormLayout(storage)
         for label, path in view_model.paths.items():
@@ -56,6 +99,10 @@ class SettingsPage(QWidget):
         index = self.theme_combo.findData(value)
         if index >= 0 and index != self.theme_combo.currentIndex():
             self.theme_combo.setCurrentIndex(index)
+
+    def _on_url_edit_finished(self) -> None:
+        if self.comfyui_url_edit.text().strip().rstrip("/") != self._vm.comfyui_url:
+            self._vm.set_comfyui_url(self.comfyui_url_edit.text())
 
     def _on_theme_combo_changed(self, _index: int) -> None:
         self._vm.set_theme(self.theme_combo.currentData())
