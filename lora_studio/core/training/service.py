@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lora_studio.core.backends.base import TrainingBackend
+from lora_studio.core.backends.base import BackendCheck, TrainingBackend
 from lora_studio.core.backends.registry import build_backend
 from lora_studio.core.errors import BackendUnavailable, JobError, LoraStudioError
 from lora_studio.core.jobs import Job, JobEvent, JobStore
+from lora_studio.core.training.dataset_input import TrainingDataset
 from lora_studio.core.training.job_lock import JobLock
 from lora_studio.core.training.runner import JobRunner
 
@@ -81,25 +82,60 @@ class TrainingService:
 
     # -- operations ----------------------------------------------------------------------------
 
+    async def start(
+        self,
+        job: Job,
+        dataset: TrainingDataset,
+        on_event: Callable[[str, JobEvent], None] | None = None,
+    ) -> Job:
+        """Record and submit `job`, then follow it in the background; returns the stored job.
+
+        Raises LoraStudioError (the job is then recorded as failed with the reason) when the
+        backend refuses or cannot be reached.
+        """
+        runner = JobRunner(self.store, self.backend_for(job))
+        stored = await runner.submit(job, dataset)
+        self.follow(stored, on_event, dataset=dataset)
+        return stored
+
+    async def check(self, kind: str) -> BackendCheck:
+        """Ask the configured backend of `kind` whether it can train right now."""
+        probe = Job(name="check", backend=kind, dataset_path=".")
+        return await self.backend_for(probe).check()
+
+    async def validate(self, job: Job, config: Any, dataset: TrainingDataset) -> list[Any]:
+        """The backend's own errors and warnings for this config and dataset."""
+        return await self.backend_for(job).validate(config, dataset.summary)
+
     async def cancel(self, job_id: str) -> str:
         job = self.store.get(job_id)
         result = await JobRunner(self.store, self.backend_for(job)).cancel(job_id)
         return result.message
 
-    def follow(self, job: Job, on_event: Callable[[str, JobEvent], None] | None = None) -> None:
+    def follow(
+        self,
+        job: Job,
+        on_event: Callable[[str, JobEvent], None] | None = None,
+        *,
+        dataset: TrainingDataset | None = None,
+    ) -> None:
         """Follow `job` in the background (no-op when already followed by this service)."""
         if job.id in self.tasks and not self.tasks[job.id].done():
             return
         runner = JobRunner(self.store, self.backend_for(job))
         callback = (lambda event: on_event(job.id, event)) if on_event else None
-        task = asyncio.get_running_loop().create_task(self._follow(runner, job, callback))
+        task = asyncio.get_running_loop().create_task(self._follow(runner, job, callback, dataset))
         self.tasks[job.id] = task
 
     async def _follow(
-        self, runner: JobRunner, job: Job, callback: Callable[[JobEvent], None] | None
+        self,
+        runner: JobRunner,
+        job: Job,
+        callback: Callable[[JobEvent], None] | None,
+        dataset: TrainingDataset | None = None,
     ) -> Job | None:
         try:
-            return await runner.follow(job, self.output_dir, on_event=callback)
+            return await runner.follow(job, self.output_dir, dataset=dataset, on_event=callback)
         except BackendUnavailable as exc:
             self._notify(
                 f"Job {job.name} ({job.id}): {exc.user_message} It is kept and will be "

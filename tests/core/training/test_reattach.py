@@ -112,3 +112,40 @@ def test_unknown_backend_kind_is_reported_not_crashed(tmp_path: Path) -> None:
         results = run_service(service)
         assert [r.outcome for r in results] == ["no_backend"]
         assert "somewhere" in notices[0]
+
+
+def test_service_start_submits_and_follows_to_completion(tmp_path: Path) -> None:
+    with (
+        FakeComfyUI(tmp_path / "srv", steps_per_second=300) as fake,
+        JobStore(tmp_path / "j.db") as store,
+    ):
+        folder = make_dataset(tmp_path / "ds", count=2)
+        snapshot = config(max_steps=8)
+        dataset = load_training_dataset(folder, config_from_dict(snapshot))
+        seen: list[str] = []
+        service = TrainingService(
+            store,
+            tmp_path / "out",
+            backend_settings=[{"kind": "comfyui", "url": fake.url}],
+            backend_factory=fast_factory,
+        )
+
+        async def go() -> Job:
+            try:
+                check = await service.check("comfyui")
+                assert check.available, check.diagnosis
+                job = Job(
+                    name="gui job", backend="comfyui", dataset_path=str(folder), config=snapshot
+                )
+                stored = await service.start(
+                    job, dataset, on_event=lambda jid, ev: seen.append(jid)
+                )
+                await asyncio.wait_for(service.tasks[stored.id], 20)
+                return stored
+            finally:
+                await service.aclose()
+
+        job = asyncio.run(go())
+        final = store.get(job.id)
+        assert final.status is JobStatus.COMPLETED and final.outputs
+        assert seen and set(seen) == {job.id}
