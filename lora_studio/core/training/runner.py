@@ -9,6 +9,7 @@ downloaded, verified and stamped with our metadata before the job is marked comp
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -219,9 +220,17 @@ class JobRunner:
 
 def _try_load_dataset(job: Job, config: TrainingConfig) -> TrainingDataset | None:
     folder = Path(job.dataset_path)
-    if not folder.is_dir():
-        return None
     try:
-        return load_training_dataset(folder, config)
+        # Keyed by the folder's mtime: re-attaching many jobs of one dataset scans it once.
+        mtime = folder.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _load_dataset_cached(str(folder), mtime, config.model_dump_json())
+
+
+@functools.lru_cache(maxsize=8)
+def _load_dataset_cached(folder: str, _mtime_ns: int, config_json: str) -> TrainingDataset | None:
+    try:
+        return load_training_dataset(Path(folder), TrainingConfig.model_validate_json(config_json))
     except LoraStudioError:
         return None
