@@ -10,7 +10,9 @@ import contextlib
 import errno
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from lora_studio.core.errors import StorageError
 
@@ -26,8 +28,12 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` atomically. Raises StorageError with a readable message."""
+def atomic_write_stream(path: Path, fill: Callable[[BinaryIO], None]) -> None:
+    """Write `path` atomically from a callback that streams into the temporary file.
+
+    For big files (a LoRA's data section) that must never be held in memory whole. Raises
+    StorageError with a readable message; on any failure the old file is untouched.
+    """
     path = Path(path)
     directory = path.parent
     tmp_name: str | None = None
@@ -35,7 +41,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
         if path.exists():
@@ -51,6 +57,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if tmp_name is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically. Raises StorageError with a readable message."""
+
+    def write(handle: BinaryIO) -> None:
+        handle.write(data)
+
+    atomic_write_stream(path, write)
 
 
 def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:

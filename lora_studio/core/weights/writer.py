@@ -11,20 +11,18 @@ a full disk or a file that changes underneath leaves the original untouched.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import io
 import json
 import os
 import shutil
 import struct
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from math import prod
 from pathlib import Path
 from typing import BinaryIO
 
+from lora_studio.core.atomic_io import atomic_write_stream
 from lora_studio.core.errors import StorageError, WeightsError
 from lora_studio.core.weights.dtypes import DTYPE_BITS, expected_nbytes
 from lora_studio.core.weights.header import METADATA_KEY, TensorInfo, label, read_header
@@ -168,28 +166,8 @@ def _copy_stream(source: io.BufferedReader, target: BinaryIO) -> int:
 def _atomic_stream_write(
     path: Path, fill: Callable[[BinaryIO], None], *, needed_bytes: int
 ) -> None:
-    directory = path.parent
     _check_free_space(path, needed_bytes)
-    tmp_name: str | None = None
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-        with os.fdopen(fd, "wb") as handle:
-            fill(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            # Keep the permissions the artist gave the original file.
-            with contextlib.suppress(OSError):
-                os.chmod(tmp_name, path.stat().st_mode & 0o7777)
-        os.replace(tmp_name, path)
-        tmp_name = None
-        _fsync_directory(directory)
-    except OSError as exc:
-        raise StorageError(_describe_write_error(exc, path), detail=str(exc)) from exc
-    finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
+    atomic_write_stream(path, fill)
 
 
 def _check_free_space(path: Path, needed_bytes: int) -> None:
@@ -203,28 +181,3 @@ def _check_free_space(path: Path, needed_bytes: int) -> None:
             f"Not enough free disk space to save {label(path)}: it needs {needed_bytes:,} bytes, "
             f"{free:,} are free. Free some space and try again; nothing was changed."
         )
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Persist the rename itself; directories cannot be opened for fsync on Windows.
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _describe_write_error(exc: OSError, path: Path) -> str:
-    if exc.errno == errno.ENOSPC:
-        return (
-            f"The disk is full: could not save {label(path)}. Free some space and try again; "
-            "the file is unchanged."
-        )
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return (
-            f"No permission to write {label(path)} or its folder. Check that the folder is "
-            "writable; nothing was changed."
-        )
-    return f"Could not save {label(path)}: {exc.strerror or exc}. The file is unchanged."
