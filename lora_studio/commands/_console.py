@@ -22,16 +22,8 @@ from lora_studio.core.jobs import (
     Progress,
     ProgressTracker,
     StatusChanged,
+    format_clock,
 )
-
-
-def format_seconds(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "?"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def event_to_dict(event: JobEvent) -> dict[str, Any]:
@@ -125,7 +117,7 @@ class EventPrinter:
                 else f"{1 / snapshot.speed:.1f} s/it"
             )
         if snapshot.eta_seconds is not None:
-            parts.append(f"ETA {format_seconds(snapshot.eta_seconds)}")
+            parts.append(f"ETA {format_clock(snapshot.eta_seconds)}")
         line = head + " · ".join(parts)
         if interactive:
             print("\r" + line.ljust(78), end="", file=self.out, flush=True)

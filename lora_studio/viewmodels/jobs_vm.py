@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from lora_studio.core.errors import LoraStudioError
-from lora_studio.core.jobs import Job, JobStatus, JobStore, Progress, ProgressTracker
+from lora_studio.core.jobs import (
+    Job,
+    JobStatus,
+    JobStore,
+    Progress,
+    ProgressTracker,
+    format_clock,
+)
 from lora_studio.core.jobs.records import LogLine, LossPoint
 from lora_studio.viewmodels.models.jobs_table_model import JobRow, JobsTableModel
 from lora_studio.viewmodels.observable import Observable
@@ -54,12 +61,8 @@ def _row(job: Job) -> JobRow:
 
 
 def format_duration(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "—"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    text = format_clock(seconds)
+    return "—" if text == "?" else text
 
 
 class JobsViewModel(QObject):

@@ -24,7 +24,7 @@ from lora_studio.core.jobs.job import (
     StatusTransition,
     strip_secrets,
 )
-from lora_studio.core.jobs.progress import ProgressSnapshot, ProgressTracker
+from lora_studio.core.jobs.progress import ProgressSnapshot, ProgressTracker, format_clock
 from lora_studio.core.jobs.records import LogLine, LossPoint, SpeedSample
 from lora_studio.core.jobs.status import TERMINAL_STATUSES, JobStatus, check_transition
 from lora_studio.core.jobs.store import JobStore
@@ -53,6 +53,7 @@ __all__ = [
     "StatusTransition",
     "check_transition",
     "dataset_fingerprint",
+    "format_clock",
     "is_safe_job_id",
     "new_job_id",
     "strip_secrets",

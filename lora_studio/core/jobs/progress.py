@@ -222,3 +222,13 @@ class ProgressTracker:
             stalled=self.stalled(now),
             finished=self.finished,
         )
+
+
+def format_clock(seconds: float | None) -> str:
+    """An ETA or elapsed time as a clock: '4:05', '1:02:05'; '?' when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return "?"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
