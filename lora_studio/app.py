@@ -26,12 +26,14 @@ from lora_studio.core.config.settings import Settings, load_settings
 from lora_studio.core.jobs import JobStore
 from lora_studio.core.training.service import TrainingService
 from lora_studio.logging_setup import route_qt_messages, setup_logging
+from lora_studio.viewmodels.dataset.dataset_vm import DatasetViewModel
 from lora_studio.viewmodels.jobs_vm import JobsViewModel
 from lora_studio.viewmodels.message_bridge import MessageBridge
 from lora_studio.viewmodels.presets_vm import PresetsViewModel
 from lora_studio.viewmodels.settings_vm import SettingsViewModel
 from lora_studio.views.crash_dialog import make_excepthook
 from lora_studio.views.main_window import MainWindow, PageSpec
+from lora_studio.views.pages.dataset_page import DatasetPage
 from lora_studio.views.pages.jobs_page import JobsPage
 from lora_studio.views.pages.placeholder_page import PLACEHOLDER_TEXT, PlaceholderPage
 from lora_studio.views.pages.presets_page import PresetsPage
@@ -156,7 +158,9 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     )
     presets_vm = PresetsViewModel(services.config_dir, services.executor)
     presets_vm.load()
+    dataset_vm = DatasetViewModel(services.executor, services.bridge)
     built_pages: dict[str, QWidget] = {
+        "dataset": DatasetPage(dataset_vm),
         "presets": PresetsPage(presets_vm),
         "jobs": JobsPage(jobs_vm, services.bridge),
     }
@@ -170,7 +174,8 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     )
     window = MainWindow(pages, services.bridge, window_state, icon=app_icon())
     # The window owns the view-models of its pages; keep them alive as long as it lives.
-    window.view_models = [settings_vm, jobs_vm, presets_vm]  # type: ignore[attr-defined]
+    window.view_models = [settings_vm, jobs_vm, presets_vm, dataset_vm]  # type: ignore[attr-defined]
+    window.close_requested.connect(dataset_vm.shutdown)
     return window
 
 
@@ -179,11 +184,21 @@ async def _run_main_window(app: QApplication, services: Services) -> int:
     window = build_window(app, services)
     window.close_requested.connect(closed.set)
     sys.excepthook = make_excepthook(str(paths.log_file()), lambda: window)
+    asyncio.get_running_loop().set_exception_handler(_report_task_exception)
     window.show()
     _reattach_jobs(services)
     await closed.wait()
     await services.aclose()
     return 0
+
+
+def _report_task_exception(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+    """A bug in a background task reaches the crash dialog, like one in a slot would."""
+    exception = context.get("exception")
+    if isinstance(exception, BaseException) and not isinstance(exception, asyncio.CancelledError):
+        sys.excepthook(type(exception), exception, exception.__traceback__)
+    else:
+        loop.default_exception_handler(context)
 
 
 def _reattach_jobs(services: Services) -> None:
