@@ -1,0 +1,1 @@
+"""View-models of the Dataset page: open/import/delete, the thumbnail grid, detail, stats, doctor."""

@@ -1,0 +1,457 @@
+"""View-model: the Dataset page — open a folder, import pictures, delete and undo, filter and sort,
+and the thumbnail fill; owns the detail, stats and doctor view-models and keeps them in step.
+
+Opening a folder runs scan + quick checks + row building in the executor, then swaps the rows into
+the grid model in one reset; thumbnails are filled afterwards by the ThumbnailLoader (visible rows
+first). Deletes move pictures and captions to the project trash; each delete or batch of fixes is
+one undo step. The view asks for folder and file choosers through `folder_open_requested` and
+`import_files_requested` (dialogs belong to views, never to a coroutine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QGuiApplication
+
+from lora_studio.viewmodels.dataset import core_adapter as core
+from lora_studio.viewmodels.dataset import dataset_jobs as jobs
+from lora_studio.viewmodels.dataset.core_adapter import CancelToken, DatasetScan, Finding
+from lora_studio.viewmodels.dataset.detail_vm import DetailViewModel
+from lora_studio.viewmodels.dataset.doctor_vm import DoctorViewModel
+from lora_studio.viewmodels.dataset.grid_vm import GridViewModel
+from lora_studio.viewmodels.dataset.operation import OperationViewModel
+from lora_studio.viewmodels.dataset.rows import Badge, GridRow, SortKey
+from lora_studio.viewmodels.dataset.stats_vm import StatsViewModel
+from lora_studio.viewmodels.dataset.thumbnail_loader import ThumbnailLoader, device_side
+from lora_studio.viewmodels.dataset.undo_stack import UndoStack, UndoStep
+from lora_studio.viewmodels.message_bridge import MessageBridge
+from lora_studio.viewmodels.models.thumbnail_grid_model import THUMBNAIL_SIDE, ThumbnailGridModel
+from lora_studio.viewmodels.observable import Observable
+
+log = logging.getLogger(__name__)
+
+RESOLUTIONS = (512, 768, 1024)
+
+
+class DatasetViewModel(OperationViewModel):
+    """State and commands of the Dataset page (see the module docstring)."""
+
+    folder_changed = Signal(str)
+    image_count_changed = Signal(int)
+    resolution_changed = Signal(int)
+    trigger_word_changed = Signal(str)
+    thumbnails_done_changed = Signal(int)
+    thumbnails_total_changed = Signal(int)
+    thumbnails_filling_changed = Signal(bool)
+    folder_open_requested = Signal(str)  # view: choose a folder, starting here
+    import_files_requested = Signal(str)  # view: choose files to import
+    reveal_requested = Signal(str)  # view: select and scroll to this picture
+    opened = Signal(str)
+    imported = Signal(int)
+
+    folder = Observable("")
+    image_count = Observable(0)
+    resolution = Observable(1024)
+    trigger_word = Observable("")
+    thumbnails_done = Observable(0)
+    thumbnails_total = Observable(0)
+    thumbnails_filling = Observable(False)
+
+    def __init__(
+        self,
+        executor: Executor | None,
+        bridge: MessageBridge | None = None,
+        *,
+        thumbnail_side: int | None = None,
+        pixmap_budget_bytes: int | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(executor, parent)
+        self._bridge = bridge
+        self._scan: DatasetScan | None = None
+        self.undo_stack = UndoStack(self)
+        self._recheck_generation = 0
+        self._recheck_task: asyncio.Task[None] | None = None
+        self._save_task: asyncio.Task[None] | None = None
+        if thumbnail_side is None:
+            # Pixels, not points: on a HiDPI screen the thumbnails stay sharp.
+            screen = QGuiApplication.primaryScreen()
+            ratio = screen.devicePixelRatio() if screen is not None else 1.0
+            thumbnail_side = device_side(THUMBNAIL_SIDE, ratio)
+        self.loader = ThumbnailLoader(executor, side=thumbnail_side, parent=self)
+        self.grid = GridViewModel(
+            self.loader.request, pixmap_budget_bytes=pixmap_budget_bytes, parent=self
+        )
+        self.grid_model: ThumbnailGridModel = self.grid.model
+        self.proxy = self.grid.proxy
+        self.detail = DetailViewModel(executor, self)
+        self.stats = StatsViewModel(executor, self)
+        self.doctor = DoctorViewModel(executor, self)
+        self._connect()
+
+    def _connect(self) -> None:
+        self.loader.thumbnail_ready.connect(self.grid_model.set_thumbnail)
+        self.loader.thumbnail_failed.connect(self._handle_thumbnail_failed)
+        self.loader.fill_progress.connect(self._handle_fill_progress)
+        self.loader.fill_finished.connect(
+            lambda _seconds: setattr(self, "thumbnails_filling", False)
+        )
+        self.doctor.pixel_findings_changed.connect(self._handle_doctor_findings)
+        self.grid.error_changed.connect(lambda text: setattr(self, "error", text) if text else None)
+        self.doctor.fixes_applied.connect(self._handle_fixes_applied)
+
+    # -- properties --------------------------------------------------------------------------------
+    @property
+    def scan(self) -> DatasetScan | None:
+        return self._scan
+
+    @property
+    def root(self) -> Path | None:
+        return self._scan.root if self._scan is not None else None
+
+    # -- open / refresh ----------------------------------------------------------------------------
+    def request_open_folder(self) -> None:
+        self.folder_open_requested.emit(self.folder or str(Path.home()))
+
+    def open_folder(self, path: str) -> bool:
+        """Open a dataset folder: the grid fills with placeholders as soon as the scan is done."""
+        if not path.strip():
+            self.error = "Choose a folder to open."
+            return False
+        root = Path(path).expanduser()
+        self.doctor.cancel()  # a full check of the previous folder is of no use any more
+        return self._start("Opening the dataset", lambda token: self._run_open(root, token))
+
+    async def _run_open(self, root: Path, token: CancelToken) -> None:
+        progress = self._progress_reporter("Reading")
+        model = self.grid_model
+        scanned = await self._in_executor(
+            jobs.scan_folder,
+            root,
+            model.sort_key,
+            model.descending,
+            cancel=token,
+            progress=progress,
+        )
+        scan = scanned.scan
+        # The dataset's own settings (its manifest) win; a dataset without any keeps the
+        # resolution shown but starts without a trigger word.
+        saved = scanned.settings
+        if saved.resolution in RESOLUTIONS:
+            self.resolution = saved.resolution
+        self.trigger_word = saved.trigger_word or ""
+        resolution, trigger = self.resolution, self.trigger_word
+        # Phase one: the grid shows every picture with a placeholder and thumbnails start.
+        self._scan = scan
+        self._recheck_generation += 1  # a recheck of the previous folder must not land here
+        self.undo_stack.clear()
+        # The order was computed for the sort at the time of the call; re-sort if it changed since.
+        self.grid_model.set_rows(scanned.rows, already_ordered=scanned.order == self._sort_state())
+        self.folder = str(scan.root)
+        self.image_count = len(scanned.rows)
+        self.detail.show(None, resolution)
+        self.loader.start(scanned.thumbnails, [row.path for row in self.grid_model.rows()])
+        self.thumbnails_filling = self.loader.filling
+        # Phase two: quick checks give badges and the doctor's first findings.
+        self.progress_text = "Checking captions, sizes and buckets…"
+        version = model.version
+        findings, rows = await self._in_executor(
+            jobs.recheck_in_order, scan, resolution, trigger, (), model.rows()
+        )
+        if scan is not self._scan:
+            return
+        if not model.replace_all(rows, version):
+            self.grid_model.update_rows(jobs.diff_rows(model.rows(), rows).changed)
+        self.doctor.set_dataset(scan.root, scan, findings, self._options())
+        self.stats.update(self.grid_model.rows(), resolution)
+        self.opened.emit(self.folder)
+
+    def refresh(self) -> bool:
+        """Rescan the open folder and apply only the differences to the grid."""
+        if self._scan is None:
+            return False
+        root = self._scan.root
+        return self._start("Refreshing", lambda token: self._rescan(root, token))
+
+    async def _rescan(self, root: Path, token: CancelToken | None) -> None:
+        model = self.grid_model
+        version = model.version
+        loaded = await self._in_executor(
+            jobs.rescan,
+            root,
+            self.resolution,
+            self.trigger_word,
+            cancel=token,
+            extra_findings=self.doctor.pixel_findings,
+            current=model.rows(),
+        )
+        if self._scan is None or loaded.scan.root != self._scan.root:
+            return  # another folder was opened meanwhile
+        # The diff was computed against a snapshot; redo it here only if the grid moved since.
+        diff = (
+            loaded.diff if model.version == version else jobs.diff_rows(model.rows(), loaded.rows)
+        )
+        self._scan = loaded.scan
+        model.remove_paths(diff.removed)
+        self.loader.forget(diff.removed)
+        model.update_rows(diff.changed)
+        model.insert_rows(diff.added)
+        self.image_count = self.grid_model.rowCount()
+        self.doctor.set_dataset(loaded.scan.root, loaded.scan, loaded.findings, self._options())
+        self._after_rows_changed()
+
+    # -- import ------------------------------------------------------------------------------------
+    def request_import(self) -> None:
+        if self._scan is None:
+            self.error = "Open a dataset folder first; imported pictures are copied into it."
+            return
+        self.import_files_requested.emit(self.folder)
+
+    def import_sources(self, sources: Sequence[str]) -> bool:
+        """Copy dropped or chosen files, folders and zip archives into the open dataset.
+
+        With no dataset open, dropping a single folder opens it instead (the artist's most likely
+        intent when starting from an empty page).
+        """
+        paths = [Path(s) for s in sources if s]
+        if not paths:
+            self.error = "Nothing to import: drop pictures, folders or zip archives."
+            return False
+        if self._scan is None:
+            if len(paths) == 1 and paths[0].is_dir():
+                return self.open_folder(str(paths[0]))
+            self.error = "Open a dataset folder first; imported pictures are copied into it."
+            return False
+        root = self._scan.root
+        return self._start("Importing", lambda token: self._run_import(root, paths, token))
+
+    async def _run_import(self, root: Path, sources: list[Path], token: CancelToken) -> None:
+        progress = self._progress_reporter("Imported")
+        try:
+            report = await self._in_executor(
+                core.import_into, root, sources, cancel=token, progress=progress
+            )
+        finally:
+            # Whatever was copied before a failure or a cancel is complete: show it.
+            await self._rescan(root, None)
+        problems = core.import_problem_text(report)
+        if problems:
+            self.error = problems
+        count = len(report.imported)
+        self.imported.emit(count)
+        if self._bridge is not None:
+            suffix = " (cancelled)" if report.cancelled else ""
+            self._bridge.info(f"Imported {count} picture{'s' if count != 1 else ''}{suffix}.")
+
+    # -- delete and undo ---------------------------------------------------------------------------
+    def delete_paths(self, paths: Sequence[str]) -> bool:
+        """Move pictures (with their captions) to the project trash; undo brings them back."""
+        targets = [Path(p) for p in paths if self.grid_model.row_for_path(Path(p)) is not None]
+        if self._scan is None or not targets:
+            return False
+        root = self._scan.root
+        return self._start(
+            "Moving to the trash",
+            lambda _token: self._run_delete(root, targets),
+            cancellable=False,
+        )
+
+    async def _run_delete(self, root: Path, targets: list[Path]) -> None:
+        outcome = await self._in_executor(core.move_to_trash, root, targets)
+        moved = list(outcome.moved)
+        rows = [
+            self.grid_model.row_at(n)
+            for p in moved
+            if (n := self.grid_model.row_for_path(p)) is not None
+        ]
+        self.grid_model.remove_paths(moved)
+        self.loader.forget(moved)
+        self.doctor.forget_paths(moved)
+        self.image_count = self.grid_model.rowCount()
+        if self.detail.row is not None and self.detail.row.path in set(moved):
+            self.detail.show(None, self.resolution)
+        if outcome.batch_id is not None and moved:
+            noun = "picture" if len(moved) == 1 else "pictures"
+            label = f"Undo delete of {len(moved)} {noun}"
+            self.undo_stack.push(UndoStep(label, outcome.batch_id, tuple(rows), overwrite=False))
+        if outcome.error:
+            self.error = outcome.error
+        self._after_rows_changed()
+
+    def undo(self) -> bool:
+        step = self.undo_stack.top()
+        if step is None or self._scan is None:
+            return False
+        root = self._scan.root
+        return self._start(
+            "Restoring", lambda _token: self._run_undo(root, step), cancellable=False
+        )
+
+    async def _run_undo(self, root: Path, step: UndoStep) -> None:
+        report = await self._in_executor(
+            core.restore, root, step.batch_id, overwrite=step.overwrite
+        )
+        self.undo_stack.discard(step)
+        if report.conflicts:
+            self.error = " ".join(message for _, message in report.conflicts)
+        if step.overwrite or report.conflicts:
+            await self._rescan(root, None)
+            return
+        restored = set(report.restored)
+        self.grid_model.insert_rows([row for row in step.rows if row.path in restored])
+        self.image_count = self.grid_model.rowCount()
+        await self._rescan(root, None)  # badges and doctor findings for the returning files
+
+    def _handle_fixes_applied(self, report: object) -> None:
+        batch = getattr(report, "trash_batch", None)
+        results = getattr(report, "results", ())
+        fixed = sum(1 for result in results if result.ok)
+        if batch:
+            label = f"Undo fixes on {fixed} file{'s' if fixed != 1 else ''}"
+            self.undo_stack.push(UndoStep(label, batch, (), overwrite=True))
+        if self._scan is not None and not self.busy:
+            self.refresh()
+
+    # -- selection, filters, settings --------------------------------------------------------------
+    def set_current(self, path: str) -> None:
+        """The artist selected one picture (or none, with '')."""
+        number = self.grid_model.row_for_path(Path(path)) if path else None
+        row = self.grid_model.row_at(number) if number is not None else None
+        self.detail.show(row, self.resolution)
+
+    def reveal(self, path: str) -> None:
+        """Show a picture named elsewhere (a doctor finding) in the grid and the detail pane."""
+        if self.grid.row(Path(path)) is None:
+            return
+        if not self.grid.is_visible(Path(path)):
+            self.grid.clear_filters()  # the filters hide it: show everything
+        self.set_current(path)
+        self.reveal_requested.emit(path)
+
+    def set_resolution(self, resolution: int) -> None:
+        """Training resolution: changes 'too small' badges, buckets, crops and stats."""
+        if resolution not in RESOLUTIONS:
+            self.error = f"Choose a resolution of {', '.join(map(str, RESOLUTIONS))}."
+            return
+        if resolution != self.resolution:
+            self.resolution = resolution
+            self.detail.set_resolution(resolution)  # cheap: the pane follows at once
+            self._recheck()
+            self._save_settings()
+
+    def set_trigger_word(self, text: str) -> None:
+        text = text.strip()
+        if text != self.trigger_word:
+            self.trigger_word = text
+            self._recheck()
+            self._save_settings()
+
+    def stop_thumbnails(self) -> None:
+        self.loader.stop_fill()
+
+    def shutdown(self) -> None:
+        """Stop background work (the page is closing)."""
+        self.cancel()
+        self.doctor.cancel()
+        self.loader.shutdown()
+        self.stats.shutdown()
+
+    def _save_settings(self) -> None:
+        """Remember resolution and trigger word in the dataset's manifest (in the background)."""
+        if self._scan is None:
+            return
+        settings = core.ProjectSettings(self.resolution, self.trigger_word or None)
+        root = self._scan.root
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a synchronous caller): nothing is remembered, nothing breaks
+        self._save_task = loop.create_task(self._run_save_settings(root, settings))
+
+    async def _run_save_settings(self, root: Path, settings: core.ProjectSettings) -> None:
+        try:
+            await self._in_executor(core.save_project_settings, root, settings)
+        except core.LoraStudioError as exc:
+            # A read-only dataset still works; it only cannot remember its settings.
+            log.info("dataset settings not saved: %s", exc)
+            if self._bridge is not None:
+                self._bridge.warning(exc.user_message)
+
+    def _sort_state(self) -> tuple[SortKey, bool]:
+        return self.grid_model.sort_key, self.grid_model.descending
+
+    def _options(self) -> core.DoctorOptions:
+        return core.doctor_options(self.resolution, self.trigger_word)
+
+    def _recheck(self) -> None:
+        """Quick checks again (no rescan) after the resolution or trigger changed.
+
+        Building 10,000 rows takes ~100 ms, so it runs in the executor; a newer change supersedes
+        an older one still computing."""
+        scan = self._scan
+        if scan is None:
+            return
+        self._recheck_generation += 1
+        job = (
+            scan,
+            self.resolution,
+            self.trigger_word,
+            self.doctor.pixel_findings,
+            self.grid_model.rows(),
+        )
+        version = self.grid_model.version
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._apply_recheck(scan, version, *jobs.recheck_in_order(*job))
+            return
+        self._recheck_task = loop.create_task(
+            self._run_recheck(self._recheck_generation, version, job)
+        )
+
+    async def _run_recheck(self, generation: int, version: int, job: tuple[Any, ...]) -> None:
+        findings, rows = await self._in_executor(jobs.recheck_in_order, *job)
+        if generation == self._recheck_generation and job[0] is self._scan:
+            self._apply_recheck(job[0], version, findings, rows)
+
+    def _apply_recheck(
+        self, scan: DatasetScan, version: int, findings: list[Finding], rows: list[GridRow]
+    ) -> None:
+        model = self.grid_model
+        if not model.replace_all(rows, version):
+            model.update_rows(jobs.diff_rows(model.rows(), rows).changed)
+        self.doctor.set_dataset(scan.root, scan, findings, self._options())
+        self._after_rows_changed()
+
+    def _current_row(self, path: Path) -> GridRow | None:
+        return self.grid.row(path)
+
+    # -- handlers ----------------------------------------------------------------------------------
+    def _after_rows_changed(self) -> None:
+        self.stats.update(self.grid_model.rows(), self.resolution)
+        if self.detail.row is not None:
+            current = self._current_row(self.detail.row.path)
+            self.detail.show(current, self.resolution)
+
+    def _handle_doctor_findings(self) -> None:
+        """A full check finished: its near-duplicate and decoding findings become badges (rows
+        are rebuilt in the executor, like after a resolution change)."""
+        self._recheck()
+
+    def _handle_thumbnail_failed(self, path: Path, message: str) -> None:
+        self.grid_model.set_thumbnail_failed(path, message)
+        row = self._current_row(path)
+        if row is not None and Badge.UNREADABLE not in row.badges:
+            self.grid_model.update_rows([row.with_badges(row.badges | {Badge.UNREADABLE})])
+
+    def _handle_fill_progress(self, done: int, total: int) -> None:
+        self.thumbnails_total = total
+        self.thumbnails_done = done
+        self.thumbnails_filling = self.loader.filling

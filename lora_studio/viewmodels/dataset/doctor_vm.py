@@ -1,0 +1,220 @@
+"""View-model: the dataset doctor — findings of the quick checks and of a full (decoding) check,
+and applying their fixes.
+
+Quick findings (headers, captions, buckets) arrive with every scan from the DatasetViewModel. A
+full check decodes every picture (truncation, near-duplicates) with progress and cancel. Fixes
+that rewrite or remove files are confirmed first through `fix_confirmation_requested`, which the
+view answers with `confirm_fixes()` or `discard_fixes()`; the originals always land in one trash
+batch, which `fixes_applied` hands to the DatasetViewModel for its undo stack and rescan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from lora_studio.viewmodels.dataset import core_adapter as core
+from lora_studio.viewmodels.dataset.core_adapter import (
+    CancelToken,
+    DatasetScan,
+    DoctorOptions,
+    Finding,
+    Fix,
+    Severity,
+)
+from lora_studio.viewmodels.dataset.operation import OperationViewModel
+from lora_studio.viewmodels.models.findings_model import FindingsModel, fix_label
+from lora_studio.viewmodels.observable import Observable
+
+# Fixes that only add text; everything else rewrites or removes a file and is confirmed first.
+_ADDITIVE = {Fix.ADD_TRIGGER, Fix.CREATE_CAPTION}
+
+
+def summarize(findings: Sequence[Finding]) -> str:
+    if not findings:
+        return "No problems found."
+    counts = {severity: 0 for severity in Severity}
+    for finding in findings:
+        counts[Severity(finding.severity)] += 1
+    files = len({finding.path for finding in findings})
+    parts = []
+    for severity, word in ((Severity.ERROR, "error"), (Severity.WARNING, "warning")):
+        if counts[severity]:
+            parts.append(f"{counts[severity]} {word}{'s' if counts[severity] != 1 else ''}")
+    if counts[Severity.INFO]:
+        parts.append(f"{counts[Severity.INFO]} note{'s' if counts[Severity.INFO] != 1 else ''}")
+    return f"{', '.join(parts)} in {files} file{'s' if files != 1 else ''}."
+
+
+class DoctorViewModel(OperationViewModel):
+    """Findings of one dataset and the fixes the artist applies to them."""
+
+    summary_changed = Signal(str)
+    full_check_done_changed = Signal(bool)
+    findings_changed = Signal()
+    pixel_findings_changed = Signal()  # a full check finished: badges may change
+    fix_confirmation_requested = Signal(str)
+    fixes_applied = Signal(object)  # core FixReport
+
+    summary = Observable("Open a dataset folder to check it.")
+    full_check_done = Observable(False)
+
+    def __init__(self, executor: Executor | None, parent: QObject | None = None) -> None:
+        super().__init__(executor, parent)
+        self.findings_model = FindingsModel(self)
+        self._root: Path | None = None
+        self._scan: DatasetScan | None = None
+        self._options = core.doctor_options(1024)
+        self._quick: list[Finding] = []
+        self._pixel: list[Finding] = []  # from the last full check: decoding and near-duplicates
+        self._pending: list[Finding] = []
+        self.background: tuple[int, int, int] = (255, 255, 255)
+
+    # -- state -------------------------------------------------------------------------------------
+    @property
+    def findings(self) -> list[Finding]:
+        return self.findings_model.findings()
+
+    @property
+    def pixel_findings(self) -> list[Finding]:
+        return list(self._pixel)
+
+    @property
+    def pending_fixes(self) -> list[Finding]:
+        return list(self._pending)
+
+    def set_dataset(
+        self,
+        root: Path | None,
+        scan: DatasetScan | None,
+        quick: Sequence[Finding],
+        options: DoctorOptions,
+    ) -> None:
+        """A (re)scan: show its quick findings, keep full-check ones for files still there."""
+        if root != self._root:
+            self._pixel = []
+            self.full_check_done = False
+        self._root, self._scan, self._options = root, scan, options
+        self._quick = list(quick)
+        if scan is not None:
+            self._pixel = core.surviving_findings(self._pixel, scan)
+        self._publish()
+
+    def forget_paths(self, paths: Sequence[Path]) -> None:
+        """Pictures left the dataset (deleted): drop their findings."""
+        gone = set(paths)
+        self._quick = [f for f in self._quick if f.path not in gone]
+        self._pixel = [f for f in self._pixel if f.path not in gone]
+        self._publish()
+
+    def _publish(self) -> None:
+        if self._pixel:
+            merged = core.sort_findings(list(dict.fromkeys([*self._quick, *self._pixel])))
+        else:
+            merged = self._quick  # quick findings arrive sorted; 10,000 need no second sort
+        self.findings_model.set_findings(merged, self._root)
+        self.summary = summarize(merged) if self._root is not None else self.summary
+        self.findings_changed.emit()
+
+    # -- full check --------------------------------------------------------------------------------
+    def run(self) -> bool:
+        """Decode every picture: truncated files and near-duplicates. Cancellable."""
+        if self._scan is None:
+            self.error = "Open a dataset folder first; the doctor checks the open dataset."
+            return False
+        scan, options = self._scan, self._options
+        return self._start(
+            "Checking every picture", lambda token: self._run_full(scan, options, token)
+        )
+
+    async def _run_full(
+        self, scan: DatasetScan, options: DoctorOptions, token: CancelToken
+    ) -> None:
+        progress = self._progress_reporter("Checked")
+        report = await self._in_executor(
+            core.full_check, scan, options, cancel=token, progress=progress
+        )
+        if scan is not self._scan:
+            return  # the folder changed meanwhile; its own findings are already shown
+        quick = set(self._quick)
+        self._pixel = [finding for finding in report.findings if finding not in quick]
+        self.full_check_done = not report.cancelled
+        self._publish()
+        self.pixel_findings_changed.emit()
+        if report.cancelled:
+            self.summary = f"Check cancelled — {self.summary[0].lower()}{self.summary[1:]}"
+
+    # -- fixes -------------------------------------------------------------------------------------
+    def fix_rows(self, rows: Sequence[int]) -> bool:
+        """Fix the findings at these rows of `findings_model` (those that have a fix)."""
+        findings = [self.findings_model.finding_at(r) for r in sorted(set(rows))]
+        return self.request_fixes([f for f in findings if f.fix is not None])
+
+    def fix_similar(self, row: int) -> bool:
+        """Fix every finding of the same kind (and fix) as the one at `row`."""
+        chosen = self.findings_model.finding_at(row)
+        if chosen.fix is None:
+            self.error = "This problem has no automatic fix; the message says what to do."
+            return False
+        similar = [f for f in self.findings if f.kind == chosen.kind and f.fix == chosen.fix]
+        return self.request_fixes(similar)
+
+    def request_fixes(self, findings: Sequence[Finding]) -> bool:
+        findings = [f for f in findings if f.fix is not None]
+        if not findings:
+            self.error = "Select a problem that has a fix (the Fix column says which)."
+            return False
+        if self._root is None:
+            self.error = "Open a dataset folder first."
+            return False
+        if all(Fix(f.fix) in _ADDITIVE for f in findings):  # type: ignore[arg-type]
+            return self._start_fixes(findings)
+        self._pending = list(findings)
+        self.fix_confirmation_requested.emit(self._confirmation_text(self._pending))
+        return True
+
+    def confirm_fixes(self) -> bool:
+        findings, self._pending = self._pending, []
+        return self._start_fixes(findings) if findings else False
+
+    def discard_fixes(self) -> None:
+        self._pending = []
+
+    def _confirmation_text(self, findings: Sequence[Finding]) -> str:
+        counts: dict[str, int] = {}
+        for finding in findings:
+            label = fix_label(finding.fix)
+            counts[label] = counts.get(label, 0) + 1
+        actions = "; ".join(f"{label}: {count} file(s)" for label, count in counts.items())
+        return (
+            f"{actions}.\n\nThe originals are kept in the project trash; Undo (Ctrl+Z) on the "
+            "Dataset page puts them back."
+        )
+
+    def _start_fixes(self, findings: list[Finding]) -> bool:
+        root = self._root
+        if root is None:
+            return False
+        return self._start("Fixing", lambda token: self._run_fixes(root, findings, token))
+
+    async def _run_fixes(self, root: Path, findings: list[Finding], token: CancelToken) -> None:
+        progress = self._progress_reporter("Fixed")
+        report = await self._in_executor(
+            core.fix_findings,
+            root,
+            findings,
+            trigger=self._options.trigger,
+            background=self.background,
+            cancel=token,
+            progress=progress,
+        )
+        failures = [result.message for result in report.results if not result.ok]
+        if failures:
+            more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
+            self.error = " ".join(failures[:3]) + more
+        fixed = {(result.path, result.fix) for result in report.results if result.ok}
+        self._pixel = [f for f in self._pixel if (f.path, f.fix) not in fixed]
+        self.fixes_applied.emit(report)

@@ -1,0 +1,249 @@
+"""View: the Dataset page — toolbar, filter bar, thumbnail grid with drop-to-import, and a side
+panel with the detail pane, statistics and the dataset doctor, bound to a DatasetViewModel.
+
+The page only wires widgets to the view-model: folder and file choosers are opened here (with
+`open()`, never `exec()`), selections become `set_current`/`delete_paths` calls, and every long
+operation's progress and Cancel come from the view-models through ProgressStrips.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lora_studio.viewmodels.dataset.dataset_vm import DatasetViewModel
+from lora_studio.viewmodels.models.thumbnail_grid_model import GridRole
+from lora_studio.views.dataset.detail_pane import DetailPane
+from lora_studio.views.dataset.doctor_panel import DoctorPanel
+from lora_studio.views.dataset.filter_bar import FilterBar
+from lora_studio.views.dataset.grid_view import DatasetGridView
+from lora_studio.views.dataset.progress_strip import ProgressStrip
+from lora_studio.views.dataset.stats_panel import StatsPanel
+from lora_studio.views.widgets.error_banner import ErrorBanner
+
+IMPORT_FILTER = (
+    "Pictures, archives and videos (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff *.gif *.heic "
+    "*.heif *.avif *.zip *.mp4 *.mov *.m4v *.mkv *.webm *.avi);;All files (*)"
+)
+
+
+class DatasetPage(QWidget):
+    def __init__(self, view_model: DatasetViewModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._vm = view_model
+        self.dialog: QFileDialog | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 8)
+
+        top = QHBoxLayout()
+        self.open_button = QPushButton("Open folder…", self)
+        self.open_button.setToolTip("Open a dataset folder (Ctrl+O)")
+        self.import_button = QPushButton("Import…", self)
+        self.import_button.setToolTip(
+            "Copy pictures, folders, zip archives or video frames in (Ctrl+I)"
+        )
+        self.delete_button = QToolButton(self)
+        self.undo_button = QToolButton(self)
+        self.folder_label = QLabel("No dataset open", self)
+        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        top.addWidget(self.open_button)
+        top.addWidget(self.import_button)
+        top.addWidget(self.delete_button)
+        top.addWidget(self.undo_button)
+        top.addSpacing(8)
+        top.addWidget(self.folder_label, 1)
+        layout.addLayout(top)
+
+        self.filter_bar = FilterBar(view_model, self)
+        layout.addWidget(self.filter_bar)
+        self.error_banner = ErrorBanner(self)
+        self.error_banner.bind(view_model)
+        layout.addWidget(self.error_banner)
+        self.progress = ProgressStrip(self)
+        self.progress.bind(view_model)
+        layout.addWidget(self.progress)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.grid = DatasetGridView(splitter)
+        self.grid.setModel(view_model.proxy)
+        self.side = QTabWidget(splitter)
+        self.detail = DetailPane(view_model.detail, self.side)
+        self.stats = StatsPanel(view_model.stats, self.side)
+        self.doctor = DoctorPanel(view_model.doctor, self.side)
+        self.side.addTab(self.detail, "Details")
+        self.side.addTab(self.stats, "Statistics")
+        self.side.addTab(self.doctor, "Doctor")
+        splitter.addWidget(self.grid)
+        splitter.addWidget(self.side)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([700, 480])
+        layout.addWidget(splitter, 1)
+
+        bottom = QHBoxLayout()
+        self.count_label = QLabel(self)
+        self.thumbnail_label = QLabel(self)
+        self.stop_thumbnails = QToolButton(self)
+        self.stop_thumbnails.setText("Stop")
+        self.stop_thumbnails.setToolTip(
+            "Stop making thumbnails in the background; visible ones still load."
+        )
+        bottom.addWidget(self.count_label)
+        bottom.addStretch(1)
+        bottom.addWidget(self.thumbnail_label)
+        bottom.addWidget(self.stop_thumbnails)
+        layout.addLayout(bottom)
+
+        self._make_actions()
+        self._bind()
+
+    # -- set-up ------------------------------------------------------------------------------------
+    def _make_actions(self) -> None:
+        def action(text: str, keys: QKeySequence | str, slot: object, tip: str) -> QAction:
+            act = QAction(text, self)
+            act.setShortcut(QKeySequence(keys))
+            # Only while focus is on this page: other pages keep their own Delete and Ctrl+Z.
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            act.setToolTip(tip)
+            act.triggered.connect(slot)  # type: ignore[arg-type]
+            self.addAction(act)
+            return act
+
+        self.open_action = action(
+            "Open folder…", "Ctrl+O", self._vm.request_open_folder, "Open a dataset folder"
+        )
+        self.import_action = action("Import…", "Ctrl+I", self._vm.request_import, "Import pictures")
+        self.delete_action = action(
+            "Delete",
+            QKeySequence.StandardKey.Delete,
+            self._on_delete_triggered,
+            "Move the selected pictures to the project trash (Delete)",
+        )
+        self.undo_action = action(
+            "Undo",
+            QKeySequence.StandardKey.Undo,
+            self._vm.undo,
+            "Undo the last delete or fix (Ctrl+Z)",
+        )
+        self.delete_button.setDefaultAction(self.delete_action)
+        self.undo_button.setDefaultAction(self.undo_action)
+
+    def _bind(self) -> None:
+        vm = self._vm
+        self.open_button.clicked.connect(vm.request_open_folder)
+        self.import_button.clicked.connect(vm.request_import)
+        vm.folder_open_requested.connect(self._on_vm_folder_open_requested)
+        vm.import_files_requested.connect(self._on_vm_import_files_requested)
+        vm.folder_changed.connect(self._show_folder)
+        vm.image_count_changed.connect(self._show_counts)
+        vm.grid.visible_count_changed.connect(self._show_counts)
+        vm.undo_stack.can_undo_changed.connect(self.undo_action.setEnabled)
+        vm.undo_stack.text_changed.connect(
+            lambda text: self.undo_action.setToolTip(
+                f"{text} (Ctrl+Z)" if text else "Undo (Ctrl+Z)"
+            )
+        )
+        vm.busy_changed.connect(self._update_actions)
+        vm.thumbnails_done_changed.connect(self._show_thumbnail_progress)
+        vm.thumbnails_filling_changed.connect(self._show_thumbnail_progress)
+        vm.reveal_requested.connect(self._on_vm_reveal_requested)
+        self.grid.paths_dropped.connect(vm.import_sources)
+        self.grid.selectionModel().currentChanged.connect(self._on_grid_current_changed)
+        self.grid.selectionModel().selectionChanged.connect(self._update_actions)
+        self.stop_thumbnails.clicked.connect(vm.stop_thumbnails)
+        self.doctor.finding_activated.connect(self._on_doctor_finding_activated)
+        self._show_folder(vm.folder)
+        self._show_counts()
+        self._show_thumbnail_progress()
+        self.undo_action.setEnabled(vm.undo_stack.can_undo)
+        self._update_actions()
+
+    # -- view-model → widgets ----------------------------------------------------------------------
+    def _show_folder(self, folder: str) -> None:
+        self.folder_label.setText(
+            folder or "No dataset open — open a folder or drop pictures on the grid"
+        )
+        self._update_actions()
+
+    def _show_counts(self, *_args: object) -> None:
+        total, shown = self._vm.image_count, self._vm.grid.visible_count
+        text = f"{total:,} picture{'s' if total != 1 else ''}"
+        if shown != total:
+            text += f" · {shown:,} shown"
+        self.count_label.setText(text if self._vm.folder else "")
+
+    def _show_thumbnail_progress(self, *_args: object) -> None:
+        vm = self._vm
+        filling = vm.thumbnails_filling
+        self.thumbnail_label.setVisible(filling)
+        self.stop_thumbnails.setVisible(filling)
+        self.thumbnail_label.setText(
+            f"Making thumbnails {vm.thumbnails_done:,} of {vm.thumbnails_total:,}"
+        )
+
+    def _update_actions(self, *_args: object) -> None:
+        has_folder = bool(self._vm.folder)
+        busy = self._vm.busy
+        self.import_action.setEnabled(has_folder and not busy)
+        self.import_button.setEnabled(has_folder and not busy)
+        self.delete_action.setEnabled(not busy and self.grid.selectionModel().hasSelection())
+        self.open_action.setEnabled(not busy)
+        self.open_button.setEnabled(not busy)
+
+    def _on_vm_reveal_requested(self, path: str) -> None:
+        source = self._vm.grid_model.row_for_path(Path(path))
+        if source is None:
+            return
+        index = self._vm.proxy.mapFromSource(self._vm.grid_model.index(source, 0))
+        if index.isValid():
+            self.grid.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
+            self.grid.scrollTo(index)
+            self.side.setCurrentWidget(self.detail)
+
+    # -- user intent → view-model ------------------------------------------------------------------
+    def selected_paths(self) -> list[str]:
+        indexes = self.grid.selectionModel().selectedIndexes()
+        return [str(index.data(GridRole.PATH)) for index in sorted(indexes, key=lambda i: i.row())]
+
+    def _on_delete_triggered(self) -> None:
+        self._vm.delete_paths(self.selected_paths())
+
+    def _on_grid_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._vm.set_current(str(current.data(GridRole.PATH)) if current.isValid() else "")
+
+    def _on_doctor_finding_activated(self, path: str) -> None:
+        self._vm.reveal(path)
+
+    def _on_vm_folder_open_requested(self, start: str) -> None:
+        dialog = QFileDialog(self, "Open a dataset folder", start)
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(self._vm.open_folder)
+        self._show_dialog(dialog)
+
+    def _on_vm_import_files_requested(self, start: str) -> None:
+        dialog = QFileDialog(self, "Import pictures", start, IMPORT_FILTER)
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.filesSelected.connect(self._vm.import_sources)
+        self._show_dialog(dialog)
+
+    def _show_dialog(self, dialog: QFileDialog) -> None:
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _result: setattr(self, "dialog", None))
+        self.dialog = dialog
+        dialog.open()  # non-blocking: the qasync loop keeps running

@@ -1,0 +1,98 @@
+"""ThumbnailLoader with a scriptable thumbnail source: newest requests first, background fill with
+progress, failures reported by name, stale results of a previous folder dropped."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+from PySide6.QtGui import QColor, QImage
+
+from lora_studio.viewmodels.dataset.pixmap_cache import PixmapCache
+from lora_studio.viewmodels.dataset.thumbnail_loader import ThumbnailLoader
+
+
+def _png(side: int = 300) -> bytes:
+    image = QImage(side, side // 2, QImage.Format.Format_RGB32)
+    image.fill(QColor("orange"))
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(data.data())
+
+
+class FakeThumbnailSource:
+    """Returns one PNG for every path except those named 'bad'; records the call order."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+        self._data = _png()
+
+    def thumbnail_bytes(self, path: Path) -> tuple[bytes | None, str | None]:
+        with self._lock:
+            self.calls.append(path.name)
+        if "bad" in path.name:
+            return None, f"{path.name} is damaged and cannot be decoded."
+        return self._data, None
+
+
+def test_requests_are_served_newest_first_and_scaled(qtbot, qloop, executor) -> None:  # type: ignore[no-untyped-def]
+    source = FakeThumbnailSource()
+    loader = ThumbnailLoader(executor, side=100, workers=1)
+    delivered: list[tuple[str, int]] = []
+    loader.thumbnail_ready.connect(lambda path, image: delivered.append((path.name, image.width())))
+    loader.start(source, [], fill=False)  # type: ignore[arg-type]
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        loader.request(Path(name))
+    qtbot.waitUntil(lambda: len(delivered) == 3, timeout=5000)
+    assert source.calls == ["c.jpg", "b.jpg", "a.jpg"]  # what was scrolled to last is on screen
+    assert all(width == 100 for _, width in delivered)  # scaled in the worker to the cell size
+    loader.shutdown()
+
+
+def test_background_fill_reports_progress_failures_and_finishes(qtbot, qloop, executor) -> None:  # type: ignore[no-untyped-def]
+    source = FakeThumbnailSource()
+    loader = ThumbnailLoader(executor)
+    failed: list[str] = []
+    loader.thumbnail_failed.connect(lambda path, message: failed.append(message))
+    paths = [Path(f"img_{i}.jpg") for i in range(40)] + [Path("bad.jpg")]
+    with qtbot.waitSignal(loader.fill_finished, timeout=5000):
+        loader.start(source, paths)  # type: ignore[arg-type]
+    assert loader.fill_done == loader.fill_total == 41 and not loader.filling
+    assert sorted(source.calls) == sorted(p.name for p in paths)  # each picture once
+    assert failed == ["bad.jpg is damaged and cannot be decoded."]
+    loader.shutdown()
+
+
+def test_a_new_folder_drops_the_old_queue(qtbot, qloop, executor) -> None:  # type: ignore[no-untyped-def]
+    old, new = FakeThumbnailSource(), FakeThumbnailSource()
+    loader = ThumbnailLoader(executor)
+    delivered: list[str] = []
+    loader.thumbnail_ready.connect(lambda path, _image: delivered.append(path.name))
+    loader.start(old, [Path(f"old_{i}.jpg") for i in range(200)])  # type: ignore[arg-type]
+    loader.request(Path("old_0.jpg"))
+    with qtbot.waitSignal(loader.fill_finished, timeout=5000):
+        loader.start(new, [Path("new.jpg")])  # type: ignore[arg-type]
+        loader.request(Path("new.jpg"))
+    qtbot.waitUntil(lambda: "new.jpg" in delivered, timeout=5000)
+    assert len(old.calls) < 200  # the old fill stopped within a batch or two
+    loader.stop_fill()
+    loader.shutdown()
+
+
+def test_pixmap_cache_evicts_least_recently_used(qapp) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QPixmap
+
+    cache = PixmapCache(budget_bytes=3 * 10 * 10 * 4)
+    for key in "abc":
+        pixmap = QPixmap(10, 10)
+        assert cache.put(key, pixmap) == []
+    assert cache.get("a") is not None  # a is now the most recent
+    assert cache.put("d", QPixmap(10, 10)) == ["b"]
+    assert "b" not in cache and len(cache) == 3 and cache.used_bytes == 1200
+    big = QPixmap(40, 40)
+    assert sorted(cache.put("big", big)) == ["a", "c", "d"]  # the newest always stays
+    assert cache.get("big") is not None
