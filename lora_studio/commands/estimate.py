@@ -34,7 +34,11 @@ from lora_studio.core.config.presets import get_preset
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.config.training_length import DatasetShape
 from lora_studio.core.errors import ConfigError, LoraStudioError
-from lora_studio.core.training.dataset_input import load_training_dataset
+from lora_studio.core.jobs import JobStore
+from lora_studio.core.training.dataset_input import (
+    load_training_dataset,
+    measured_seconds_per_step,
+)
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -265,8 +269,18 @@ def run(args: argparse.Namespace) -> int:
         except LoraStudioError:
             shape = scan.shape(config.repeats)
     assert shape is not None
+    measured: list[float] = []
+    if args.backend and not args.gpu_class:
+        # Speeds this backend really reached on similar jobs beat the table's guess.
+        with JobStore() as history:
+            measured = measured_seconds_per_step(history, config, args.backend)
     result = estimate_training(
-        config, shape, backend=args.backend, gpu_vram_gb=args.gpu_vram_gb, gpu_class=args.gpu_class
+        config,
+        shape,
+        backend=args.backend,
+        gpu_vram_gb=args.gpu_vram_gb,
+        gpu_class=args.gpu_class,
+        measured_seconds_per_step=measured or None,
     )
     errors = errors_only(result.issues)
     for issue in errors:

@@ -26,7 +26,10 @@ from lora_studio.core.config.presets import get_preset
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.errors import BackendUnavailable, ConfigError, DatasetError, LoraStudioError
 from lora_studio.core.jobs import Job, JobStatus, JobStore, dataset_fingerprint
-from lora_studio.core.training.dataset_input import load_training_dataset
+from lora_studio.core.training.dataset_input import (
+    load_training_dataset,
+    measured_seconds_per_step,
+)
 from lora_studio.core.training.runner import JobRunner
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
@@ -121,7 +124,11 @@ async def _train(args: argparse.Namespace) -> int:
     for sentence in dataset.skipped:
         print(f"warning: left out: {sentence}", file=sys.stderr)
 
-    estimate = estimate_training(config, dataset.shape, backend=args.backend)
+    with JobStore() as history:
+        measured = measured_seconds_per_step(history, config, args.backend)
+    estimate = estimate_training(
+        config, dataset.shape, backend=args.backend, measured_seconds_per_step=measured or None
+    )
     for issue in warnings_only(estimate.issues):
         print(f"warning: {issue}", file=sys.stderr)
     if errors_only(estimate.issues):

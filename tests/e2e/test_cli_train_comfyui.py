@@ -241,3 +241,34 @@ def test_ctrl_c_cancels_the_job_and_says_what_stopped(tmp_path: Path) -> None:
         job = store.list()[0]
         assert job.status is JobStatus.CANCELLED, (err, job.error)
         assert job.progress.step < 400
+
+
+def test_estimate_learns_the_speed_of_finished_jobs(
+    comfy: FakeComfyUI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(tmp_path / "ds", count=2)
+    args = ["--preset", "sd15", "--set", "max_steps=24", "--backend", "comfyui", "--json"]
+    assert main(["estimate", str(dataset), *args]) == 0
+    before = json.loads(capsys.readouterr().out)["duration"]
+    code = main(
+        [
+            "train",
+            str(dataset),
+            "--url",
+            comfy.url,
+            "--base-model",
+            CHECKPOINTS[0],
+            "--out",
+            str(tmp_path / "out"),
+            *args,
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["estimate", str(dataset), *args]) == 0
+    after = json.loads(capsys.readouterr().out)["duration"]
+    # The fake trains in well under a second: the measured speed replaces the table's guess,
+    # and a measured speed gives a narrower range.
+    assert after["value"] < before["value"]
+    assert after["high"] - after["low"] < before["high"] - before["low"]
+    assert any("measured step time" in text for text in after["assumptions"])

@@ -17,7 +17,8 @@ from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.config.training_length import DatasetShape
 from lora_studio.core.dataset import BucketSettings, DatasetScan, plan_buckets, scan_dataset
 from lora_studio.core.dataset.models import LAYOUT_KOHYA, ImageEntry
-from lora_studio.core.errors import DatasetError
+from lora_studio.core.errors import DatasetError, LoraStudioError
+from lora_studio.core.jobs import JobStore
 
 
 @dataclass(frozen=True)
@@ -115,3 +116,20 @@ def _shape(
             [(len(items), repeats_of(name)) for name, items in groups.items()]
         )
     return DatasetShape(images=len(readable), bucket_samples=tuple(samples.values()))
+
+
+def measured_seconds_per_step(
+    store: JobStore, config: TrainingConfig, backend: str | None = None
+) -> list[float]:
+    """Seconds per step that finished jobs like this one really took (newest first).
+
+    Feeds `estimate_training(measured_seconds_per_step=…)` so duration estimates learn from the
+    artist's own hardware; empty when nothing similar has run yet or the store is unreadable.
+    """
+    try:
+        samples = store.measured_speeds(
+            config.base_model_family.value, config.resolution, config.batch_size, backend=backend
+        )
+    except LoraStudioError:
+        return []
+    return [sample.seconds_per_step for sample in samples]
