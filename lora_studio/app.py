@@ -31,6 +31,7 @@ from lora_studio.viewmodels.jobs_vm import JobsViewModel
 from lora_studio.viewmodels.message_bridge import MessageBridge
 from lora_studio.viewmodels.presets_vm import PresetsViewModel
 from lora_studio.viewmodels.settings_vm import SettingsViewModel
+from lora_studio.viewmodels.train import TrainWizardViewModel
 from lora_studio.views.crash_dialog import make_excepthook
 from lora_studio.views.main_window import MainWindow, PageSpec
 from lora_studio.views.pages.dataset_page import DatasetPage
@@ -38,6 +39,7 @@ from lora_studio.views.pages.jobs_page import JobsPage
 from lora_studio.views.pages.placeholder_page import PLACEHOLDER_TEXT, PlaceholderPage
 from lora_studio.views.pages.presets_page import PresetsPage
 from lora_studio.views.pages.settings_page import SettingsPage
+from lora_studio.views.pages.train_page import TrainPage
 from lora_studio.views.theme import apply_theme
 
 log = logging.getLogger(__name__)
@@ -176,9 +178,14 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     presets_vm = PresetsViewModel(services.config_dir, services.executor)
     presets_vm.load()
     dataset_vm = DatasetViewModel(services.executor, services.bridge)
+    train_vm = TrainWizardViewModel(
+        services.training, services.executor, services.config_dir, services.bridge
+    )
+    train_vm.load()
     built_pages: dict[str, QWidget] = {
         "dataset": DatasetPage(dataset_vm),
         "presets": PresetsPage(presets_vm),
+        "train": TrainPage(train_vm),
         "jobs": JobsPage(jobs_vm, services.bridge),
     }
     pages: list[PageSpec] = [
@@ -191,9 +198,18 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     )
     window = MainWindow(pages, services.bridge, window_state, icon=app_icon())
     # The window owns the view-models of its pages; keep them alive as long as it lives.
-    window.view_models = [settings_vm, jobs_vm, presets_vm, dataset_vm]  # type: ignore[attr-defined]
+    window.view_models = [settings_vm, jobs_vm, presets_vm, dataset_vm, train_vm]  # type: ignore[attr-defined]
     window.close_requested.connect(dataset_vm.shutdown)
+    window.close_requested.connect(train_vm.shutdown)
+    # The folder open on the Dataset page is the one the Train wizard starts from.
+    dataset_vm.opened.connect(train_vm.set_dataset_folder)
+    train_vm.job_started.connect(lambda job_id: _show_job(window, jobs_vm, job_id))
     return window
+
+
+def _show_job(window: MainWindow, jobs_vm: JobsViewModel, job_id: str) -> None:
+    window.show_page("jobs")
+    jobs_vm.select(job_id)
 
 
 async def _run_main_window(app: QApplication, services: Services) -> int:

@@ -233,8 +233,8 @@ def test_ctrl_c_cancels_the_job_and_says_what_stopped(tmp_path: Path) -> None:
             seen_progress = '"event": "progress"' in line
         assert seen_progress, process.stderr.read() if process.stderr else ""
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, (process.returncode, err[-2000:], out[-2000:])
     assert "Cancelling job" in err and "Traceback" not in err
     assert "chunk" in err.lower() or "queue" in err.lower()
     with JobStore() as store:

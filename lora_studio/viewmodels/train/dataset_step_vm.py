@@ -1,0 +1,191 @@
+"""View-model: the Train wizard's first two steps — the dataset folder and its captions check.
+
+Both come from one read of the folder, done in the executor: `load_training_dataset` (headers
+only: counts, folders and repeats, images left out) and the doctor's `quick_findings` (no
+decoding), summarised for the captions step. The settings of the preset chosen so far (resolution,
+trigger word, batch size, repeats) are used; the review step re-reads the dataset with the final
+settings, so nothing here has to be redone when they change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from lora_studio.core.config.training_config import TrainingConfig
+from lora_studio.core.dataset import DoctorOptions, Finding, quick_findings
+from lora_studio.core.errors import LoraStudioError
+from lora_studio.core.training.dataset_input import TrainingDataset, load_training_dataset
+from lora_studio.viewmodels.observable import Observable
+from lora_studio.viewmodels.train.background import BackgroundWork
+from lora_studio.viewmodels.train.summaries import (
+    EMPTY_SUMMARY,
+    FindingsSummary,
+    caption_callout,
+    describe_folders,
+    describe_skipped,
+    summarise_findings,
+)
+
+log = logging.getLogger(__name__)
+
+
+def inspect_dataset(folder: Path, config: TrainingConfig) -> tuple[TrainingDataset, list[Finding]]:
+    """Executor work: the training view of `folder` plus the doctor's quick findings."""
+    dataset = load_training_dataset(folder, config)
+    options = DoctorOptions(
+        resolution=config.resolution,
+        trigger=config.trigger_word or None,
+        batch_size=config.batch_size,
+    )
+    return dataset, quick_findings(dataset.scan, options)
+
+
+def checked_with(config: TrainingConfig) -> str:
+    trigger = f" with the trigger word “{config.trigger_word}”" if config.trigger_word else ""
+    return (
+        f"Checked for training at {config.resolution} px{trigger}. The review step checks again "
+        "with the settings you choose next."
+    )
+
+
+class DatasetStepViewModel(QObject):
+    """State of the Dataset and Captions-check steps; `loaded` fires after every successful read."""
+
+    error_changed = Signal(str)
+    busy_changed = Signal(bool)
+    folder_changed = Signal(str)
+    image_count_changed = Signal(int)
+    folders_text_changed = Signal(str)
+    skipped_text_changed = Signal(str)
+    findings_counts_changed = Signal(list)
+    findings_examples_changed = Signal(list)
+    caption_callout_changed = Signal(str)
+    needs_acknowledgement_changed = Signal(bool)
+    acknowledged_changed = Signal(bool)
+    checked_with_changed = Signal(str)
+    loaded = Signal()
+
+    error = Observable("")
+    busy = Observable(False)
+    folder = Observable("")
+    image_count = Observable(0)
+    folders_text = Observable("")
+    skipped_text = Observable("")
+    findings_counts = Observable([])  # (label, severity, count), worst first
+    findings_examples = Observable([])  # the first few doctor messages
+    caption_callout = Observable("")
+    needs_acknowledgement = Observable(False)
+    acknowledged = Observable(False)
+    checked_with = Observable("")  # the settings the check assumed, in a sentence
+
+    def __init__(
+        self,
+        executor: Executor,
+        current_config: Callable[[], TrainingConfig],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._work = BackgroundWork(executor)
+        self._current_config = current_config
+        self._dataset: TrainingDataset | None = None
+        self._summary: FindingsSummary = EMPTY_SUMMARY
+        # Bumped by every read, so an older read that finishes late cannot overwrite a newer one.
+        self._generation = 0
+
+    # -- state other steps read ----------------------------------------------------------------
+
+    @property
+    def dataset(self) -> TrainingDataset | None:
+        return self._dataset
+
+    @property
+    def summary(self) -> FindingsSummary:
+        return self._summary
+
+    @property
+    def is_ready(self) -> bool:
+        """The Dataset step is done: a folder with trainable images has been read."""
+        return self._dataset is not None and not self.busy
+
+    @property
+    def captions_ok(self) -> bool:
+        """The Captions step is done: no warnings, or the artist chose to continue anyway."""
+        return self.is_ready and (not self.needs_acknowledgement or self.acknowledged)
+
+    # -- intent --------------------------------------------------------------------------------
+
+    def set_folder(self, path: str) -> None:
+        path = path.strip()
+        if not path:
+            self.error = "Choose the folder that holds your training images."
+            return
+        self.folder = str(Path(path).expanduser())
+        self._read()
+
+    def recheck(self) -> None:
+        """Read the same folder again, e.g. after captions were written on the Captions page."""
+        if not self.folder:
+            self.error = "Choose a dataset folder first."
+            return
+        self._read()
+
+    def set_acknowledged(self, acknowledged: bool) -> None:
+        self.acknowledged = acknowledged
+
+    def shutdown(self) -> None:
+        self._work.cancel()
+
+    # -- background ----------------------------------------------------------------------------
+
+    def _read(self) -> None:
+        self._generation += 1
+        self.error = ""
+        self._dataset = None  # Next stays off until the new read is in
+        self.busy = True
+        self._work.spawn(self._run_read(self._generation, Path(self.folder)))
+
+    async def _run_read(self, generation: int, folder: Path) -> None:
+        config = self._current_config()
+        try:
+            dataset, findings = await self._work.blocking(inspect_dataset, folder, config)
+        except LoraStudioError as exc:
+            if generation == self._generation:
+                self._show_failure(exc.user_message)
+            return
+        except OSError as exc:
+            if generation == self._generation:
+                self._show_failure(f"The folder {folder} cannot be read: {exc.strerror or exc}.")
+            return
+        if generation != self._generation:
+            return
+        self._dataset = dataset
+        self._summary = summarise_findings(findings)
+        self.image_count = dataset.image_count
+        self.folders_text = describe_folders(dataset)
+        self.skipped_text = describe_skipped(dataset.skipped)
+        self.findings_counts = [list(row) for row in self._summary.counts]
+        self.findings_examples = list(self._summary.examples)
+        self.caption_callout = caption_callout(self._summary.missing_captions, dataset.image_count)
+        self.checked_with = checked_with(config)
+        self.acknowledged = False  # new findings need a new decision
+        self.needs_acknowledgement = self._summary.needs_acknowledgement
+        self.busy = False
+        self.loaded.emit()
+
+    def _show_failure(self, message: str) -> None:
+        self._summary = EMPTY_SUMMARY
+        self.image_count = 0
+        self.folders_text = ""
+        self.skipped_text = ""
+        self.findings_counts = []
+        self.findings_examples = []
+        self.caption_callout = ""
+        self.needs_acknowledgement = False
+        self.acknowledged = False
+        self.error = message
+        self.busy = False

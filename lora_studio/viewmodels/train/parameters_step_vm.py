@@ -1,0 +1,239 @@
+"""View-model: the Train wizard's preset-and-parameters step.
+
+The artist picks a preset and changes a few key settings. Values travel as text through the same
+`apply_overrides` as `--set key=value` on the command line, one field at a time, so a refused
+value marks only its own field while the others still apply. Settings that belong to this training
+rather than to the preset (base model, trigger word, output name) survive a change of preset.
+Presets are read in the executor; the small estimate shown here is pure arithmetic.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from lora_studio.core.config.estimates import estimate_training, format_estimate
+from lora_studio.core.config.issues import InvalidConfigError, Issue
+from lora_studio.core.config.overrides import apply_overrides
+from lora_studio.core.config.presets import Preset, PresetLoadResult, load_presets
+from lora_studio.core.config.training_config import TrainingConfig
+from lora_studio.core.config.training_length import DatasetShape
+from lora_studio.core.errors import LoraStudioError
+from lora_studio.viewmodels.observable import Observable
+from lora_studio.viewmodels.presets_vm import config_to_text
+from lora_studio.viewmodels.train.background import BackgroundWork, has_running_loop
+
+log = logging.getLogger(__name__)
+
+KEY_FIELDS = (
+    "base_model",
+    "trigger_word",
+    "output_name",
+    "rank",
+    "learning_rate",
+    "epochs",
+    "max_steps",
+    "resolution",
+)
+# About this training, not the preset: kept when another preset is chosen.
+TRAINING_FIELDS = frozenset({"base_model", "trigger_word", "output_name"})
+_LABELS = {"max_steps": "Max steps", "base_model": "Base model", "output_name": "Output name"}
+_DEFAULT_PRESET = "sdxl"
+_UNSAFE_NAME_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\s]+')
+
+
+@dataclass(frozen=True)
+class ParameterField:
+    """One editable setting: config name, label, one-line explanation, whether empty is ok."""
+
+    name: str
+    label: str
+    description: str
+    optional: bool
+
+
+def parameter_fields() -> list[ParameterField]:
+    fields = []
+    for name in KEY_FIELDS:
+        info = TrainingConfig.model_fields[name]
+        label = _LABELS.get(name) or name.replace("_", " ").capitalize()
+        fields.append(ParameterField(name, label, info.description or "", info.default is None))
+    return fields
+
+
+def output_name_for(folder: Path) -> str:
+    """A LoRA file name from a dataset folder name ('My cat pics' → 'My_cat_pics')."""
+    name = _UNSAFE_NAME_CHARS.sub("_", folder.name).strip("._")
+    return name[:120] or "my_lora"
+
+
+class ParametersStepViewModel(QObject):
+    """The chosen preset, the key settings as text, their errors, and the resulting config."""
+
+    error_changed = Signal(str)
+    busy_changed = Signal(bool)
+    preset_names_changed = Signal(list)
+    selected_preset_changed = Signal(str)
+    description_changed = Signal(str)
+    values_changed = Signal(dict)
+    field_errors_changed = Signal(dict)
+    issues_text_changed = Signal(str)
+    estimate_text_changed = Signal(str)
+    checkpoints_changed = Signal(list)
+    is_valid_changed = Signal(bool)
+
+    error = Observable("")
+    busy = Observable(False)
+    preset_names = Observable([])  # (name, title) pairs
+    selected_preset = Observable("")
+    description = Observable("")
+    values = Observable({})  # field → text, for KEY_FIELDS
+    field_errors = Observable({})  # field → sentence
+    issues_text = Observable("")
+    estimate_text = Observable("")
+    checkpoints = Observable([])  # what the backend offers, for the base-model combo
+    is_valid = Observable(False)
+
+    def __init__(self, config_dir: Path, executor: Executor, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._config_dir = config_dir
+        self._work = BackgroundWork(executor)
+        self.fields = parameter_fields()
+        self._presets: dict[str, Preset] = {}
+        self._config = TrainingConfig()
+        self._edits: dict[str, str] = {}  # what the artist typed, by field
+        self._suggested: dict[str, str] = {}  # defaults from the dataset (output name)
+        self._shape: DatasetShape | None = None
+        self._has_errors = False
+
+    @property
+    def config(self) -> TrainingConfig:
+        """The configuration with every accepted value applied."""
+        return self._config
+
+    @property
+    def preset_title(self) -> str:
+        preset = self._presets.get(self.selected_preset)
+        return preset.title if preset else ""
+
+    @property
+    def loaded(self) -> bool:
+        return bool(self._presets)
+
+    # -- presets ---------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Read the built-in and user presets (in the executor when the app's loop runs)."""
+        if not has_running_loop():
+            # The self-test and scripts have no loop; preset files are small.
+            self._handle_loaded(load_presets(self._config_dir))
+            return
+        self.busy = True
+        self._work.spawn(self._run_load())
+
+    async def _run_load(self) -> None:
+        try:
+            result = await self._work.blocking(load_presets, self._config_dir)
+        except LoraStudioError as exc:
+            self.error = exc.user_message
+            return
+        finally:
+            self.busy = False
+        self._handle_loaded(result)
+
+    def _handle_loaded(self, result: PresetLoadResult) -> None:
+        self._presets = {preset.name: preset for preset in result.presets}
+        self.preset_names = [(p.name, p.title) for p in result.presets]
+        if result.problems:
+            self.error = " ".join(problem.user_message for problem in result.problems)
+        if not self._presets:
+            return
+        wanted = self.selected_preset or _DEFAULT_PRESET
+        self.select_preset(wanted if wanted in self._presets else next(iter(self._presets)))
+
+    def select_preset(self, name: str) -> None:
+        if name not in self._presets:
+            self.error = f"There is no preset called '{name}'."
+            return
+        self.selected_preset = name
+        self.description = self._presets[name].description
+        # The preset brings its own rank, rate, length and size; keep only this training's own.
+        self._edits = {k: v for k, v in self._edits.items() if k in TRAINING_FIELDS}
+        self._recompute()
+
+    # -- editing -----------------------------------------------------------------------------------
+
+    def set_field(self, name: str, text: str) -> None:
+        if name not in KEY_FIELDS:
+            raise ValueError(f"{name} is not a field of the wizard")
+        if self.values.get(name) == text and name not in self.field_errors:
+            return
+        self._edits[name] = text
+        self._recompute()
+
+    def suggest_output_name(self, folder: Path) -> None:
+        """Name the LoRA after the dataset folder unless the artist named it."""
+        self._suggested["output_name"] = output_name_for(folder)
+        if "output_name" not in self._edits:
+            self._recompute()
+
+    def set_checkpoints(self, checkpoints: list[str]) -> None:
+        self.checkpoints = list(checkpoints)
+
+    def set_dataset_shape(self, shape: DatasetShape | None) -> None:
+        self._shape = shape
+        self._recompute()
+
+    def _recompute(self) -> None:
+        preset = self._presets.get(self.selected_preset)
+        config = preset.config if preset else TrainingConfig()
+        errors: dict[str, str] = {}
+        # One field at a time: a bad rank must not stop a good trigger word from applying.
+        for name, text in {**self._suggested, **self._edits}.items():
+            try:
+                config = apply_overrides(config, {name: text})
+            except InvalidConfigError as exc:
+                if name in self._edits:
+                    errors[name] = "; ".join(issue.message for issue in exc.issues)
+        if not config.base_model and "base_model" not in errors:
+            errors["base_model"] = "Choose the checkpoint to train on."
+        self._config = config
+        texts = config_to_text(config)
+        # A refused value stays in its field as typed, so the artist can correct it.
+        self.values = {
+            name: (self._edits.get(name, texts[name]) if name in errors else texts[name])
+            for name in KEY_FIELDS
+        }
+        self.field_errors = errors
+        issues = self._estimate(config)
+        self._has_errors = bool(errors) or any(issue.is_error for issue in issues)
+        self.is_valid = bool(preset) and not self._has_errors
+
+    def _estimate(self, config: TrainingConfig) -> list[Issue]:
+        if self._shape is None or not self._shape.images:
+            self.estimate_text = ""
+            self.issues_text = ""
+            return []
+        # Pure arithmetic on one config: microseconds, fine on the GUI thread.
+        estimate = estimate_training(config, self._shape)
+        length = estimate.length
+        how = (
+            "limited by max steps"
+            if length.limited_by_max_steps
+            else f"{length.epochs} epochs × {length.steps_per_epoch:,} steps"
+        )
+        self.estimate_text = (
+            f"{length.total_steps:,} steps ({how})\nVRAM {format_estimate(estimate.vram)}"
+        )
+        self.issues_text = "\n".join(
+            ("⛔ " if issue.is_error else "⚠ ") + str(issue) for issue in estimate.issues
+        )
+        return estimate.issues
+
+    def shutdown(self) -> None:
+        self._work.cancel()

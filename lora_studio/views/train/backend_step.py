@@ -1,0 +1,112 @@
+"""View: the Train wizard's Backend step — where to train (ComfyUI now; Replicate and kohya shown,
+disabled, with a sentence), a Check button, the diagnosis, the GPU and its memory, and the
+backend's own warnings and errors about these settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lora_studio.viewmodels.train.backend_step_vm import BackendStepViewModel
+from lora_studio.views.train.common import (
+    ERROR_COLOR,
+    OK_COLOR,
+    heading,
+    message_lines,
+    set_color,
+    wrapped,
+)
+from lora_studio.views.widgets.error_banner import ErrorBanner
+
+_LEVEL_COLORS = {"ok": OK_COLOR, "error": ERROR_COLOR}
+
+
+class BackendStepWidget(QWidget):
+    """Backend choices, Check, diagnosis and messages, bound to a BackendStepViewModel."""
+
+    def __init__(
+        self,
+        view_model: BackendStepViewModel,
+        check: Callable[[], None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._vm = view_model
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading("Where should it train?", self))
+        self.error_banner = ErrorBanner(self)
+        self.error_banner.bind(view_model)
+        layout.addWidget(self.error_banner)
+
+        choices_box = QGroupBox("Backend", self)
+        choices_layout = QVBoxLayout(choices_box)
+        self.group = QButtonGroup(self)
+        self.radios: dict[str, QRadioButton] = {}
+        for choice in view_model.choices:
+            radio = QRadioButton(choice.title, choices_box)
+            radio.setEnabled(choice.available)
+            radio.setChecked(choice.kind == view_model.kind)
+            radio.toggled.connect(
+                lambda on, kind=choice.kind: view_model.select(kind) if on else None
+            )
+            self.group.addButton(radio)
+            self.radios[choice.kind] = radio
+            choices_layout.addWidget(radio)
+            note = wrapped(choice.note, choices_box, selectable=False)
+            note.setEnabled(choice.available)
+            note.setContentsMargins(24, 0, 0, 6)
+            choices_layout.addWidget(note)
+        layout.addWidget(choices_box)
+
+        status_box = QGroupBox("Status", self)
+        status = QFormLayout(status_box)
+        row = QHBoxLayout()
+        self.check_button = QPushButton("Check", status_box)
+        self.check_button.setToolTip(
+            "Ask the backend whether it can train now, and validate these settings on it"
+        )
+        self.check_button.clicked.connect(check)
+        row.addWidget(self.check_button)
+        self.diagnosis_label = wrapped(view_model.diagnosis, status_box)
+        self.diagnosis_label.setAlignment(
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+        )
+        font = self.diagnosis_label.font()
+        font.setBold(True)
+        self.diagnosis_label.setFont(font)
+        row.addWidget(self.diagnosis_label, 1)
+        status.addRow(row)
+        self.gpu_label = QLabel(view_model.gpu_text or "—", status_box)
+        status.addRow("GPU", self.gpu_label)
+        layout.addWidget(status_box)
+
+        layout.addWidget(QLabel("<b>What the backend says about these settings</b>", self))
+        self.messages_label = wrapped("", self)
+        layout.addWidget(self.messages_label, 1)
+
+        view_model.diagnosis_changed.connect(self.diagnosis_label.setText)
+        view_model.status_level_changed.connect(self._on_vm_status_level_changed)
+        view_model.gpu_text_changed.connect(lambda text: self.gpu_label.setText(text or "—"))
+        view_model.messages_changed.connect(self._on_vm_messages_changed)
+        view_model.busy_changed.connect(self.check_button.setDisabled)
+        view_model.kind_changed.connect(lambda kind: self.radios[kind].setChecked(True))
+        self._on_vm_status_level_changed(view_model.status_level)
+        self._on_vm_messages_changed(view_model.messages)
+
+    def _on_vm_status_level_changed(self, level: str) -> None:
+        set_color(self.diagnosis_label, _LEVEL_COLORS.get(level))
+
+    def _on_vm_messages_changed(self, messages: list) -> None:  # type: ignore[type-arg]
+        self.messages_label.setText(message_lines(messages, "Nothing to report."))
