@@ -9,6 +9,7 @@ downloaded, verified and stamped with our metadata before the job is marked comp
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
@@ -173,10 +174,12 @@ class JobRunner:
         for path in files:
             if config is None:
                 break
+            # Scanning the dataset and rewriting a LoRA's header are disk work: off the event
+            # loop, which is the GUI thread in the desktop app.
             if dataset is None:
-                dataset = _try_load_dataset(stored, config)
+                dataset = await asyncio.to_thread(_try_load_dataset, stored, config)
             try:
-                stamp_metadata(path, stored, config, dataset)
+                await asyncio.to_thread(stamp_metadata, path, stored, config, dataset)
             except LoraStudioError as exc:
                 # The LoRA itself is fine; only our extra metadata is missing.
                 log.warning("Could not add metadata to %s: %s", path, exc.user_message)
