@@ -107,6 +107,7 @@ class ParametersStepViewModel(QObject):
         self._presets: dict[str, Preset] = {}
         self._config = TrainingConfig()
         self._edits: dict[str, str] = {}  # what the artist typed, by field
+        self._restored: dict[str, str] = {}  # a saved draft's edits, applied once presets load
         self._suggested: dict[str, str] = {}  # defaults from the dataset (output name)
         self._shape: DatasetShape | None = None
         self._has_errors = False
@@ -155,6 +156,7 @@ class ParametersStepViewModel(QObject):
             return
         wanted = self.selected_preset or _DEFAULT_PRESET
         self.select_preset(wanted if wanted in self._presets else next(iter(self._presets)))
+        self._apply_restored()
 
     def select_preset(self, name: str) -> None:
         if name not in self._presets:
@@ -167,6 +169,28 @@ class ParametersStepViewModel(QObject):
         self._recompute()
 
     # -- editing -----------------------------------------------------------------------------------
+
+    @property
+    def edits(self) -> dict[str, str]:
+        """What the artist typed, by field (for the wizard's saved draft)."""
+        return dict(self._edits)
+
+    def restore(self, preset: str, edits: dict[str, str]) -> None:
+        """Bring back a saved draft: the preset is chosen when presets load, edits apply now."""
+        if preset:
+            self.selected_preset = preset
+        self._restored = {name: text for name, text in edits.items() if name in KEY_FIELDS}
+        if self._presets:
+            self.select_preset(preset if preset in self._presets else next(iter(self._presets)))
+            self._apply_restored()
+
+    def _apply_restored(self) -> None:
+        # After the preset is chosen: choosing one keeps only training-specific edits, but a
+        # restored draft brings back everything the artist had typed.
+        if self._restored:
+            self._edits.update(self._restored)
+            self._restored = {}
+            self._recompute()
 
     def set_field(self, name: str, text: str) -> None:
         if name not in KEY_FIELDS:

@@ -14,13 +14,15 @@ import logging
 from concurrent.futures import Executor
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
+from lora_studio.core.config.wizard_draft import WizardDraft, load_draft, save_draft
+from lora_studio.core.errors import LoraStudioError
 from lora_studio.core.training.service import TrainingService
 from lora_studio.viewmodels.message_bridge import MessageBridge
 from lora_studio.viewmodels.observable import Observable
 from lora_studio.viewmodels.train.backend_step_vm import BackendStepViewModel
-from lora_studio.viewmodels.train.background import has_running_loop
+from lora_studio.viewmodels.train.background import BackgroundWork, has_running_loop
 from lora_studio.viewmodels.train.dataset_step_vm import DatasetStepViewModel
 from lora_studio.viewmodels.train.parameters_step_vm import ParametersStepViewModel
 from lora_studio.viewmodels.train.review_step_vm import ReviewPlan, ReviewStepViewModel
@@ -59,6 +61,15 @@ class TrainWizardViewModel(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self._config_dir = config_dir
+        self._executor = executor
+        self._restoring = False
+        self._draft_work = BackgroundWork(executor)
+        # Saving is debounced: typing a value writes the draft once, half a second later.
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(500)
+        self._save_timer.timeout.connect(self._save_draft)
         self.step_titles = STEP_TITLES
         self.parameters = ParametersStepViewModel(config_dir, executor, self)
         self.dataset = DatasetStepViewModel(executor, lambda: self.parameters.config, self)
@@ -83,13 +94,55 @@ class TrainWizardViewModel(QObject):
             self.review.busy_changed,
         ):
             signal.connect(self._refresh)
+        for signal in (
+            self.dataset.loaded,
+            self.parameters.selected_preset_changed,
+            self.parameters.values_changed,
+        ):
+            signal.connect(self._draft_changed)
         self._refresh()
 
     # -- intent --------------------------------------------------------------------------------
 
     def load(self) -> None:
-        """Read the presets; the app calls this once after building the page."""
-        self.parameters.load()
+        """Read the presets and the saved draft; the app calls this once after building the page."""
+        draft = load_draft(self._config_dir)  # one small JSON file
+        self._restoring = True
+        try:
+            self.parameters.restore(draft.preset, draft.edits)
+            self.parameters.load()
+            if draft.folder and Path(draft.folder).is_dir():
+                self.set_dataset_folder(draft.folder)
+        finally:
+            self._restoring = False
+
+    def _draft_changed(self, *_args: object) -> None:
+        if not self._restoring:
+            self._save_timer.start()
+
+    def draft(self) -> WizardDraft:
+        return WizardDraft(
+            folder=self.dataset.folder,
+            preset=self.parameters.selected_preset,
+            edits=self.parameters.edits,
+        )
+
+    def _save_draft(self) -> None:
+        draft = self.draft()
+        if not has_running_loop():
+            self._write_draft(draft)
+            return
+        self._draft_work.spawn(self._run_save_draft(draft))
+
+    async def _run_save_draft(self, draft: WizardDraft) -> None:
+        await self._draft_work.blocking(self._write_draft, draft)
+
+    def _write_draft(self, draft: WizardDraft) -> None:
+        try:
+            save_draft(self._config_dir, draft)
+        except LoraStudioError as exc:
+            # The wizard still works; only the draft is not kept. Say so once in the log.
+            log.warning("Train wizard draft not saved: %s", exc.user_message)
 
     def set_dataset_folder(self, path: str) -> None:
         """Train on `path` (the folder button, or the folder open on the Dataset page).
@@ -122,6 +175,9 @@ class TrainWizardViewModel(QObject):
         self.review.start()
 
     def shutdown(self) -> None:
+        if self._save_timer.isActive():
+            self._save_timer.stop()
+            self._write_draft(self.draft())  # closing: write now, synchronously (tiny file)
         for part in (self.dataset, self.parameters, self.backend, self.review):
             part.shutdown()
 
