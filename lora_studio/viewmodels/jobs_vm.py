@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -75,6 +76,7 @@ class JobsViewModel(QObject):
     logs_text_changed = Signal(str)
     log_filter_changed = Signal(str)
     can_cancel_changed = Signal(bool)
+    output_folder_changed = Signal(str)
     loss_changed = Signal(list, list)  # steps, values
     refreshed = Signal()
     cancel_finished = Signal(str)
@@ -88,6 +90,7 @@ class JobsViewModel(QObject):
     logs_text = Observable("")
     log_filter = Observable("")
     can_cancel = Observable(False)
+    output_folder = Observable("")  # folder of the finished LoRA, for "Open folder"
 
     def __init__(
         self,
@@ -135,6 +138,7 @@ class JobsViewModel(QObject):
             self.summary = "Select a job to see its progress, loss and logs."
             self.progress_text, self.percent, self.logs_text = "", -1, ""
             self.can_cancel = False
+            self.output_folder = ""
             self.loss_changed.emit([], [])
             return
         self.refresh()
@@ -215,6 +219,11 @@ class JobsViewModel(QObject):
             lines.append(job.error)
         if job.outputs:
             lines.append("Output: " + ", ".join(job.outputs))
+        if job.checkpoints:
+            steps = ", ".join(str(c.step) for c in job.checkpoints if c.step is not None)
+            lines.append(
+                f"{len(job.checkpoints)} checkpoint(s)" + (f" at steps {steps}" if steps else "")
+            )
         self.summary = "\n".join(lines)
         total = job.progress.total
         if total:
@@ -236,6 +245,8 @@ class JobsViewModel(QObject):
                 parts.append(f"loss {finite[-1]:.4f}")
         self.progress_text = " · ".join(parts)
         self.can_cancel = not job.is_finished
+        local = [Path(output) for output in job.outputs if "://" not in output]
+        self.output_folder = str(local[0].parent) if local else ""
         self.loss_changed.emit([p.step for p in detail.loss], [p.value for p in detail.loss])
         self.logs_text = "\n".join(
             f"{line.at.astimezone().strftime('%H:%M:%S')} {line.text}" for line in detail.logs

@@ -3,8 +3,8 @@ live loss chart and searchable, copyable logs, with a Cancel button."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -70,6 +70,11 @@ class JobsPage(QWidget):
         self.cancel_button.setToolTip("Stop this training; the backend says what it could stop")
         self.cancel_button.clicked.connect(view_model.cancel_selected)
         header.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.open_folder_button = QPushButton("Open folder", detail)
+        self.open_folder_button.setToolTip("Show the trained LoRA in your file manager")
+        self.open_folder_button.clicked.connect(self._on_open_folder_clicked)
+        self.open_folder_button.setEnabled(bool(view_model.output_folder))
+        header.addWidget(self.open_folder_button, 0, Qt.AlignmentFlag.AlignTop)
         detail_layout.addLayout(header)
         self.progress_bar = QProgressBar(detail)
         self.progress_label = QLabel("", detail)
@@ -111,6 +116,9 @@ class JobsPage(QWidget):
         view_model.can_cancel_changed.connect(self.cancel_button.setEnabled)
         view_model.busy_changed.connect(lambda busy: self.cancel_button.setDisabled(busy))
         view_model.cancel_finished.connect(self._on_vm_cancel_finished)
+        view_model.output_folder_changed.connect(
+            lambda folder: self.open_folder_button.setEnabled(bool(folder))
+        )
         self.cancel_button.setEnabled(view_model.can_cancel)
         self._on_vm_percent_changed(view_model.percent)
 
@@ -139,6 +147,9 @@ class JobsPage(QWidget):
             self.logs_view.verticalScrollBar().setValue(
                 self.logs_view.verticalScrollBar().maximum()
             )
+
+    def _on_open_folder_clicked(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(self._vm.output_folder))
 
     def _on_copy_logs_clicked(self) -> None:
         QGuiApplication.clipboard().setText(self.logs_view.toPlainText())

@@ -90,7 +90,29 @@ def test_live_refresh_selection_loss_and_logs(qtbot, qloop, store: JobStore, exe
     qtbot.waitUntil(lambda: vm.model.index(0, 2).data() == "Failed", timeout=3000)
     qtbot.waitUntil(lambda: "stopped answering" in page.summary_label.text(), timeout=3000)
     assert not page.cancel_button.isEnabled()
+    assert not page.open_folder_button.isEnabled()  # failed: nothing to open
     page.hide()
+
+
+def test_finished_job_offers_its_folder_and_checkpoints(
+    qtbot, qloop, store: JobStore, executor, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from lora_studio.core.jobs import Checkpoint, Finished
+
+    job = add_running_job(store, steps=10)
+    lora = tmp_path / "loras" / "hero.safetensors"
+    store.record_events(
+        job.id,
+        [Checkpoint("http://127.0.0.1:8188/view?filename=a", step=5), Finished((str(lora),))],
+    )
+    vm = JobsViewModel(store, executor)
+    page = JobsPage(vm)
+    qtbot.addWidget(page)
+    with qtbot.waitSignal(vm.output_folder_changed, timeout=3000):
+        vm.select(job.id)
+    assert vm.output_folder == str(lora.parent)
+    assert page.open_folder_button.isEnabled()
+    assert "1 checkpoint(s) at steps 5" in page.summary_label.text()
 
 
 def test_cancel_goes_through_the_handler(qtbot, qloop, store: JobStore, executor) -> None:  # type: ignore[no-untyped-def]
