@@ -7,6 +7,7 @@ from typing import Any
 
 from lora_studio.core.backends.base import TrainingBackend
 from lora_studio.core.backends.registry import build_backend
+from lora_studio.core.config.settings import Settings
 
 DEFAULT_URLS = {"comfyui": "http://127.0.0.1:8188"}
 
@@ -57,15 +58,9 @@ def backend_settings(args: argparse.Namespace, kind: str) -> dict[str, Any]:
 
 
 def make_backend(args: argparse.Namespace, kind: str) -> TrainingBackend:
-    """Raises ConfigError (unknown kind, bad header, missing token) with a readable message."""
-    import os
-
+    """Raises ConfigError (unknown kind, bad header) with a readable message."""
     settings = backend_settings(args, kind)
-    if kind == "comfyui" and os.environ.get("LORA_STUDIO_COMFYUI_TOKEN"):
-        settings["token"] = {
-            "secret": "comfyui_proxy_token",
-            "env": "LORA_STUDIO_COMFYUI_TOKEN",
-            "header": "Authorization",
-            "scheme": "Bearer",
-        }
+    if kind == "comfyui":
+        # A proxy token from LORA_STUDIO_COMFYUI_TOKEN or the keychain, when one is set.
+        settings["token"] = Settings().backend_settings()[0]["token"]
     return build_backend(settings)

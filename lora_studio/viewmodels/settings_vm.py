@@ -12,8 +12,14 @@ from urllib.parse import urlsplit
 from PySide6.QtCore import QObject, Signal
 
 from lora_studio.core.backends.base import BackendCheck
-from lora_studio.core.config.settings import Settings, Theme, save_settings
+from lora_studio.core.config.settings import (
+    COMFYUI_TOKEN_SECRET,
+    Settings,
+    Theme,
+    save_settings,
+)
 from lora_studio.core.errors import LoraStudioError
+from lora_studio.core.secrets import set_secret
 from lora_studio.viewmodels.observable import Observable
 
 log = logging.getLogger(__name__)
@@ -94,6 +100,34 @@ class SettingsViewModel(QObject):
         self.allow_insecure_http = allowed
         self.backends_changed.emit()
         self._schedule_save()
+
+    def set_comfyui_token(self, token: str) -> None:
+        """Keep a proxy token in the system keychain (never in the settings file)."""
+        token = token.strip()
+        if not token:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._finish_token(self._store_token(token))
+            return
+        # The keychain is another process (D-Bus, Keychain Services): ask it off the GUI thread.
+        future = loop.run_in_executor(None, self._store_token, token)
+        future.add_done_callback(lambda done: self._finish_token(done.result()))
+
+    @staticmethod
+    def _store_token(token: str) -> str:
+        try:
+            set_secret(COMFYUI_TOKEN_SECRET, token)
+        except LoraStudioError as exc:
+            return exc.user_message
+        return ""
+
+    def _finish_token(self, problem: str) -> None:
+        self.error = problem
+        if not problem:
+            self.connection_status = "Token saved in the system keychain."
+            self.backends_changed.emit()
 
     def test_connection(self) -> None:
         """Ask the configured ComfyUI server whether it can train; the answer is one sentence."""

@@ -8,7 +8,8 @@ Settings are a JSON-able dict saved with the app settings, e.g.
                "header": "Authorization", "scheme": "Bearer"},
      "options": {"chunked": null, "chunk_steps": 250}}
 
-Secrets never live in settings: `token` only *names* a secret, fetched through
+Secrets never live in settings: `token` only *names* a secret (`"optional": true` sends none
+when it is not set instead of refusing), fetched through
 `core.secrets.get_secret` (environment, then keychain) and sent as a header (`header` +
 optional `scheme`) or as a query parameter (`query_param`) for proxies that want one.
 Extra headers that look like credentials are refused for the same reason.
@@ -55,6 +56,8 @@ def _credentials(
     if token:
         secret_name = str(token.get("secret") or "")
         value = secret_getter(secret_name, token.get("env")) if secret_name else None
+        if not value and token.get("optional"):
+            return headers, params  # a token the artist may set; none is set, send none
         if not value:
             raise ConfigError(
                 f"No access token is stored for this {settings.get('kind')} server "

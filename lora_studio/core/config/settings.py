@@ -17,6 +17,9 @@ from lora_studio.core.atomic_io import atomic_write_text
 log = logging.getLogger(__name__)
 
 SETTINGS_SCHEMA_VERSION = 1
+# A proxy token in front of a remote ComfyUI: keychain entry name and environment variable.
+COMFYUI_TOKEN_SECRET = "comfyui_proxy_token"
+COMFYUI_TOKEN_ENV = "LORA_STUDIO_COMFYUI_TOKEN"
 SETTINGS_FILE_NAME = "settings.json"
 
 
@@ -48,6 +51,14 @@ class Settings(BaseModel):
                 "kind": "comfyui",
                 "url": self.comfyui_url,
                 "allow_insecure_http": self.comfyui_allow_insecure_http,
+                # Only a name: the token itself lives in the keychain or the environment.
+                "token": {
+                    "secret": COMFYUI_TOKEN_SECRET,
+                    "env": COMFYUI_TOKEN_ENV,
+                    "header": "Authorization",
+                    "scheme": "Bearer",
+                    "optional": True,
+                },
             }
         ]
 

@@ -67,6 +67,15 @@ class SettingsPage(QWidget):
         self.insecure_check.setChecked(view_model.allow_insecure_http)
         self.insecure_check.toggled.connect(view_model.set_allow_insecure_http)
         backends_form.addRow("", self.insecure_check)
+        self.token_edit = QLineEdit(backends)
+        self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token_edit.setPlaceholderText("only for a proxy that asks for one")
+        self.token_edit.setToolTip(
+            "Access token of a proxy in front of ComfyUI, sent as 'Authorization: Bearer …'. "
+            "Kept in the system keychain, never in a file."
+        )
+        self.token_edit.editingFinished.connect(self._on_token_edit_finished)
+        backends_form.addRow("Proxy token", self.token_edit)
         test_row = QHBoxLayout()
         self.test_button = QPushButton("Test connection", backends)
         self.test_button.setToolTip("Ask the server whether it can train LoRAs")
@@ -99,6 +108,11 @@ class SettingsPage(QWidget):
         index = self.theme_combo.findData(value)
         if index >= 0 and index != self.theme_combo.currentIndex():
             self.theme_combo.setCurrentIndex(index)
+
+    def _on_token_edit_finished(self) -> None:
+        if self.token_edit.text():
+            self._vm.set_comfyui_token(self.token_edit.text())
+            self.token_edit.clear()  # the widget never keeps the secret around
 
     def _on_url_edit_finished(self) -> None:
         if self.comfyui_url_edit.text().strip().rstrip("/") != self._vm.comfyui_url:
