@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from pathlib import Path
 
 from lora_studio import paths
 from lora_studio.commands._backends import add_backend_options, make_backend
 from lora_studio.commands._console import EventPrinter
-from lora_studio.core.backends.base import CancelOutcome
 from lora_studio.core.config.estimates import estimate_training, format_estimate
 from lora_studio.core.config.issues import InvalidConfigError, errors_only, warnings_only
 from lora_studio.core.config.overrides import apply_overrides, parse_assignments
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         return asyncio.run(_train(args))
     except KeyboardInterrupt:
         print(
-            "Interrupted a second time; the job may still run on the backend. "
+            "Interrupted; a job that was already submitted may still run on the backend. "
             "Check it with `lora-studio jobs`.",
             file=sys.stderr,
         )
@@ -213,43 +213,29 @@ async def _run_on_backend(args, printer, config, dataset, backend, store, total_
 async def follow_job(
     runner: JobRunner, job: Job, out: Path, printer: EventPrinter, *, dataset=None
 ) -> int:  # type: ignore[no-untyped-def]
-    """Follow until the end; Ctrl-C cancels on the backend. Shared with `jobs attach`."""
-    try:
-        final = await runner.follow(job, out, dataset=dataset, on_event=printer)
-    except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if current is not None:
-            current.uncancel()
-        print(f"\nCancelling job {job.id}…", file=sys.stderr)
+    """Follow until the end; Ctrl-C cancels on the backend. Shared with `jobs attach`.
+
+    Ctrl-C is taken as a signal handler that sets an event, not as task cancellation: the
+    follower keeps running (and recording) while the backend is asked to stop, so the job's
+    record ends as cancelled, and no cancellation can be lost inside library code.
+    """
+    interrupted = InterruptSignal()
+    follower = asyncio.ensure_future(runner.follow(job, out, dataset=dataset, on_event=printer))
+    with interrupted:
         try:
-            result = await runner.cancel(job.id)
-        except LoraStudioError as exc:
-            print(f"Could not cancel job {job.id}: {exc.user_message}", file=sys.stderr)
-            return EXIT_CANCELLED
-        print(result.message, file=sys.stderr)
-        _say(
-            printer,
-            "cancelled",
-            f"Job {job.id}: {result.outcome.value}.",
-            outcome=result.outcome.value,
-            message=result.message,
-        )
-        if result.outcome is CancelOutcome.STOPPING:
-            # Honest cancel: the running part finishes on the server; wait for it so the record
-            # ends as cancelled instead of staying "running". A second Ctrl-C stops waiting.
+            if not await interrupted.wait_for(follower):
+                return await _cancel_while_following(runner, job, follower, interrupted, printer)
+            final = follower.result()
+        except BackendUnavailable as exc:
             print(
-                "Waiting for the backend to stop (Ctrl-C again to stop waiting)…", file=sys.stderr
+                f"error: {exc.user_message} Job {job.id} is kept; follow it later with "
+                f"`lora-studio jobs attach {job.id}`.",
+                file=sys.stderr,
             )
-            final = await runner.follow(job, out, dataset=dataset, on_event=printer)
-            print(f"Job {final.id} ended as {final.status.value}.", file=sys.stderr)
-        return EXIT_CANCELLED
-    except BackendUnavailable as exc:
-        print(
-            f"error: {exc.user_message} Job {job.id} is kept; follow it later with "
-            f"`lora-studio jobs attach {job.id}`.",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
+            return EXIT_FAILED
+        except LoraStudioError as exc:
+            print(f"error: {exc.user_message}", file=sys.stderr)
+            return EXIT_FAILED
     if final.status is JobStatus.COMPLETED:
         _say(
             printer,
@@ -264,3 +250,82 @@ async def follow_job(
         file=sys.stderr,
     )
     return EXIT_CANCELLED if final.status is JobStatus.CANCELLED else EXIT_FAILED
+
+
+async def _cancel_while_following(
+    runner: JobRunner,
+    job: Job,
+    follower: asyncio.Future[Job],
+    interrupted: InterruptSignal,
+    printer: EventPrinter,
+) -> int:
+    print(f"\nCancelling job {job.id}…", file=sys.stderr)
+    try:
+        result = await runner.cancel(job.id)
+    except LoraStudioError as exc:
+        print(f"Could not cancel job {job.id}: {exc.user_message}", file=sys.stderr)
+        await _stop(follower)
+        return EXIT_CANCELLED
+    print(result.message, file=sys.stderr)
+    _say(
+        printer,
+        "cancelled",
+        f"Job {job.id}: {result.outcome.value}.",
+        outcome=result.outcome.value,
+        message=result.message,
+    )
+    # Honest cancel: a running part may finish on the server first; wait for the backend to
+    # report the end so the record says cancelled. A second Ctrl-C stops waiting.
+    print("Waiting for the backend to stop (Ctrl-C again to stop waiting)…", file=sys.stderr)
+    if await interrupted.wait_for(follower):
+        try:
+            final = follower.result()
+            print(f"Job {final.id} ended as {final.status.value}.", file=sys.stderr)
+        except LoraStudioError as exc:
+            print(f"Job {job.id}: {exc.user_message}", file=sys.stderr)
+    else:
+        await _stop(follower)
+        print(
+            f"Stopped waiting; job {job.id} may still end on the backend. "
+            f"`lora-studio jobs attach {job.id}` follows it again.",
+            file=sys.stderr,
+        )
+    return EXIT_CANCELLED
+
+
+async def _stop(follower: asyncio.Future[Job]) -> None:
+    follower.cancel()
+    await asyncio.gather(follower, return_exceptions=True)
+
+
+class InterruptSignal:
+    """Ctrl-C as an asyncio event while a job is followed (POSIX); elsewhere KeyboardInterrupt
+    keeps its default meaning."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self._installed = False
+
+    def __enter__(self) -> InterruptSignal:
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self._event.set)
+            self._installed = True
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # Windows or not the main thread
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+
+    async def wait_for(self, follower: asyncio.Future[Job]) -> bool:
+        """True when `follower` ended, False when Ctrl-C came first (and re-arms the event)."""
+        waiter = asyncio.ensure_future(self._event.wait())
+        try:
+            await asyncio.wait({follower, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if follower.done():
+            return True
+        self._event.clear()
+        return False

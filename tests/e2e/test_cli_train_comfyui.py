@@ -241,6 +241,10 @@ def test_ctrl_c_cancels_the_job_and_says_what_stopped(tmp_path: Path) -> None:
         job = store.list()[0]
         assert job.status is JobStatus.CANCELLED, (err, job.error)
         assert job.progress.step < 400
+        # What the finished chunks learned is kept: the last checkpoint, verified and stamped.
+        kept = [c.location for c in job.checkpoints if not c.location.startswith("http")]
+        assert kept and Path(kept[-1]).parent == tmp_path / "out"
+        assert read_metadata(Path(kept[-1]))["lorastudio.job_id"] == job.id
 
 
 def test_estimate_learns_the_speed_of_finished_jobs(

@@ -20,12 +20,14 @@ from lora_studio.core.backends.base import CancelOutcome, CancelResult, Training
 from lora_studio.core.config.training_config import TrainingConfig, config_from_dict
 from lora_studio.core.errors import JobError, LoraStudioError
 from lora_studio.core.jobs import (
+    Checkpoint,
     Failed,
     Finished,
     Job,
     JobEvent,
     JobStatus,
     JobStore,
+    Log,
     StatusChanged,
 )
 from lora_studio.core.training.dataset_input import TrainingDataset, load_training_dataset
@@ -151,8 +153,32 @@ class JobRunner:
         finally:
             flush()
         final = self.store.get(job.id)
+        if final.status in (JobStatus.CANCELLED, JobStatus.FAILED) and final.checkpoints:
+            final = await self._keep_last_checkpoint(final, job, out_dir, dataset, on_event)
         self._record_speed(final)
         return final
+
+    async def _keep_last_checkpoint(
+        self,
+        final: Job,
+        job: Job,
+        out_dir: Path,
+        dataset: TrainingDataset | None,
+        on_event: EventCallback | None,
+    ) -> Job:
+        """A cancelled or failed chunked job keeps what it learned: download its last checkpoint."""
+        result = await self._collect(job, out_dir, dataset)
+        if isinstance(result, Failed):
+            note: JobEvent = Log(f"The last checkpoint could not be kept: {result.message}")
+            events: list[JobEvent] = [note]
+        else:
+            step = final.checkpoints[-1].step
+            events = [Log(f"Kept the checkpoint of step {step}: {path}") for path in result.outputs]
+            events += [Checkpoint(path, step=step) for path in result.outputs]
+        for event in events:
+            if on_event is not None:
+                on_event(event)
+        return self.store.record_events(job.id, events)
 
     async def _collect(
         self, job: Job, out_dir: Path, dataset: TrainingDataset | None
