@@ -15,16 +15,15 @@ import json
 import sys
 from pathlib import Path
 
+from lora_studio.commands._dataset_run import CommandExit, require_dataset_dir, run_with_progress
 from lora_studio.core.dataset import (
-    CancelToken,
     DoctorOptions,
     DoctorReport,
     Sidecar,
     run_doctor,
 )
 from lora_studio.core.dataset.buckets import BucketSettings, bucket_summary, describe_bucket
-from lora_studio.core.dataset.concurrency import TextProgress
-from lora_studio.core.errors import DatasetError, LoraStudioError
+from lora_studio.core.errors import DatasetError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -54,11 +53,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except CommandExit as stop:
+        return stop.code
+
+
+def _run(args: argparse.Namespace) -> int:
     directory: Path = args.directory
-    if not directory.is_dir():
-        what = "is a file, not a folder" if directory.exists() else "does not exist"
-        print(f"{directory} {what}. Give the dataset folder.", file=sys.stderr)
-        return EXIT_USAGE
+    require_dataset_dir(directory)
     try:
         manifest = Sidecar(directory).load_manifest()
         resolution = args.resolution or manifest.resolution or 1024
@@ -73,19 +76,12 @@ def run(args: argparse.Namespace) -> int:
     except DatasetError as exc:
         print(exc.user_message, file=sys.stderr)
         return EXIT_USAGE
-    progress = TextProgress("Checking pictures", sys.stderr)
-    cancel = CancelToken()
-    try:
-        report = run_doctor(directory, options, cancel=cancel, progress=progress)
-    except KeyboardInterrupt:
-        cancel.cancel()
-        print("\nCancelled.", file=sys.stderr)
-        return EXIT_FAILED
-    except LoraStudioError as exc:
-        progress.finish()
-        print(exc.user_message, file=sys.stderr)
-        return EXIT_FAILED
-    progress.finish()
+    report = run_with_progress(
+        "Checking pictures",
+        lambda cancel, progress: run_doctor(directory, options, cancel=cancel, progress=progress),
+        cancelled_note="Cancelled.",
+        bad_input_is_usage_error=False,
+    )
     if args.json:
         print(json.dumps([f.to_dict() for f in report.findings], indent=2, ensure_ascii=False))
     else:

@@ -14,9 +14,8 @@ import json
 import sys
 from pathlib import Path
 
-from lora_studio.core.dataset import CancelToken, ImportReport, import_sources
-from lora_studio.core.dataset.concurrency import TextProgress
-from lora_studio.core.errors import DatasetError, LoraStudioError
+from lora_studio.commands._dataset_run import CommandExit, run_with_progress
+from lora_studio.core.dataset import ImportReport, import_sources
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -42,6 +41,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except CommandExit as stop:
+        return stop.code
+
+
+def _run(args: argparse.Namespace) -> int:
     directory: Path = args.directory
     if directory.exists() and not directory.is_dir():
         print(f"{directory} is a file; give the dataset folder.", file=sys.stderr)
@@ -49,30 +55,18 @@ def run(args: argparse.Namespace) -> int:
     if args.every <= 0:
         print("--every must be more than 0 seconds.", file=sys.stderr)
         return EXIT_USAGE
-    progress = TextProgress("Importing", sys.stderr)
-    cancel = CancelToken()
-    try:
-        report = import_sources(
+    report = run_with_progress(
+        "Importing",
+        lambda cancel, progress: import_sources(
             directory,
             args.sources,
             folder=args.folder,
             frame_interval=args.every,
             cancel=cancel,
             progress=progress,
-        )
-    except DatasetError as exc:
-        progress.finish()
-        print(exc.user_message, file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        cancel.cancel()
-        print("\nCancelled; the files imported so far are complete.", file=sys.stderr)
-        return EXIT_FAILED
-    except LoraStudioError as exc:
-        progress.finish()
-        print(exc.user_message, file=sys.stderr)
-        return EXIT_FAILED
-    progress.finish()
+        ),
+        cancelled_note="Cancelled; the files imported so far are complete.",
+    )
     if args.json:
         print(json.dumps(to_json(report), indent=2, ensure_ascii=False))
     else:

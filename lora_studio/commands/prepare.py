@@ -14,10 +14,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from lora_studio.core.dataset import CancelToken, PrepareOptions, prepare_dataset
+from lora_studio.commands._dataset_run import CommandExit, require_dataset_dir, run_with_progress
+from lora_studio.core.dataset import PrepareOptions, prepare_dataset
 from lora_studio.core.dataset.buckets import describe_bucket
-from lora_studio.core.dataset.concurrency import TextProgress
-from lora_studio.core.errors import DatasetError, LoraStudioError
+from lora_studio.core.errors import DatasetError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -40,11 +40,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except CommandExit as stop:
+        return stop.code
+
+
+def _run(args: argparse.Namespace) -> int:
     directory: Path = args.directory
-    if not directory.is_dir():
-        what = "is a file, not a folder" if directory.exists() else "does not exist"
-        print(f"{directory} {what}. Give the dataset folder.", file=sys.stderr)
-        return EXIT_USAGE
+    require_dataset_dir(directory)
     try:
         options = PrepareOptions(
             resolution=args.resolution,
@@ -55,23 +59,13 @@ def run(args: argparse.Namespace) -> int:
     except DatasetError as exc:
         print(exc.user_message, file=sys.stderr)
         return EXIT_USAGE
-    progress = TextProgress("Preparing", sys.stderr)
-    cancel = CancelToken()
-    try:
-        report = prepare_dataset(directory, args.out, options, cancel=cancel, progress=progress)
-    except DatasetError as exc:
-        progress.finish()
-        print(exc.user_message, file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        cancel.cancel()
-        print("\nCancelled; the pictures written so far are complete.", file=sys.stderr)
-        return EXIT_FAILED
-    except LoraStudioError as exc:
-        progress.finish()
-        print(exc.user_message, file=sys.stderr)
-        return EXIT_FAILED
-    progress.finish()
+    report = run_with_progress(
+        "Preparing",
+        lambda cancel, progress: prepare_dataset(
+            directory, args.out, options, cancel=cancel, progress=progress
+        ),
+        cancelled_note="Cancelled; the pictures written so far are complete.",
+    )
     buckets = Counter(item.bucket for item in report.written)
     summary = ", ".join(f"{describe_bucket(size)}: {n}" for size, n in sorted(buckets.items()))
     detail = f" ({summary})." if summary else "."
