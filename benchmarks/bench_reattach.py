@@ -23,29 +23,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lora_studio.core.backends.registry import build_backend  # noqa: E402
-from lora_studio.core.config.training_config import config_from_dict  # noqa: E402
-from lora_studio.core.jobs import Job, JobStatus, JobStore  # noqa: E402
-from lora_studio.core.training.dataset_input import load_training_dataset  # noqa: E402
-from lora_studio.core.training.runner import JobRunner  # noqa: E402
+from lora_studio.core.jobs import JobStatus, JobStore  # noqa: E402
 from lora_studio.core.training.service import TrainingService  # noqa: E402
-from tests.core.backends.comfy_helpers import config  # noqa: E402
 from tests.e2e.test_cli_train_comfyui import make_dataset  # noqa: E402
+from tests.fakes.earlier_session import submit_async  # noqa: E402
 
 
 async def submit_all(url: str, store: JobStore, folder: Path, count: int) -> None:
-    snapshot = config(max_steps=2)
-    dataset = load_training_dataset(folder, config_from_dict(snapshot))
-    backend = build_backend({"kind": "comfyui", "url": url})
-    try:
-        runner = JobRunner(store, backend)
-        for index in range(count):
-            job = Job(
-                name=f"job {index}", backend="comfyui", dataset_path=str(folder), config=snapshot
-            )
-            await runner.submit(job, dataset)
-    finally:
-        await backend.aclose()
+    for index in range(count):
+        await submit_async(url, folder, store, name=f"job {index}", max_steps=2)
 
 
 async def reattach(store: JobStore, out: Path) -> float:

@@ -24,6 +24,7 @@ from lora_studio.core.jobs import (
     JobStatus,
     JobStore,
     Progress,
+    ProgressSnapshot,
     ProgressTracker,
     format_clock,
 )
@@ -43,6 +44,10 @@ class JobDetail:
     job: Job
     loss: list[LossPoint]
     logs: list[LogLine]
+
+
+# What one refresh read: the job list and the selected job's detail, or an error sentence.
+ReadResult = tuple[list[Job], JobDetail | None] | str
 
 
 def _row(job: Job) -> JobRow:
@@ -127,7 +132,8 @@ class JobsViewModel(QObject):
             asyncio.get_running_loop()
         except RuntimeError:
             # No asyncio loop (self-test, scripts): read synchronously; nothing else is waiting.
-            self._apply_read(self.selected_job_id, self._read_or_error)
+            job_id = self.selected_job_id
+            self._apply_read(job_id, self._read_all(job_id, self.log_filter))
             return
         self._refreshing = True
         self._spawn(self._run_refresh())
@@ -166,41 +172,29 @@ class JobsViewModel(QObject):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _read_all(self, job_id: str, log_filter: str) -> tuple[list[Job], JobDetail | None]:
-        jobs = self._store.list(limit=500)
-        if not job_id:
-            return jobs, None
-        job = self._store.get(job_id)
-        loss = self._store.loss_series(job_id)
-        logs = self._store.logs(job_id, limit=2000, contains=log_filter or None)
-        return jobs, JobDetail(job, loss, logs)
-
-    def _read_or_error(self) -> tuple[list[Job], JobDetail | None] | str:
+    def _read_all(self, job_id: str, log_filter: str) -> ReadResult:
+        """Everything the page shows, in one go; a store failure becomes its sentence."""
         try:
-            return self._read_all(self.selected_job_id, self.log_filter)
+            jobs = self._store.list(limit=500)
+            if not job_id:
+                return jobs, None
+            job = self._store.get(job_id)
+            loss = self._store.loss_series(job_id)
+            logs = self._store.logs(job_id, limit=2000, contains=log_filter or None)
         except LoraStudioError as exc:
             return exc.user_message
+        return jobs, JobDetail(job, loss, logs)
 
     async def _run_refresh(self) -> None:
         loop = asyncio.get_running_loop()
         job_id, log_filter = self.selected_job_id, self.log_filter
-
-        def read() -> tuple[list[Job], JobDetail | None] | str:
-            try:
-                return self._read_all(job_id, log_filter)
-            except LoraStudioError as exc:
-                return exc.user_message
-
         try:
-            result = await loop.run_in_executor(self._executor, read)
+            result = await loop.run_in_executor(self._executor, self._read_all, job_id, log_filter)
         finally:
             self._refreshing = False
-        self._apply_read(job_id, lambda: result)
+        self._apply_read(job_id, result)
 
-    def _apply_read(
-        self, job_id: str, read: Callable[[], tuple[list[Job], JobDetail | None] | str]
-    ) -> None:
-        result = read()
+    def _apply_read(self, job_id: str, result: ReadResult) -> None:
         if isinstance(result, str):
             self.error = result
             return
@@ -253,7 +247,7 @@ class JobsViewModel(QObject):
         )
 
     @staticmethod
-    def _progress_snapshot(job: Job, loss: list[LossPoint]):  # type: ignore[no-untyped-def]
+    def _progress_snapshot(job: Job, loss: list[LossPoint]) -> ProgressSnapshot | None:
         """Speed and ETA from the timestamps of the recorded loss points (one per step)."""
         if not loss:
             return None

@@ -3,37 +3,20 @@ earlier `train` (or the GUI) submitted and stopped following."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 from lora_studio.cli import main
-from lora_studio.core.backends.registry import build_backend
-from lora_studio.core.config.training_config import config_from_dict
 from lora_studio.core.jobs import Job, JobStatus, JobStore
-from lora_studio.core.training.dataset_input import load_training_dataset
-from lora_studio.core.training.runner import JobRunner
-from tests.core.backends.comfy_helpers import config
 from tests.e2e.test_cli_train_comfyui import json_lines, make_dataset
+from tests.fakes.earlier_session import submit_without_following
 from tests.fakes.fake_comfyui import FakeComfyUI
 
 
 def submit(fake: FakeComfyUI, folder: Path, **overrides: object) -> Job:
-    snapshot = config(**overrides)
-    dataset = load_training_dataset(folder, config_from_dict(snapshot))
-
-    async def go() -> Job:
-        backend = build_backend({"kind": "comfyui", "url": fake.url})
-        try:
-            job = Job(name="cli job", backend="comfyui", dataset_path=str(folder), config=snapshot)
-            with JobStore() as store:
-                return await JobRunner(store, backend).submit(job, dataset)
-        finally:
-            await backend.aclose()
-
-    return asyncio.run(go())
+    return submit_without_following(fake.url, folder, name="cli job", **overrides)
 
 
 def test_attach_follows_to_the_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,6 @@ exits cleanly."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -12,14 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-from lora_studio.core.backends.registry import build_backend
-from lora_studio.core.config.training_config import config_from_dict
-from lora_studio.core.jobs import Job, JobStatus, JobStore
-from lora_studio.core.training.dataset_input import load_training_dataset
-from lora_studio.core.training.runner import JobRunner
+from lora_studio.core.jobs import JobStatus, JobStore
 from lora_studio.core.weights import read_metadata
-from tests.core.backends.comfy_helpers import config
 from tests.e2e.test_cli_train_comfyui import make_dataset
+from tests.fakes.earlier_session import submit_without_following
 from tests.fakes.fake_comfyui import FakeComfyUI
 
 GUI_SCRIPT = r"""
@@ -56,21 +51,7 @@ def test_gui_collects_a_job_finished_while_it_was_closed(
 ) -> None:
     with FakeComfyUI(tmp_path / "server", steps_per_second=500) as fake:
         folder = make_dataset(tmp_path / "ds", count=2)
-        snapshot = config(max_steps=6, output_name="earlier_run")
-        dataset = load_training_dataset(folder, config_from_dict(snapshot))
-
-        async def submit() -> Job:
-            backend = build_backend({"kind": "comfyui", "url": fake.url})
-            try:
-                job = Job(
-                    name="earlier", backend="comfyui", dataset_path=str(folder), config=snapshot
-                )
-                with JobStore() as store:
-                    return await JobRunner(store, backend).submit(job, dataset)
-            finally:
-                await backend.aclose()
-
-        job = asyncio.run(submit())
+        job = submit_without_following(fake.url, folder, max_steps=6, output_name="earlier_run")
         deadline = time.monotonic() + 30
         while (fake.pending or fake.running) and time.monotonic() < deadline:
             time.sleep(0.05)
