@@ -11,6 +11,7 @@ that sends `../x` is misbehaving and the artist should hear about it.
 from __future__ import annotations
 
 import json
+import os
 import re
 import struct
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -73,6 +74,25 @@ def safe_join(folder: Path, name: str) -> Path:
     if target.parent != root:
         raise BackendError(f"Refusing to write {name!r} outside {root}.")
     return target
+
+
+def reserve_new_path(folder: Path, name: str) -> Path:
+    """A path in `folder` for a new download that overwrites nothing: `name`, else `stem-2…`.
+
+    The file is created empty (O_EXCL) so two downloads running at once, or a LoRA the artist
+    already has under that name, can never be overwritten; the download then replaces the empty
+    placeholder atomically. Callers remove the placeholder when the download fails.
+    """
+    first = safe_join(Path(folder), name)
+    first.parent.mkdir(parents=True, exist_ok=True)
+    for index in range(1, 1000):
+        candidate = first if index == 1 else first.with_name(f"{first.stem}-{index}{first.suffix}")
+        try:
+            os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            continue
+        return candidate
+    raise BackendError(f"{folder} already holds 999 files named like {name}; clear some out.")
 
 
 def check_safetensors_file(path: Path) -> int:

@@ -4,18 +4,18 @@ forgot is marked Lost with the reason; a job another process follows is left to 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
-from lora_studio.core.backends.registry import build_backend
 from lora_studio.core.config.training_config import config_from_dict
 from lora_studio.core.jobs import Job, JobStatus, JobStore
 from lora_studio.core.training.dataset_input import load_training_dataset
 from lora_studio.core.training.job_lock import JobLock
-from lora_studio.core.training.runner import JobRunner
 from lora_studio.core.training.service import TrainingService
 from tests.core.backends.comfy_helpers import FAST, config
 from tests.e2e.test_cli_train_comfyui import make_dataset
+from tests.fakes.earlier_session import submit_without_following
 from tests.fakes.fake_comfyui import FakeComfyUI
 
 
@@ -26,22 +26,9 @@ def fast_factory(settings: dict[str, Any]):  # type: ignore[no-untyped-def]
     return ComfyUIBackend(settings["url"], options=FAST)
 
 
-def submit_without_following(fake: FakeComfyUI, store: JobStore, folder: Path, steps: int) -> Job:
-    """What a previous session did before it was closed: record and submit, then stop."""
+def submit_earlier(fake: FakeComfyUI, store: JobStore, folder: Path, steps: int) -> Job:
     make_dataset(folder)
-    snapshot = config(max_steps=steps)
-    training_config = config_from_dict(snapshot)
-    dataset = load_training_dataset(folder, training_config)
-
-    async def go() -> Job:
-        backend = build_backend({"kind": "comfyui", "url": fake.url})
-        try:
-            job = Job(name="earlier", backend="comfyui", dataset_path=str(folder), config=snapshot)
-            return await JobRunner(store, backend).submit(job, dataset)
-        finally:
-            await backend.aclose()
-
-    return asyncio.run(go())
+    return submit_without_following(fake.url, folder, store, max_steps=steps)
 
 
 def run_service(service: TrainingService, seconds: float = 20) -> list[Any]:
@@ -62,7 +49,7 @@ def test_unfinished_job_is_followed_to_completion(tmp_path: Path) -> None:
         FakeComfyUI(tmp_path / "srv", steps_per_second=200) as fake,
         JobStore(tmp_path / "j.db") as store,
     ):
-        job = submit_without_following(fake, store, tmp_path / "ds", steps=16)
+        job = submit_earlier(fake, store, tmp_path / "ds", steps=16)
         assert store.get(job.id).status is JobStatus.QUEUED
         assert store.get(job.id).backend_state["server"] == fake.url
         service = TrainingService(store, tmp_path / "out", backend_factory=fast_factory)
@@ -78,7 +65,7 @@ def test_job_forgotten_by_a_restarted_server_is_marked_lost(tmp_path: Path) -> N
         FakeComfyUI(tmp_path / "srv", steps_per_second=5) as fake,
         JobStore(tmp_path / "j.db") as store,
     ):
-        job = submit_without_following(fake, store, tmp_path / "ds", steps=400)
+        job = submit_earlier(fake, store, tmp_path / "ds", steps=400)
         fake.restart()  # queue and history are gone
         notices: list[str] = []
         service = TrainingService(
@@ -149,3 +136,19 @@ def test_service_start_submits_and_follows_to_completion(tmp_path: Path) -> None
         final = store.get(job.id)
         assert final.status is JobStatus.COMPLETED and final.outputs
         assert seen and set(seen) == {job.id}
+
+
+def test_two_jobs_with_the_same_output_name_keep_both_loras(tmp_path: Path) -> None:
+    with (
+        FakeComfyUI(tmp_path / "srv", steps_per_second=400) as fake,
+        JobStore(tmp_path / "j.db") as store,
+    ):
+        folder = make_dataset(tmp_path / "ds", count=2)
+        for _ in range(2):
+            submit_without_following(fake.url, folder, store, max_steps=4, output_name="same")
+        deadline = time.monotonic() + 20
+        while (fake.pending or fake.running) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run_service(TrainingService(store, tmp_path / "out", backend_factory=fast_factory))
+        outputs = sorted(Path(job.outputs[0]).name for job in store.list())
+    assert outputs == ["same-2.safetensors", "same.safetensors"]

@@ -68,10 +68,14 @@ from lora_studio.core.backends.comfyui.state import ComfyJobState
 from lora_studio.core.backends.comfyui.upload import ResizeRule, upload_dataset
 from lora_studio.core.backends.comfyui.validate import validate_config
 from lora_studio.core.backends.comfyui.ws import WsSession
-from lora_studio.core.backends.files import check_safetensors_file, safe_filename, safe_join
+from lora_studio.core.backends.files import (
+    check_safetensors_file,
+    reserve_new_path,
+    safe_filename,
+)
 from lora_studio.core.backends.http import HttpClient, RetryPolicy, Timeouts
 from lora_studio.core.config.training_config import TrainingConfig
-from lora_studio.core.errors import BackendError, BackendUnavailable, JobError, WeightsError
+from lora_studio.core.errors import BackendError, BackendUnavailable, JobError
 from lora_studio.core.jobs.events import (
     Checkpoint,
     Failed,
@@ -472,12 +476,12 @@ class ComfyUIBackend:
             local_name = safe_filename(f"{output_name}{suffix}.safetensors")
         else:
             local_name = safe_filename(chunk.file)
-        target = safe_join(Path(dest_dir), local_name)
-        path = await self.client.download_output(chunk.file, SUBFOLDER, target)
+        target = reserve_new_path(Path(dest_dir), local_name)
         try:
+            path = await self.client.download_output(chunk.file, SUBFOLDER, target)
             check_safetensors_file(path)
-        except WeightsError:
-            path.unlink(missing_ok=True)
+        except BaseException:
+            target.unlink(missing_ok=True)  # the placeholder, or a file that failed the check
             raise
         return [path]
 
