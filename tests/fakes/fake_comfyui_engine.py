@@ -1,6 +1,6 @@
 """Test fake: the *engine* half of the fake ComfyUI — node specs, graph validation, execution.
 
-Replays what a real ComfyUI 0.3.64 did in `shared/fixtures/comfyui-0.3.64/` (and the newer node
+Replays what a real ComfyUI 0.3.64 did in `tests/fixtures/comfyui-0.3.64/` (and the newer node
 names): `/object_info` from `object_info_subset.json` with live combo options (input folders,
 LoRA files), `POST /prompt` validation producing the exact error shapes of
 `prompt_error_bodies.txt`, the event order of `ws_train_success.jsonl`, console lines of
@@ -22,8 +22,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "comfyui-0.3.64"
+from .recordings import COMFYUI_FIXTURES
+
+FIXTURES = COMFYUI_FIXTURES
 BLOCKS = " ▏▎▍▌▋▊▉█"
 
 

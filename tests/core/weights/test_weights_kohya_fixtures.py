@@ -1,8 +1,7 @@
-"""LoRA inspection against the real kohya sd-scripts recordings (shared/fixtures/kohya-sd-scripts).
+"""LoRA inspection against the real kohya sd-scripts recordings (tests/fixtures/kohya-sd-scripts).
 
 Each `*.safetensors.header.json` dump lists a real file's metadata and tensor names/shapes; the file
 is rebuilt with zero data and its real alpha, which is enough for everything inspection reads.
-One dump is copied into tests/data/weights so these checks never skip entirely.
 """
 
 from __future__ import annotations
@@ -10,41 +9,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from lora_studio.core.weights import BaseModel, KeyFamily, LoraInfo, inspect_lora
-from lora_studio.core.weights.header import TensorInfo
-from lora_studio.core.weights.writer import encode_header
+from tests.fakes.lora_from_header_dump import build_from_header_dump, load_header_dump
+from tests.fakes.recordings import KOHYA_FIXTURES
 
 TESTS = Path(__file__).resolve().parents[2]
 DATA = TESTS / "data" / "weights"
-SHARED_KOHYA = TESTS.parent.parent / "shared" / "fixtures" / "kohya-sd-scripts"
-
-
-def build_from_header_dump(dump: dict, path: Path) -> Path:
-    """A real file's layout (names/shapes + metadata) with zero data and its real alpha values.
-
-    The data section is a sparse hole (truncate), so 40 rebuilt 9 MB files cost almost nothing.
-    """
-    metadata = dump["__metadata__"]
-    alpha = np.array(float(metadata["ss_network_alpha"]), dtype="<f4").tobytes()
-    infos, position = [], 0
-    for name in sorted(dump["tensors"]):  # one dtype: the reference library orders by name
-        spec = dump["tensors"][name]
-        assert spec["dtype"] == "F32"
-        size = 4 * int(np.prod(spec["shape"]))
-        infos.append(TensorInfo(name, "F32", tuple(spec["shape"]), position, position + size))
-        position += size
-    head = encode_header(infos, metadata)
-    with open(path, "wb") as handle:
-        handle.write(head)
-        handle.truncate(len(head) + position)
-        for info in infos:
-            if info.name.endswith(".alpha"):
-                handle.seek(len(head) + info.begin)
-                handle.write(alpha)
-    return path
 
 
 def check_kohya_lstok(info: LoraInfo) -> None:
@@ -73,10 +45,17 @@ def test_real_kohya_header_copied_into_tests(tmp_path: Path) -> None:
     assert info.header_size == dump["header_len"]
 
 
-@pytest.mark.skipif(not SHARED_KOHYA.exists(), reason=f"shared fixtures missing: {SHARED_KOHYA}")
+KOHYA_DUMPS = sorted(KOHYA_FIXTURES.glob("*/*.safetensors.header.json"))
+
+
+def test_the_recorded_kohya_headers_are_in_the_repository() -> None:
+    # A glob that finds nothing would parametrize the test below away: fail loudly instead.
+    assert len(KOHYA_DUMPS) >= 13
+
+
 @pytest.mark.parametrize(
     "dump_path",
-    sorted(SHARED_KOHYA.glob("*/*.safetensors.header.json")) if SHARED_KOHYA.exists() else [],
+    KOHYA_DUMPS,
     ids=lambda p: f"{p.parent.name}/{p.name.split('.')[0]}",
 )
 def test_every_recorded_kohya_header(tmp_path: Path, dump_path: Path) -> None:
@@ -86,6 +65,6 @@ def test_every_recorded_kohya_header(tmp_path: Path, dump_path: Path) -> None:
     assert info.metadata == dict(sorted(dump["__metadata__"].items()))
 
 
-@pytest.mark.skipif(not SHARED_KOHYA.exists(), reason=f"shared fixtures missing: {SHARED_KOHYA}")
-def test_real_kohya_lora_file() -> None:
-    check_kohya_lstok(inspect_lora(SHARED_KOHYA / "lora" / "lstok_test.safetensors"))
+def test_real_kohya_lora_file_layout(tmp_path: Path) -> None:
+    dump = load_header_dump(KOHYA_FIXTURES / "lora" / "lstok_test.safetensors.header.json")
+    check_kohya_lstok(inspect_lora(build_from_header_dump(dump, tmp_path / dump["file"])))

@@ -25,11 +25,10 @@ from lora_studio.core.weights import (
     write_safetensors,
 )
 from lora_studio.core.weights import writer as writer_module
+from tests.fakes.lora_from_header_dump import build_from_header_dump, load_header_dump
+from tests.fakes.recordings import KOHYA_FIXTURES
 
-REAL_LORA = (
-    Path(__file__).resolve().parents[3].parent
-    / "shared/fixtures/kohya-sd-scripts/lora/lstok_test.safetensors"
-)
+REAL_DUMP = KOHYA_FIXTURES / "lora" / "lstok_test.safetensors.header.json"
 
 
 def data_section_sha256(path: Path) -> str:
@@ -230,13 +229,16 @@ def test_write_safetensors_rejects_wrong_byte_counts(tmp_path: Path) -> None:
         write_safetensors(tmp_path / "x.safetensors", {"t": TensorData("F32", (4,), bytes(12))})
 
 
-@pytest.mark.skipif(not REAL_LORA.exists(), reason=f"shared fixture missing: {REAL_LORA}")
-def test_real_kohya_file_keeps_its_sshs_model_hash(tmp_path: Path) -> None:
-    # kohya's sshs_model_hash is the sha256 of the data section: it must survive our rewrite.
-    copy = tmp_path / REAL_LORA.name
-    shutil.copyfile(REAL_LORA, copy)
-    expected = read_metadata(copy)["sshs_model_hash"]
-    assert data_section_sha256(copy) == expected
+def test_real_kohya_layout_keeps_its_data_section(tmp_path: Path) -> None:
+    # kohya's sshs_model_hash is the sha256 of the data section (docs/protocols.md): a metadata
+    # rewrite must keep every data byte. The real file's layout, filled with non-zero bytes.
+    dump = load_header_dump(REAL_DUMP)
+    copy = build_from_header_dump(dump, tmp_path / dump["file"])
+    data_size = copy.stat().st_size - 8 - dump["header_len"]
+    with open(copy, "r+b") as handle:
+        handle.seek(8 + dump["header_len"])
+        handle.write(np.random.default_rng(7).bytes(data_size))
+    expected = data_section_sha256(copy)
     added = add_metadata_if_missing(copy, {"ss_network_dim": "999", "lorastudio.job_id": "j"})
     assert added == {"lorastudio.job_id": "j"}
     assert data_section_sha256(copy) == expected
