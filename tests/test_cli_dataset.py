@@ -56,7 +56,7 @@ def test_doctor_table_and_manifest_defaults(
     out = capsys.readouterr().out
     assert "ERROR    empty_file" in out and "10_ohwx/broken.jpg  [fix: move_to_trash]" in out
     assert 'trigger word "zzz"' in out and "small_bucket" in out
-    assert "2 pictures" not in out and "3 pictures: 1 errors" in out
+    assert "2 pictures:" not in out and "3 pictures: 1 error," in out
     assert "Buckets at 512:" in out
 
 
@@ -77,7 +77,7 @@ def test_import_files_and_zip(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     code = main(["import", str(target), str(photo), str(archive), "--folder", "3_thing"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "Imported 2 picture(s)" in captured.out and "(1 with a caption)" in captured.out
+    assert "Imported 2 pictures" in captured.out and "(1 with a caption)" in captured.out
     assert sorted(p.name for p in (target / "3_thing").iterdir()) == ["photo.jpg", "z.jpg", "z.txt"]
     bad = tmp_path / "bad.jpg"
     bad.write_text("text")
@@ -95,8 +95,9 @@ def test_prepare_writes_buckets_with_progress(
         == 0
     )
     captured = capsys.readouterr()
-    assert "Preparing 2/2" in captured.err and "skipped broken.jpg" in captured.err
-    assert "Prepared 2 picture(s)" in captured.out and "(256×256: 2)" in captured.out
+    # Not a terminal: no progress line, only the result and what was skipped.
+    assert "Preparing" not in captured.err and "skipped broken.jpg" in captured.err
+    assert "Prepared 2 pictures" in captured.out and "(256×256: 2)" in captured.out
     assert sorted(p.name for p in (out / "10_ohwx").iterdir()) == [
         "good.png",
         "good.txt",
@@ -121,3 +122,16 @@ def test_commands_have_help() -> None:
             timeout=60,
         )
         assert result.returncode == 0 and command in result.stdout
+
+
+def test_doctor_piped_prints_no_progress_lines(dataset: Path) -> None:
+    """Progress is for a terminal; a pipe gets only the report (stderr stays empty)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "lora_studio", "doctor", str(dataset), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert json.loads(result.stdout)

@@ -24,6 +24,7 @@ from lora_studio.core.dataset import (
 )
 from lora_studio.core.dataset.buckets import BucketSettings, bucket_summary, describe_bucket
 from lora_studio.core.errors import DatasetError
+from lora_studio.core.plurals import plural
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -104,10 +105,11 @@ def format_report(report: DoctorReport, options: DoctorOptions) -> str:
     counts = report.counts()
     pictures = len(report.scan.entries)
     if not report.findings:
-        lines.append(f"No problems found in {pictures} pictures.")
+        lines.append(f"No problems found in {plural(pictures, 'picture')}.")
     lines.append(
-        f"{pictures} pictures: {counts['error']} errors, {counts['warning']} warnings, "
-        f"{counts['info']} notes; {len(report.duplicate_groups)} near-duplicate groups."
+        f"{plural(pictures, 'picture')}: {plural(counts['error'], 'error')}, "
+        f"{plural(counts['warning'], 'warning')}, {plural(counts['info'], 'note')}; "
+        f"{plural(len(report.duplicate_groups), 'near-duplicate group')}."
     )
     rows = bucket_summary(report.buckets)
     if rows:

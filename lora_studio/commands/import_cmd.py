@@ -16,6 +16,7 @@ from pathlib import Path
 
 from lora_studio.commands._dataset_run import CommandExit, run_with_progress
 from lora_studio.core.dataset import ImportReport, import_sources
+from lora_studio.core.plurals import plural
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -92,7 +93,7 @@ def to_json(report: ImportReport) -> dict[str, object]:
 def format_report(report: ImportReport, directory: Path) -> str:
     captions = sum(1 for item in report.imported if item.caption is not None)
     lines = [
-        f"Imported {len(report.imported)} picture(s) into {directory} ({captions} with a caption)."
+        f"Imported {plural(len(report.imported), 'picture')} into {directory} ({captions} with a caption)."
     ]
     lines.extend(f"  not imported: {problem.message}" for problem in report.failed)
     lines.extend(f"  skipped: {problem.message}" for problem in report.skipped)

@@ -18,6 +18,7 @@ from lora_studio.commands._dataset_run import CommandExit, require_dataset_dir, 
 from lora_studio.core.dataset import PrepareOptions, prepare_dataset
 from lora_studio.core.dataset.buckets import describe_bucket
 from lora_studio.core.errors import DatasetError
+from lora_studio.core.plurals import plural
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -69,7 +70,7 @@ def _run(args: argparse.Namespace) -> int:
     buckets = Counter(item.bucket for item in report.written)
     summary = ", ".join(f"{describe_bucket(size)}: {n}" for size, n in sorted(buckets.items()))
     detail = f" ({summary})." if summary else "."
-    print(f"Prepared {len(report.written)} picture(s) into {report.out}{detail}")
+    print(f"Prepared {plural(len(report.written), 'picture')} into {report.out}{detail}")
     for path, message in report.failed:
         print(f"  skipped {path.name}: {message}", file=sys.stderr)
     if not report.written and report.failed:

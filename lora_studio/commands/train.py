@@ -26,6 +26,7 @@ from lora_studio.core.config.presets import get_preset
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.errors import BackendUnavailable, ConfigError, DatasetError, LoraStudioError
 from lora_studio.core.jobs import Job, JobStatus, JobStore, dataset_fingerprint
+from lora_studio.core.plurals import plural
 from lora_studio.core.training.dataset_input import (
     load_training_dataset,
     measured_seconds_per_step,
@@ -138,7 +139,8 @@ async def _train(args: argparse.Namespace) -> int:
     _say(
         printer,
         "plan",
-        f"Dataset: {dataset.image_count} images in {len(dataset.dataset_dirs)} folder(s) of {dataset.folder}\n"
+        f"Dataset: {plural(dataset.image_count, 'image')} in "
+        f"{plural(len(dataset.dataset_dirs), 'folder')} of {dataset.folder}\n"
         f"Plan: {estimate.length.total_steps:,} steps · VRAM {format_estimate(estimate.vram)} · "
         f"time {format_estimate(estimate.duration)}"
         + (f" · cost {format_estimate(estimate.cost)}" if estimate.cost else ""),

@@ -24,6 +24,7 @@ from lora_studio.core.dataset.phash import DEFAULT_MAX_DISTANCE
 from lora_studio.core.dataset.scan import parse_concept_folder
 from lora_studio.core.dataset.tokens import CLIP_TOKEN_BUDGET, estimate_clip_tokens
 from lora_studio.core.errors import DatasetError
+from lora_studio.core.plurals import plural
 
 _FIXABLE_BY_TRASH = {
     Kind.EMPTY_FILE,
@@ -331,8 +332,8 @@ def bucket_findings(plan: BucketPlan, options: DoctorOptions) -> list[Finding]:
                     path,
                     Kind.SMALL_BUCKET,
                     Severity.INFO,
-                    f"{path.name} is in the {size[0]}×{size[1]} bucket with {len(members)} "
-                    f"picture(s), fewer than the batch size {options.batch_size}; it trains in "
+                    f"{path.name} is in the {size[0]}×{size[1]} bucket with "
+                    f"{plural(len(members), 'picture')}, fewer than the batch size {options.batch_size}; it trains in "
                     "smaller or repeated batches. Add pictures of a similar shape or crop it.",
                     related=tuple(p for p in members if p != path),
                 )

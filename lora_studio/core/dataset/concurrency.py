@@ -130,7 +130,8 @@ class TextProgress:
     """A `ProgressCallback` that draws "label done/total" on a text stream (for the CLI).
 
     On a terminal the line is redrawn in place at most 10 times a second; otherwise (a log file,
-    a pipe) one line is written per 10% so logs stay short.
+    a pipe) nothing is written: progress is for people watching, and a script reading the
+    output wants only the result.
     """
 
     def __init__(self, label: str, stream: TextIO) -> None:
@@ -138,7 +139,6 @@ class TextProgress:
         self.stream = stream
         self._tty = stream.isatty()
         self._last_draw = 0.0
-        self._last_decile = -1
         self._drawn = False
 
     def __call__(self, done: int, total: int) -> None:
@@ -149,11 +149,6 @@ class TextProgress:
             self._last_draw = now
             self._write(f"\r{self.label} {done}/{total}")
             self._drawn = True
-        elif total:
-            decile = done * 10 // total
-            if decile != self._last_decile:
-                self._last_decile = decile
-                self._write(f"{self.label} {done}/{total}\n")
 
     def finish(self) -> None:
         if self._tty and self._drawn:

@@ -5,6 +5,10 @@ milliseconds) + a decoding pass over every readable picture in a bounded thread 
 uses JPEG `draft` at ≤1/8 scale: it still reads every byte, so truncated or damaged files fail, and
 the small picture gives the perceptual hash for near-duplicate groups. Progress counts decoded
 pictures; a cancel stops the pass and returns the findings gathered so far with `cancelled=True`.
+
+Each near-duplicate group names the one picture to keep — the largest (pixels), then the sharpest
+(variance of the Laplacian of the small decode), then the first by name — whose finding has no
+fix; only the others carry "Move to trash", so "Fix all like this" keeps one per group.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from lora_studio.core.dataset.buckets import BucketPlan, plan_buckets
@@ -37,6 +42,8 @@ class PixelCheck:
     error_kind: str | None = None
     message: str | None = None
     opaque: bool | None = None  # has an alpha channel, but no pixel is transparent
+    pixels: int = 0  # width × height of the full picture
+    sharpness: float = 0.0  # variance of the Laplacian of the small greyscale decode
 
 
 def inspect_pixels(path: Path) -> PixelCheck:
@@ -44,6 +51,7 @@ def inspect_pixels(path: Path) -> PixelCheck:
     try:
         with open_image(path) as image:
             orientation = exif_orientation(image)
+            pixels = image.width * image.height
             image.draft("RGB", (_HASH_SOURCE, _HASH_SOURCE))
             image.load()  # reads every byte: truncation and corrupt data surface here
             opaque = None
@@ -52,9 +60,24 @@ def inspect_pixels(path: Path) -> PixelCheck:
                 opaque = image.getchannel("A").getextrema()[0] == 255
             small = to_display(image)  # 16-bit greyscale scaled, not clipped to white
             small.thumbnail((_HASH_SOURCE, _HASH_SOURCE), Image.Resampling.BILINEAR)
-            return PixelCheck(path, phash(apply_orientation(small, orientation)), opaque=opaque)
+            return PixelCheck(
+                path,
+                phash(apply_orientation(small, orientation)),
+                opaque=opaque,
+                pixels=pixels,
+                sharpness=_sharpness(small),
+            )
     except Exception as exc:  # untrusted bytes: every decoder failure becomes a finding
         return PixelCheck(path, None, error_kind(exc), describe_image_error(exc, path))
+
+
+def _sharpness(image: Image.Image) -> float:
+    """Variance of the 4-neighbour Laplacian: a blurred or soft copy scores lower."""
+    grey = np.asarray(image.convert("L"), dtype=np.float32)
+    if grey.shape[0] < 3 or grey.shape[1] < 3:
+        return 0.0
+    lap = grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4 * grey[1:-1, 1:-1]
+    return float(lap.var())
 
 
 @dataclass(frozen=True)
@@ -113,7 +136,7 @@ def run_doctor(
         findings.extend(_decode_findings(checks))
         if options.duplicate_distance > 0:
             groups = _near_duplicates(checks, options.duplicate_distance)
-            findings.extend(_duplicate_findings(groups))
+            findings.extend(_duplicate_findings(groups, checks))
     return DoctorReport(scan, tuple(sort_findings(findings)), plan, tuple(groups), cancelled)
 
 
@@ -129,6 +152,7 @@ def _decode_findings(checks: list[PixelCheck]) -> list[Finding]:
 
 
 def _near_duplicates(checks: list[PixelCheck], max_distance: int) -> list[tuple[Path, ...]]:
+    """Groups of near-duplicate paths, each sorted by name, the groups sorted by first name."""
     hashed = [check for check in checks if check.phash is not None]
     hashes = [check.phash for check in hashed if check.phash is not None]
     groups = group_near_duplicates(hashes, max_distance)
@@ -141,21 +165,56 @@ def _near_duplicates(checks: list[PixelCheck], max_distance: int) -> list[tuple[
     )
 
 
-def _duplicate_findings(groups: list[tuple[Path, ...]]) -> list[Finding]:
+def choose_keeper(group: tuple[Path, ...], checks: dict[Path, PixelCheck]) -> tuple[Path, str]:
+    """The picture of a near-duplicate group to keep, and why (largest, then sharpest)."""
+
+    def score(path: Path) -> tuple[int, float]:
+        check = checks.get(path)
+        return (check.pixels, check.sharpness) if check is not None else (0, 0.0)
+
+    # max() keeps the first of equals, and the group is sorted by name: ties keep the first name.
+    keeper = max(group, key=score)
+    pixels, sharpness = score(keeper)
+    rivals = [score(path) for path in group if path != keeper and score(path)[0] == pixels]
+    if not rivals:
+        reason = "the largest"
+    elif all(rival_sharpness < sharpness for _, rival_sharpness in rivals):
+        reason = "as large as any and the sharpest"
+    else:
+        reason = "the first by name; the copies look the same"
+    return keeper, reason
+
+
+def _duplicate_findings(
+    groups: list[tuple[Path, ...]], checks: list[PixelCheck] | None = None
+) -> list[Finding]:
+    by_path = {check.path: check for check in checks or []}
     found: list[Finding] = []
     for number, group in enumerate(groups, start=1):
+        keeper, reason = choose_keeper(group, by_path)
         for path in group:
             others = tuple(p for p in group if p != path)
             names = ", ".join(p.name for p in others[:5]) + (" …" if len(others) > 5 else "")
+            if path == keeper:
+                message = (
+                    f"{path.name} is the one to keep of near-duplicate group {number} ({reason}); "
+                    f"its copies {names} are offered for the trash."
+                )
+                fix = None
+            else:
+                message = (
+                    f"{path.name} looks like a near-duplicate of {names} (group {number}); "
+                    "duplicates make the LoRA over-learn them. "
+                    f"{keeper.name} stays ({reason}); move this one to the trash."
+                )
+                fix = Fix.MOVE_TO_TRASH
             found.append(
                 Finding(
                     path,
                     Kind.NEAR_DUPLICATE,
                     Severity.WARNING,
-                    f"{path.name} looks like a near-duplicate of {names} (group {number}); "
-                    "duplicates make the LoRA over-learn them. Keep the best one and move the "
-                    "others to the trash.",
-                    Fix.MOVE_TO_TRASH,
+                    message,
+                    fix,
                     group=number,
                     related=others,
                 )

@@ -273,7 +273,7 @@ class DatasetViewModel(OperationViewModel):
         ]
         self.grid_model.remove_paths(moved)
         self.loader.forget(moved)
-        self.doctor.forget_paths(moved)
+        self.doctor.forget_paths(moved, outcome.batch_id)
         self.image_count = self.grid_model.rowCount()
         if self.detail.row is not None and self.detail.row.path in set(moved):
             self.detail.show(None, self.resolution)
@@ -299,6 +299,7 @@ class DatasetViewModel(OperationViewModel):
             core.restore, root, step.batch_id, overwrite=step.overwrite
         )
         self.undo_stack.discard(step)
+        self.doctor.restore_findings(step.batch_id)
         if report.conflicts:
             self.error = " ".join(message for _, message in report.conflicts)
         if step.overwrite or report.conflicts:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from lora_studio.core.plurals import plural
 from lora_studio.viewmodels.dataset import core_adapter as core
 from lora_studio.viewmodels.dataset.core_adapter import (
     CancelToken,
@@ -71,6 +72,9 @@ class DoctorViewModel(OperationViewModel):
         self._quick: list[Finding] = []
         self._pixel: list[Finding] = []  # from the last full check: decoding and near-duplicates
         self._pending: list[Finding] = []
+        # Full-check findings as they were before a fix or delete, per trash batch: Undo brings
+        # the files back, and with them what the (slow) full check said about them.
+        self._before_batch: dict[str, list[Finding]] = {}
         self.background: tuple[int, int, int] = (255, 255, 255)
 
     # -- state -------------------------------------------------------------------------------------
@@ -103,12 +107,26 @@ class DoctorViewModel(OperationViewModel):
             self._pixel = core.surviving_findings(self._pixel, scan)
         self._publish()
 
-    def forget_paths(self, paths: Sequence[Path]) -> None:
-        """Pictures left the dataset (deleted): drop their findings."""
+    def forget_paths(self, paths: Sequence[Path], batch_id: str | None = None) -> None:
+        """Pictures left the dataset (deleted into trash batch `batch_id`): drop their findings,
+        and a near-duplicate finding whose every copy is gone."""
         gone = set(paths)
+        if batch_id is not None:
+            self._before_batch[batch_id] = list(self._pixel)
         self._quick = [f for f in self._quick if f.path not in gone]
-        self._pixel = [f for f in self._pixel if f.path not in gone]
+        self._pixel = [
+            f
+            for f in self._pixel
+            if f.path not in gone and (not f.related or any(p not in gone for p in f.related))
+        ]
         self._publish()
+
+    def restore_findings(self, batch_id: str) -> None:
+        """Undo of trash batch `batch_id`: its files return, so do their full-check findings.
+        The rescan that follows (`set_dataset`) keeps those whose files are really back."""
+        before = self._before_batch.pop(batch_id, None)
+        if before:
+            self._pixel = list(dict.fromkeys([*self._pixel, *before]))
 
     def _publish(self) -> None:
         if self._pixel:
@@ -188,11 +206,25 @@ class DoctorViewModel(OperationViewModel):
         for finding in findings:
             label = fix_label(finding.fix)
             counts[label] = counts.get(label, 0) + 1
-        actions = "; ".join(f"{label}: {count} file(s)" for label, count in counts.items())
+        actions = "; ".join(f"{label}: {plural(count, 'file')}" for label, count in counts.items())
+        kept = self._keepers(findings)
+        stays = ""
+        if kept:
+            names = ", ".join(kept[:6]) + (" …" if len(kept) > 6 else "")
+            stays = f"\n\nOne picture of each near-duplicate group stays: {names}."
         return (
-            f"{actions}.\n\nThe originals are kept in the project trash; Undo (Ctrl+Z) on the "
-            "Dataset page puts them back."
+            f"{actions}.{stays}\n\nThe originals are kept in the project trash; Undo (Ctrl+Z) "
+            "on the Dataset page puts them back."
         )
+
+    def _keepers(self, findings: Sequence[Finding]) -> list[str]:
+        """Names of the near-duplicates that stay (their finding has no fix) for these groups."""
+        groups = {f.group for f in findings if f.kind == core.Kind.NEAR_DUPLICATE and f.group}
+        return [
+            f.path.name
+            for f in self.findings
+            if f.kind == core.Kind.NEAR_DUPLICATE and f.group in groups and f.fix is None
+        ]
 
     def _start_fixes(self, findings: list[Finding]) -> bool:
         root = self._root
@@ -216,5 +248,7 @@ class DoctorViewModel(OperationViewModel):
             more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
             self.error = " ".join(failures[:3]) + more
         fixed = {(result.path, result.fix) for result in report.results if result.ok}
+        if report.trash_batch is not None:
+            self._before_batch[report.trash_batch] = list(self._pixel)
         self._pixel = [f for f in self._pixel if (f.path, f.fix) not in fixed]
         self.fixes_applied.emit(report)

@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from lora_studio.viewmodels.dataset.core_adapter import Finding, Fix, Severity
+from lora_studio.viewmodels.dataset.core_adapter import Finding, Fix, Kind, Severity
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -123,6 +123,8 @@ class FindingsModel(QAbstractTableModel):
         if column == FindingColumn.PROBLEM:
             return finding.message
         if column == FindingColumn.FIX:
+            if finding.fix is None and finding.kind == Kind.NEAR_DUPLICATE:
+                return "Keep (best copy)"
             return fix_label(finding.fix)
         return None
 

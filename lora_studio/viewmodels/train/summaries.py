@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from lora_studio.core.dataset import Finding, Kind, Severity
 from lora_studio.core.dataset.findings import sort_findings
 from lora_studio.core.dataset.models import LAYOUT_KOHYA
+from lora_studio.core.plurals import plural
 from lora_studio.core.training.dataset_input import TrainingDataset
 
 # Kinds whose label reads better than the identifier turned into words.
@@ -44,19 +45,19 @@ def describe_folders(dataset: TrainingDataset) -> str:
     lines = []
     for name, (repeats, count) in sorted(dataset.dataset_dirs.items()):
         source = "" if kohya else " (repeats from the preset)"
-        lines.append(f"{name}: {count} image(s) × {repeats} repeat(s){source}")
+        lines.append(f"{name}: {plural(count, 'image')} × {plural(repeats, 'repeat')}{source}")
     return "\n".join(lines)
 
 
 def describe_skipped(skipped: Iterable[str]) -> str:
-    """'2 image(s) left out: …' with the first few reasons, or '' when every image is used."""
+    """'2 images left out: …' with the first few reasons, or '' when every image is used."""
     reasons = list(skipped)
     if not reasons:
         return ""
     shown = "\n".join(f"• {reason}" for reason in reasons[:_SHOWN_SKIPPED])
     hidden = len(reasons) - _SHOWN_SKIPPED
     more = f"\n… and {hidden} more" if hidden > 0 else ""
-    return f"{len(reasons)} image(s) left out because they cannot be read:\n{shown}{more}"
+    return f"{plural(len(reasons), 'image')} left out because they cannot be read:\n{shown}{more}"
 
 
 def skipped_warning(skipped: Iterable[str]) -> str:
@@ -67,7 +68,7 @@ def skipped_warning(skipped: Iterable[str]) -> str:
     shown = " ".join(reasons[:_SHOWN_SKIPPED])
     hidden = len(reasons) - _SHOWN_SKIPPED
     more = f" (and {hidden} more)" if hidden > 0 else ""
-    return f"{len(reasons)} image(s) will be left out: {shown}{more}"
+    return f"{plural(len(reasons), 'image')} will be left out: {shown}{more}"
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def findings_warning(summary: FindingsSummary) -> str:
     counts = ", ".join(
         f"{label} ×{count}" for label, severity, count in summary.counts if severity != "info"
     )
-    return f"Captions check: {summary.problems} problem(s) — {counts}."
+    return f"Captions check: {plural(summary.problems, 'problem')} — {counts}."
 
 
 def caption_callout(missing: int, images: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from lora_studio.core.dataset import (
@@ -141,3 +142,45 @@ def test_opaque_alpha_is_not_a_problem(dataset: Path, pictures) -> None:  # type
     }
     report = run_doctor(scan, DoctorOptions())
     assert {f.path.name for f in report.findings if f.kind == Kind.ALPHA} == {"hole.png"}
+
+
+def test_fix_all_near_duplicates_keeps_the_largest_then_sharpest_of_each_group(
+    dataset: Path, pictures
+) -> None:  # type: ignore[no-untyped-def]
+    """Two groups: one keeps its largest picture, the other (same sizes) its sharpest."""
+    from PIL import ImageFilter
+
+    from lora_studio.core.dataset import apply_fixes
+
+    big = pictures.jpeg(dataset / "p1_big.jpg", size=(800, 600), seed=11)
+    with Image.open(big) as image:
+        image.resize((400, 300)).save(dataset / "p1_small.jpg", quality=92)
+    sharp = pictures.content((640, 480), 12)
+    sharp = Image.fromarray(
+        (
+            np.asarray(sharp, dtype=np.int16)
+            + np.random.default_rng(3).integers(-40, 40, (480, 640, 3))
+        )
+        .clip(0, 255)
+        .astype(np.uint8)
+    )
+    sharp.filter(ImageFilter.GaussianBlur(3)).save(dataset / "p2_a_soft.jpg", quality=95)
+    sharp.save(dataset / "p2_b_sharp.jpg", quality=95)
+    report = run_doctor(dataset, DoctorOptions(resolution=256))
+    assert len(report.duplicate_groups) == 2
+    duplicates = [f for f in report.findings if f.kind == Kind.NEAR_DUPLICATE]
+    keep = {f.path.name for f in duplicates if f.fix is None}
+    assert keep == {"p1_big.jpg", "p2_b_sharp.jpg"}
+    small = next(f for f in duplicates if f.path.name == "p1_small.jpg")
+    assert "p1_big.jpg stays (the largest)" in small.message
+    soft = next(f for f in duplicates if f.path.name == "p2_a_soft.jpg")
+    assert "p2_b_sharp.jpg stays" in soft.message and "sharpest" in soft.message
+    kept = next(f for f in duplicates if f.path.name == "p1_big.jpg")
+    assert "is the one to keep" in kept.message
+
+    # "Fix all like this" = every near-duplicate finding that has a fix: one per group stays.
+    fixable = [f for f in duplicates if f.fix == Fix.MOVE_TO_TRASH]
+    result = apply_fixes(dataset, fixable)
+    assert all(r.ok for r in result.results) and len(result.results) == 2
+    left = sorted(p.name for p in dataset.iterdir() if p.is_file())
+    assert left == ["p1_big.jpg", "p2_b_sharp.jpg"]

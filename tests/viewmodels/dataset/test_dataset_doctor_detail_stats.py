@@ -59,7 +59,8 @@ def test_full_check_badges_near_duplicates_and_fix_moves_to_trash_with_undo(
     # Removing a file is confirmed first; the view answers.
     with qtbot.waitSignal(doctor.fix_confirmation_requested) as asked:
         assert doctor.fix_rows(rows)
-    assert "Move to trash: 1 file(s)" in asked.args[0]
+    assert "Move to trash: 1 file." in asked.args[0]
+    assert "stays: img_001.jpg" in asked.args[0]  # the one kept is named
     with qtbot.waitSignal(vm.operation_finished, timeout=10_000):  # the dataset refreshes
         doctor.confirm_fixes()
     assert not copy.exists() and vm.image_count == 4
@@ -69,6 +70,11 @@ def test_full_check_badges_near_duplicates_and_fix_moves_to_trash_with_undo(
         vm.undo()
     qtbot.waitUntil(lambda: vm.image_count == 5, timeout=5000)
     assert copy.exists()
+    # The full check's findings come back with the files: no need to check again after Undo.
+    qtbot.waitUntil(lambda: Badge.NEAR_DUPLICATE in vm.grid.row(copy).badges, timeout=5000)
+    kinds = {(f.path.name, f.kind) for f in doctor.findings}
+    assert ("img_001_copy.jpg", Kind.NEAR_DUPLICATE) in kinds
+    assert ("img_001.jpg", Kind.NEAR_DUPLICATE) in kinds
 
 
 def test_rotate_fix_rewrites_and_undo_puts_the_original_back(

@@ -44,7 +44,7 @@ def test_findings_are_counted_by_kind_worst_first() -> None:
     assert summary.problems == 4 and summary.missing_captions == 3
     assert summary.needs_acknowledgement
     assert findings_warning(summary) == (
-        "Captions check: 4 problem(s) — Not an image ×1, Missing caption ×2, Empty caption ×1."
+        "Captions check: 4 problems — Not an image ×1, Missing caption ×2, Empty caption ×1."
     )
 
 
@@ -65,9 +65,9 @@ def test_skipped_pictures_in_a_list_and_on_one_line() -> None:
     assert describe_skipped([]) == "" and skipped_warning([]) == ""
     reasons = [f"r{i}" for i in range(5)]
     assert describe_skipped(reasons) == (
-        "5 image(s) left out because they cannot be read:\n• r0\n• r1\n• r2\n… and 2 more"
+        "5 images left out because they cannot be read:\n• r0\n• r1\n• r2\n… and 2 more"
     )
-    assert skipped_warning(reasons) == "5 image(s) will be left out: r0 r1 r2 (and 2 more)"
+    assert skipped_warning(reasons) == "5 images will be left out: r0 r1 r2 (and 2 more)"
 
 
 def test_labels_and_names() -> None:

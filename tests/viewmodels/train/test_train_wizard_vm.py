@@ -37,8 +37,8 @@ def test_every_step_in_order_then_a_job_that_completes(
     wizard.set_dataset_folder(str(folder))
     wait_idle(qtbot, wizard)
     assert wizard.dataset.image_count == 4
-    assert "hero set: 4 image(s) × " in wizard.dataset.folders_text
-    assert wizard.dataset.skipped_text.startswith("1 image(s) left out")
+    assert "hero set: 4 images × " in wizard.dataset.folders_text
+    assert wizard.dataset.skipped_text.startswith("1 image left out")
     advance(qtbot, wizard)
 
     # 2. Captions check: every picture has a caption; the unreadable file is a doctor error.
@@ -76,7 +76,7 @@ def test_every_step_in_order_then_a_job_that_completes(
     assert "RTX 4090" in review.verdict_text
     assert review.duration_text.startswith("about ")
     assert review.cost_text == "Nothing to pay per run."
-    assert any(w.startswith("Captions check: 1 problem(s)") for _, w in review.warnings)
+    assert any(w.startswith("Captions check: 1 problem ") for _, w in review.warnings)
     assert any("will be left out: broken 0.jpg" in w for _, w in review.warnings)
     assert review.can_start
 
