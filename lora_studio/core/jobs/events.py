@@ -13,11 +13,14 @@ from lora_studio.core.jobs.status import JobStatus
 
 @dataclass(frozen=True)
 class Progress:
-    """`step` of `total` done (total None when unknown); `rate` in steps per second if known."""
+    """`step` of `total` done (total None when unknown); `rate` in steps per second and `eta` in
+    seconds left, both as the backend measured them on its own clock (None when it did not say).
+    """
 
     step: int
     total: int | None = None
     rate: float | None = None
+    eta: float | None = None
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,14 @@ or absurd rate — and the tracker waits for fresh ones. Until the new window sp
 the backend's own rate (`Progress.rate`) is used if it gave one, else speed and ETA are unknown
 (None), never negative.
 
-Between updates the ETA counts down from the last estimate; when nothing has arrived for much
-longer than usual (`stalled`), it becomes None instead of pretending to be almost done.
+Backends that measure themselves (tqdm's rate and remaining time on ComfyUI) win: their own clock
+is not skewed by how late or bunched their updates reach us, so `Progress.rate` is the speed and
+`Progress.eta` the time left whenever they are given; the window above is the fallback.
+
+Between updates the ETA counts down from the last estimate, but by no more than one usual update
+gap (a late update means slower steps, not finished ones), and never to 0:00 while a step remains; when nothing has
+arrived for much longer than usual (`stalled`), it becomes None instead of pretending to be almost
+done.
 """
 
 from __future__ import annotations
@@ -88,6 +94,7 @@ class ProgressTracker:
         self.finished = False
         self._completed = False
         self._backend_rate: float | None = None
+        self._backend_eta: float | None = None
         self._last_update: float | None = None
 
     # -- feeding ---------------------------------------------------------------------------
@@ -115,17 +122,18 @@ class ProgressTracker:
         """Forget speed samples, e.g. after re-attaching to a job that ran while we were away."""
         self._samples.clear()
         self._backend_rate = None
+        self._backend_eta = None
 
     def _on_progress(self, event: Progress, now: float) -> None:
         if event.total is not None and event.total > 0:
             self.total = event.total
-        if event.rate is not None and event.rate > 0 and math.isfinite(event.rate):
-            self._backend_rate = event.rate
         if self._last_update is not None and event.step < self.step:
             self.restarts += 1
             self.reset_speed()
-            if event.rate is not None and event.rate > 0:
-                self._backend_rate = event.rate
+        if event.rate is not None and event.rate > 0 and math.isfinite(event.rate):
+            self._backend_rate = event.rate
+        eta = event.eta
+        self._backend_eta = eta if eta is not None and math.isfinite(eta) and eta >= 0 else None
         self.step = max(0, event.step)
         self._last_update = now
         if self._samples and now <= self._samples[-1][0]:
@@ -169,12 +177,14 @@ class ProgressTracker:
 
     @property
     def speed(self) -> float | None:
-        """Steps per second over the window; the backend's own rate while the window is short."""
+        """Steps per second: the backend's own measure when it gives one, else over the window."""
+        if self._backend_rate is not None:
+            return self._backend_rate
         if len(self._samples) >= 2:
             (t0, s0), (t1, s1) = self._samples[0], self._samples[-1]
             if t1 - t0 >= self._min_span_s:
                 return (s1 - s0) / (t1 - t0)
-        return self._backend_rate
+        return None
 
     def _typical_interval(self) -> float:
         times = [t for t, _ in self._samples]
@@ -204,7 +214,13 @@ class ProgressTracker:
         now = self._clock() if now is None else now
         if self.stalled(now):
             return None
-        eta = max(0.0, remaining / speed - max(0.0, now - self._last_update))
+        estimate = self._backend_eta if self._backend_eta is not None else remaining / speed
+        counted_down = estimate - max(0.0, now - self._last_update)
+        # An update that is late (a step slower than expected) must not run the clock out with
+        # steps left: count down at most one usual update gap, and never to 0:00.
+        gap = max(1.0 / speed, self._typical_interval())
+        floor = max(estimate - gap, 1.0)
+        eta = max(counted_down, min(floor, estimate), 1.0)
         return eta if eta <= self._max_eta_s else None
 
     def snapshot(self, now: float | None = None) -> ProgressSnapshot:

@@ -58,8 +58,37 @@ def test_eta_counts_down_between_updates() -> None:
         clock.now = step * 1.0
         tracker.feed(Progress(step, 100))
     assert tracker.eta_seconds() == pytest.approx(80.0)
-    clock.now += 5.0
-    assert tracker.eta_seconds() == pytest.approx(75.0)
+    clock.now += 0.5
+    assert tracker.eta_seconds() == pytest.approx(79.5)
+    # The next update is late: the steps are slower than thought, not done — the clock holds
+    # at one update gap below the last estimate instead of running on towards 0:00.
+    clock.now += 4.5
+    assert tracker.eta_seconds() == pytest.approx(79.0)
+
+
+def test_eta_never_reaches_zero_with_steps_left() -> None:
+    # Four 22 s steps, the backend's clock says 44 s left at step 2; step 3 is late.
+    tracker, clock = _tracker()
+    tracker.feed(Progress(2, 4, rate=1 / 22, eta=44.0))
+    clock.now = 40.0
+    eta = tracker.eta_seconds()
+    assert eta is not None and eta >= 22.0
+    tracker.feed(Progress(3, 4, rate=1 / 22, eta=22.0))
+    clock.now = 100.0
+    eta = tracker.eta_seconds()
+    assert eta is not None and eta >= 1.0
+
+
+def test_the_backends_own_rate_and_eta_win() -> None:
+    # Updates reach us bunched (two at once after 14 s): the window would say 7 s/step, the
+    # backend measured 22 s/step on its own clock.
+    tracker, clock = _tracker()
+    tracker.feed(Progress(0, 4))
+    clock.now = 14.0
+    tracker.feed(Progress(1, 4, rate=1 / 22, eta=66.0))
+    tracker.feed(Progress(2, 4, rate=1 / 22, eta=44.0))
+    assert tracker.speed == pytest.approx(1 / 22)
+    assert tracker.eta_seconds() == pytest.approx(44.0)
 
 
 def test_bursty_updates_give_the_true_rate() -> None:

@@ -71,14 +71,21 @@ class StepTracker:
     loss_steps: set[int] = field(default_factory=set)
     started: bool = False
 
-    def step(self, step: int, rate: float | None = None) -> Progress | None:
+    def step(
+        self, step: int, rate: float | None = None, chunk_left: float | None = None, end: int = 0
+    ) -> Progress | None:
+        """`chunk_left`: seconds the backend expects the running prompt (ending at step `end`)
+        still needs; the steps of later chunks are added at the backend's own rate."""
         if rate is not None:
             self.rate = rate
         if step <= self.last_step and rate is None and self.started:
             return None
         self.started = True
         self.last_step = max(self.last_step, step)
-        return Progress(self.last_step, self.total, self.rate)
+        eta = None
+        if chunk_left is not None and self.rate:
+            eta = chunk_left + max(0, self.total - max(end, self.last_step)) / self.rate
+        return Progress(self.last_step, self.total, self.rate, eta)
 
     def loss(self, step: int, value: float) -> Loss | None:
         if step in self.loss_steps:
@@ -296,7 +303,12 @@ class PromptFollower:
                     if event is not None:
                         events.append(event)
                 if step is not None:
-                    progress = self.progress.step(self.start_step + step, self.tracker.rate)
+                    progress = self.progress.step(
+                        self.start_step + step,
+                        self.tracker.rate,
+                        self.tracker.remaining,
+                        self.chunk.end_step,
+                    )
                     if progress is not None:
                         events.append(progress)
         return events
@@ -336,7 +348,9 @@ class PromptFollower:
         if position is not None:
             self.missing_since = None
             if position == 0:
-                self.session.running_prompt = pid  # so console lines are attributed to us
+                # The server says our prompt is the one running now, on this connection:
+                # its console lines are ours until the prompt ends or the socket drops.
+                self.session.claim_running(pid)
                 yield StatusChanged(JobStatus.RUNNING, self._label("is running"))
             return
         if self.cancel_requested():
@@ -355,8 +369,9 @@ class PromptFollower:
             return
         yield PromptOutcome(
             "lost",
-            f"{self.client.where} no longer knows this training (it was probably restarted) and "
-            "its result file is not there; the job cannot be recovered.",
+            f"{self.client.where} no longer knows this training — it was most likely restarted "
+            "while the job ran — and its result file is not there, so the job cannot be "
+            "recovered. Start it again (Retry on the Jobs page, or `lora-studio train`).",
         )
 
     def _label(self, what: str, single: str | None = None) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _BAR = re.compile(
     r"Training LoRA:\s*(?P<pct>\d+)%\|[^|]*\|\s*(?P<n>\d+)/(?P<total>\d+)\s*"
@@ -27,12 +27,36 @@ _BAR = re.compile(
 
 @dataclass(frozen=True)
 class TqdmUpdate:
-    """One parsed bar: `n` of `total` iterations; `rate` in iterations per second."""
+    """One parsed bar: `n` of `total` iterations; `rate` in iterations per second; `elapsed` and
+    `remaining` in seconds as tqdm printed them (its own clock; None while it shows `?`)."""
 
     n: int
     total: int
     rate: float | None
     loss: float | None
+    elapsed: float | None = field(default=None, compare=False)
+    remaining: float | None = field(default=None, compare=False)
+
+
+def parse_clock(text: str | None) -> float | None:
+    """tqdm's `MM:SS` / `H:MM:SS` / `1d, H:MM:SS` → seconds; None for `?` or anything odd."""
+    if not text:
+        return None
+    text = text.strip()
+    days = 0
+    if "d," in text:
+        head, _, text = text.partition("d,")
+        if not head.strip().isdigit():
+            return None
+        days = int(head)
+        text = text.strip()
+    parts = text.split(":")
+    if not parts or not all(part.isdigit() for part in parts) or len(parts) > 3:
+        return None
+    seconds = 0
+    for part in parts:
+        seconds = seconds * 60 + int(part)
+    return float(days * 86_400 + seconds)
 
 
 def split_console_chunks(text: str) -> Iterator[str]:
@@ -56,7 +80,14 @@ def parse_tqdm(line: str) -> TqdmUpdate | None:
         rate = value if unit != "s/it" else (1.0 / value if value > 0 else None)
     loss_text = m.group("loss")
     loss = float(loss_text) if loss_text is not None else None
-    return TqdmUpdate(int(m.group("n")), int(m.group("total")), rate, loss)
+    return TqdmUpdate(
+        int(m.group("n")),
+        int(m.group("total")),
+        rate,
+        loss,
+        parse_clock(m.group("elapsed")),
+        parse_clock(m.group("remaining")),
+    )
 
 
 def is_training_bar(line: str) -> bool:
@@ -74,7 +105,8 @@ class TrainingLogTracker:
     grad_accumulation: int = 1
     last_step: int = 0
     last_loss_step: int = 0
-    rate: float | None = None
+    rate: float | None = None  # optimizer steps per second, tqdm's own measure
+    remaining: float | None = None  # seconds tqdm expects this bar still needs
 
     def feed(self, update: TqdmUpdate) -> tuple[int | None, tuple[int, float] | None]:
         """Return (new step or None, (step, loss) or None) for one update."""
@@ -82,6 +114,10 @@ class TrainingLogTracker:
         step = update.n // acc
         if update.rate is not None:
             self.rate = update.rate / acc
+        if update.rate:
+            # What tqdm's `<remaining` shows, unrounded: it prints whole seconds, so two fast
+            # steps left would read 00:00. Before its first measurement (`?it/s`) there is none.
+            self.remaining = max(0, update.total - update.n) / update.rate
         new_step = None
         if step > self.last_step:
             self.last_step = step

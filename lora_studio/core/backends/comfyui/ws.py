@@ -10,6 +10,12 @@ an app restart. The session:
   away are gone; `{"type": "_disconnected"}` when the socket drops;
 - routes prompt events to a bounded per-prompt `PromptFeed`, created *before* the prompt is
   queued so no early event is lost, and routes `logs` to the prompt currently executing.
+
+Console output (`logs`) carries no prompt id and the server's console is shared by every client,
+so it is credited to a prompt only while that prompt provably runs: from its `execution_start`
+(or a `/queue` resync showing it running) on *this* connection until it ends. Every connect and
+disconnect forgets the running prompt — after a server restart the console belongs to whatever
+another client queued, never to a job the server has forgotten.
 """
 
 from __future__ import annotations
@@ -132,6 +138,12 @@ class WsSession:
         """The feed of a watched prompt (for diagnostics and benchmarks)."""
         return self._feeds.get(prompt_id)
 
+    def claim_running(self, prompt_id: str) -> None:
+        """Credit console output to `prompt_id` (the server just said it is running), but only
+        while connected and watching it; a reconnect forgets the claim."""
+        if self.connected and prompt_id in self._feeds:
+            self.running_prompt = prompt_id
+
     def unwatch(self, prompt_id: str) -> None:
         self._feeds.pop(prompt_id, None)
         if self.running_prompt == prompt_id:
@@ -173,7 +185,10 @@ class WsSession:
         prompt_id = data.get("prompt_id")
         if not isinstance(prompt_id, str):
             return
-        if kind == "execution_start":
+        if kind == "execution_start" or (kind == "executing" and data.get("node") is not None):
+            # Run events reach only the socket of the prompt's client: this one is ours. Other
+            # prompts of this client id (unwatched, e.g. another window's) still take the
+            # console away from ours.
             self.running_prompt = prompt_id
         elif (kind in TERMINAL_TYPES or (kind == "executing" and data.get("node") is None)) and (
             self.running_prompt == prompt_id
@@ -198,6 +213,9 @@ class WsSession:
                     self._ws = ws
                     failures = 0
                     self.connections += 1
+                    # Whatever ran before the reconnect may be gone (server restart): no console
+                    # line is credited to a prompt until the server says again that it runs.
+                    self.running_prompt = None
                     self._connected.set()
                     if self._on_connect is not None:
                         await self._safe_on_connect()
@@ -217,6 +235,7 @@ class WsSession:
                 log.warning("ComfyUI websocket %s failed: %s", self.client_id, self.last_error)
             finally:
                 self._ws = None
+                self.running_prompt = None
                 if self._connected.is_set():
                     self._connected.clear()
                     self._broadcast({"type": DISCONNECTED})
