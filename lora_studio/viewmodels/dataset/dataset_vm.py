@@ -447,10 +447,14 @@ class DatasetViewModel(OperationViewModel):
         self._recheck()
 
     def _handle_thumbnail_failed(self, path: Path, message: str) -> None:
+        """A picture failed to decode: the grid, the doctor and the statistics all say so."""
         self.grid_model.set_thumbnail_failed(path, message)
         row = self._current_row(path)
         if row is not None and Badge.UNREADABLE not in row.badges:
             self.grid_model.update_rows([row.with_badges(row.badges | {Badge.UNREADABLE})])
+            if row.entry.ok:  # the header read fine, so no quick finding names it yet
+                self.doctor.note_decode_failure(path, message)
+            self.stats.update(self.grid_model.rows(), self.resolution)
 
     def _handle_fill_progress(self, done: int, total: int) -> None:
         self.thumbnails_total = total

@@ -32,6 +32,17 @@ from lora_studio.viewmodels.observable import Observable
 
 # Fixes that only add text; everything else rewrites or removes a file and is confirmed first.
 _ADDITIVE = {Fix.ADD_TRIGGER, Fix.CREATE_CAPTION}
+# Findings that already say a picture cannot be decoded (from its header or a full check).
+_DECODE_KINDS = frozenset(
+    {
+        core.Kind.TRUNCATED,
+        core.Kind.DAMAGED,
+        core.Kind.UNREADABLE,
+        core.Kind.NOT_AN_IMAGE,
+        core.Kind.EMPTY_FILE,
+        core.Kind.DECOMPRESSION_BOMB,
+    }
+)
 
 
 def summarize(findings: Sequence[Finding]) -> str:
@@ -119,6 +130,15 @@ class DoctorViewModel(OperationViewModel):
             for f in self._pixel
             if f.path not in gone and (not f.related or any(p not in gone for p in f.related))
         ]
+        self._publish()
+
+    def note_decode_failure(self, path: Path, message: str) -> None:
+        """A picture whose header read fine failed to decode (for its thumbnail): it is damaged,
+        and the doctor says so at once — the same finding a full check would give."""
+        if any(f.path == path and f.kind in _DECODE_KINDS for f in (*self._quick, *self._pixel)):
+            return
+        kind = core.Kind.TRUNCATED if "truncated" in message.lower() else core.Kind.DAMAGED
+        self._pixel.append(Finding(path, kind, Severity.ERROR, message, Fix.MOVE_TO_TRASH))
         self._publish()
 
     def restore_findings(self, batch_id: str) -> None:

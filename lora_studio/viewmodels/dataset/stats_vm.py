@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from lora_studio.viewmodels.dataset import core_adapter as core
-from lora_studio.viewmodels.dataset.rows import GridRow
+from lora_studio.viewmodels.dataset.rows import Badge, GridRow
 from lora_studio.viewmodels.observable import Observable
 
 DEBOUNCE_MS = 150
@@ -63,7 +63,9 @@ def compute_stats(rows: Sequence[GridRow], resolution: int) -> DatasetStats:
         if row.caption.strip():
             captioned += 1
         tags.update(row.tags)
-        if not entry.ok or entry.width <= 0 or entry.height <= 0:
+        # A picture whose header reads but whose pixels do not (a failed thumbnail or full
+        # check gave it the Unreadable badge) is not counted as readable.
+        if not entry.ok or entry.width <= 0 or entry.height <= 0 or Badge.UNREADABLE in row.badges:
             continue
         readable += 1
         short = min(entry.width, entry.height)

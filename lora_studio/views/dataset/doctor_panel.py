@@ -7,7 +7,7 @@ view-model's `fix_confirmation_requested`. Double-clicking a finding shows its p
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -24,6 +24,8 @@ from lora_studio.viewmodels.dataset.doctor_vm import DoctorViewModel
 from lora_studio.viewmodels.models.findings_model import FindingColumn, FindingRole
 from lora_studio.views.dataset.progress_strip import ProgressStrip
 from lora_studio.views.widgets.error_banner import ErrorBanner
+
+PROBLEM_MIN_WIDTH = 240
 
 
 class DoctorPanel(QWidget):
@@ -74,14 +76,18 @@ class DoctorPanel(QWidget):
         header = self.table.horizontalHeader()
         # Fixed widths, not ResizeToContents: that asks the model for every row of 10,000
         # findings on each reset.
+        # The Problem column takes what the others leave but never less than PROBLEM_MIN_WIDTH
+        # (a Stretch section shrinks to ~40 px in a narrow side pane and its header reads
+        # "robler"); below that the table scrolls sideways instead.
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(FindingColumn.PROBLEM, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
         metrics = self.table.fontMetrics()
         self.table.setColumnWidth(FindingColumn.SEVERITY, metrics.horizontalAdvance("Warning") + 18)
-        self.table.setColumnWidth(FindingColumn.FILE, 130)
+        self.table.setColumnWidth(FindingColumn.FILE, metrics.horizontalAdvance("M") * 9)
         self.table.setColumnWidth(
             FindingColumn.FIX, metrics.horizontalAdvance("Flatten transparency") + 18
         )
+        self.table.viewport().installEventFilter(self)
         layout.addWidget(self.table, 1)
         self.message = QLabel(self)
         self.message.setWordWrap(True)
@@ -102,6 +108,20 @@ class DoctorPanel(QWidget):
         view_model.busy_changed.connect(self._update_buttons)
         view_model.fix_confirmation_requested.connect(self._on_vm_fix_confirmation_requested)
         self._update_buttons()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_problem_column()
+        return super().eventFilter(watched, event)
+
+    def _fit_problem_column(self) -> None:
+        others = sum(
+            self.table.columnWidth(column)
+            for column in FindingColumn
+            if column != FindingColumn.PROBLEM
+        )
+        room = self.table.viewport().width() - others
+        self.table.setColumnWidth(FindingColumn.PROBLEM, max(PROBLEM_MIN_WIDTH, room))
 
     def selected_rows(self) -> list[int]:
         return sorted({index.row() for index in self.table.selectionModel().selectedRows()})

@@ -144,7 +144,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         if failed:
             # BrightText is the theme's readable "alarm" colour on both light and dark bases.
             painter.setPen(palette.color(QPalette.ColorRole.BrightText))
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "Cannot show")
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "Unreadable")
 
     def _paint_name(
         self, painter: QPainter, cell: QRect, index: ModelIndex, palette: QPalette

@@ -180,3 +180,30 @@ def test_resolution_and_trigger_are_remembered_per_dataset(
     # The doctor checks captions for the trigger word ("ohwx, …" captions lack "sks").
     missing = [f for f in other.doctor.findings if f.kind == "missing_trigger"]
     assert len(missing) == 2
+
+
+def test_a_truncated_picture_is_flagged_alike_by_grid_doctor_and_stats(
+    qtbot, qloop, tmp_path, dataset_vm, draw
+) -> None:  # type: ignore[no-untyped-def]
+    """Its header reads (so the scan calls it fine) but its pixels do not: once the thumbnail
+    fails, the grid badge, the doctor's list and the "Readable" figure all agree."""
+    root = tmp_path / "set"
+    draw(root / "good.jpg", 1, (640, 480), caption="ohwx")
+    draw(root / "cut.jpg", 2, (640, 480), caption="ohwx")
+    data = (root / "cut.jpg").read_bytes()
+    (root / "cut.jpg").write_bytes(data[: len(data) // 2])
+    vm = dataset_vm()
+    with qtbot.waitSignal(vm.loader.fill_finished, timeout=10_000):
+        _open(qtbot, vm, root)
+    cut = root.absolute() / "cut.jpg"
+    qtbot.waitUntil(lambda: Badge.UNREADABLE in vm.grid.row(cut).badges, timeout=5000)
+    doctor_says = [f for f in vm.doctor.findings if f.path == cut and f.kind == "truncated"]
+    assert len(doctor_says) == 1 and "cut.jpg" in doctor_says[0].message
+    vm.stats.compute_now()
+    qtbot.waitUntil(lambda: not vm.stats.computing, timeout=5000)
+    assert vm.stats.stats.count == 2 and vm.stats.stats.readable == 1
+    # A later rescan (after an import, a fix…) keeps saying so.
+    with qtbot.waitSignal(vm.operation_finished, timeout=5000):
+        assert vm.refresh()
+    assert Badge.UNREADABLE in vm.grid.row(cut).badges
+    assert any(f.path == cut for f in vm.doctor.findings)

@@ -216,3 +216,25 @@ def test_filters_selection_detail_and_screenshot(
     page.filter_bar.order.setChecked(True)
     sizes = [page.grid.model().index(r, 0).data(GridRole.FILE_SIZE) for r in range(12)]
     assert sizes == sorted(sizes, reverse=True)
+
+
+def test_doctor_problem_column_is_readable_at_the_default_size(
+    qtbot, qloop, make_dataset, page_factory
+) -> None:  # type: ignore[no-untyped-def]
+    """At the page's default size the Problem column shows its header and a sentence, and it
+    keeps at least PROBLEM_MIN_WIDTH when the side pane is narrow (the table scrolls)."""
+    from lora_studio.viewmodels.models.findings_model import FindingColumn
+    from lora_studio.views.dataset.doctor_panel import PROBLEM_MIN_WIDTH
+
+    page, vm = page_factory()
+    _open(qtbot, vm, make_dataset(4))
+    page.side.setCurrentWidget(page.doctor)
+    qtbot.waitUntil(lambda: page.doctor.table.model().rowCount() > 0, timeout=5000)
+    table = page.doctor.table
+    width = table.columnWidth(FindingColumn.PROBLEM)
+    assert width >= PROBLEM_MIN_WIDTH
+    assert table.horizontalHeader().fontMetrics().horizontalAdvance("Problem") < width
+    page.resize(900, 800)  # a narrow window: the problem column keeps its room
+    qtbot.waitUntil(lambda: table.columnWidth(FindingColumn.PROBLEM) >= PROBLEM_MIN_WIDTH)
+    page.resize(1800, 800)  # a wide one: it takes the room the others leave
+    qtbot.waitUntil(lambda: table.columnWidth(FindingColumn.PROBLEM) > width)
