@@ -90,9 +90,10 @@ def test_prepare_writes_buckets_with_progress(
     dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "prepared"
+    # broken.jpg cannot be prepared: partial success exits 1 (the rule shared with `import`).
     assert (
         main(["prepare", str(dataset), "--out", str(out), "--resolution", "256", "--format", "png"])
-        == 0
+        == 1
     )
     captured = capsys.readouterr()
     # Not a terminal: no progress line, only the result and what was skipped.
@@ -105,6 +106,7 @@ def test_prepare_writes_buckets_with_progress(
     ]
     assert main(["prepare", str(dataset), "--out", str(dataset / "x")]) == 2
     assert "inside the dataset" in capsys.readouterr().err
+    (dataset / "10_ohwx" / "broken.jpg").unlink()
     assert (
         main(["prepare", str(dataset), "--out", str(out), "--no-buckets", "--resolution", "128"])
         == 0

@@ -3,8 +3,11 @@
 Headless wrapper over `core.dataset.import_sources`: copies pictures (files, folders, zip
 archives) and frames of videos into a dataset folder, created if needed. Originals are never
 changed; names are made unique; a caption beside a picture comes along. Prints what was imported
-and every file that was not, each with a sentence. Exit codes: 0 everything asked for was
-imported, 1 some files could not be imported or the disk is full/read-only, 2 bad input.
+and every file that was not, each with a sentence. Exit codes follow the rule shared with
+`prepare` (README, "Exit codes"): 0 everything asked for was done — files skipped on purpose (not
+a picture inside a folder, already in the dataset) do not count against it; 1 partial success
+(some files could not be imported, each named on stdout; the rest is complete) or the disk is
+full/read-only; 2 bad input.
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ def to_json(report: ImportReport) -> dict[str, object]:
         ],
         "failed": [{"source": p.source, "message": p.message} for p in report.failed],
         "skipped": [{"source": p.source, "message": p.message} for p in report.skipped],
+        "warnings": [{"source": p.source, "message": p.message} for p in report.warnings],
     }
 
 
@@ -96,5 +100,6 @@ def format_report(report: ImportReport, directory: Path) -> str:
         f"Imported {plural(len(report.imported), 'picture')} into {directory} ({captions} with a caption)."
     ]
     lines.extend(f"  not imported: {problem.message}" for problem in report.failed)
+    lines.extend(f"  warning: {problem.message}" for problem in report.warnings)
     lines.extend(f"  skipped: {problem.message}" for problem in report.skipped)
     return "\n".join(lines)

@@ -3,8 +3,10 @@
 Headless wrapper over `core.dataset.prepare_dataset`: writes every readable picture of DIR, cut to
 its kohya bucket (or R×R with --no-buckets) and re-encoded, into OUT with its caption, mirroring
 concept folders. A progress line goes to stderr. Pictures that cannot be read are listed and
-skipped (the rest of the dataset is still worth training). Exit codes: 0 prepared, 1 nothing could
-be written or the output disk is full/read-only, 2 bad input (no such DIR, OUT inside DIR, …).
+skipped (the rest of the dataset is still worth training). Exit codes follow the rule shared with
+`import` (README, "Exit codes"): 0 every picture was prepared, 1 partial success (some pictures
+could not be read or written, each named on stderr; the rest is complete), nothing could be
+written, or the output disk is full/read-only, 2 bad input (no such DIR, OUT inside DIR, …).
 """
 
 from __future__ import annotations
@@ -73,6 +75,11 @@ def _run(args: argparse.Namespace) -> int:
     print(f"Prepared {plural(len(report.written), 'picture')} into {report.out}{detail}")
     for path, message in report.failed:
         print(f"  skipped {path.name}: {message}", file=sys.stderr)
-    if not report.written and report.failed:
+    if report.failed:
+        print(
+            f"{plural(len(report.failed), 'picture')} could not be prepared (listed above); "
+            f"the other {len(report.written)} are complete.",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     return EXIT_OK

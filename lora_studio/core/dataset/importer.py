@@ -6,12 +6,23 @@ Rules:
   unique name (`import_files.Destination`: `_2`, `_3`, … when the stem is taken).
 - A same-stem `.txt` beside a picture (in its folder or the same archive folder) comes along and
   is written as UTF-8 under the picture's new stem.
-- Each file is written to a hidden temporary file in the destination, checked to be a picture
-  (header), then renamed into place: a failure never leaves a half-written picture behind.
+- Only regular files are read (a pipe or a device named like a picture is refused, never opened
+  for a blocking read), and every file is capped at `ImportLimits.max_member_bytes`, as archive
+  members are.
+- A picture and its caption arrive together: both are written to hidden temporary files in the
+  destination (fsynced), the picture is checked (header), then both are renamed into place, the
+  picture first. A failure never leaves a half-written file; a `kill -9` between the two renames
+  can leave the picture alone, and the next run completes it.
+- A picture whose exact bytes are already in the destination folder is skipped (reported), and
+  its caption is added if it has none — so an import run again after a crash or by mistake adds
+  no `_2` duplicates and completes what was cut short.
+- Pictures are decoded as the doctor does; a truncated or damaged one is imported with a warning
+  (the same sentence the doctor gives), so the artist hears about it at once.
   Video frames are JPEG q95 named `<video>_<milliseconds>ms.jpg`.
-- Per-file problems (not a picture, unreadable, unsafe archive member) are reported by name and
-  the import goes on. A destination that cannot be written (full disk, read-only) stops the import
-  with a StorageError naming the file; the files imported before it are complete.
+- Per-file problems (not a picture, unreadable, unsafe archive member, a name that cannot be
+  written there) are reported by name and the import goes on. A destination that cannot be
+  written (full disk, read-only) stops the import with a StorageError naming the file; the files
+  imported before it are complete.
 - Folders are walked recursively without following symlinked folders (no loops); hidden files and
   folders (such as another dataset's `.lorastudio`) are skipped.
 """
@@ -21,20 +32,25 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 from typing import IO
 
 from PIL import Image
 
+from lora_studio.core.atomic_io import TEMP_MARK
 from lora_studio.core.dataset.archive import ImportLimits, plan_zip
 from lora_studio.core.dataset.captions import decode_caption
 from lora_studio.core.dataset.concurrency import CancelToken, ProgressCallback, is_cancelled, report
+from lora_studio.core.dataset.doctor import inspect_pixels
 from lora_studio.core.dataset.formats import (
     CAPTION_EXTENSION,
+    IMAGE_EXTENSIONS,
     describe_image_error,
     is_archive_name,
     is_caption_name,
@@ -43,7 +59,7 @@ from lora_studio.core.dataset.formats import (
     open_image,
 )
 from lora_studio.core.dataset.imaging import encode
-from lora_studio.core.dataset.import_files import Destination, safe_file_name
+from lora_studio.core.dataset.import_files import Destination, Staged, safe_file_name
 from lora_studio.core.dataset.video import extract_frames
 from lora_studio.core.errors import DatasetError, StorageError
 
@@ -76,6 +92,7 @@ class ImportReport:
     failed: tuple[ImportProblem, ...]  # asked for, but could not be imported
     skipped: tuple[ImportProblem, ...]  # ignored on purpose (not a picture, hidden, …)
     cancelled: bool = False
+    warnings: tuple[ImportProblem, ...] = ()  # imported, but worth a look (truncated, …)
 
 
 @dataclass
@@ -95,6 +112,11 @@ class _State:
     imported: list[ImportedFile] = field(default_factory=list)
     failed: list[ImportProblem] = field(default_factory=list)
     skipped: list[ImportProblem] = field(default_factory=list)
+    warnings: list[ImportProblem] = field(default_factory=list)
+
+
+_MAX_CAPTION_BYTES = 1 << 20  # a caption is a line or two; a megabyte is not a caption
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 def import_sources(
@@ -133,7 +155,13 @@ def import_sources(
 
 
 def _report(state: _State, *, cancelled: bool) -> ImportReport:
-    return ImportReport(tuple(state.imported), tuple(state.failed), tuple(state.skipped), cancelled)
+    return ImportReport(
+        tuple(state.imported),
+        tuple(state.failed),
+        tuple(state.skipped),
+        cancelled,
+        tuple(state.warnings),
+    )
 
 
 def _check_folder(folder: str) -> str:
@@ -294,13 +322,16 @@ def _run(
 ) -> None:
     try:
         if job.kind == "file" and job.path is not None:
-            caption = _read_source_caption(job.caption)
-            with open(job.path, "rb") as reader:
-                _import_picture(state, job.label, job.path.name, reader, caption)
+            with _open_regular(job.path) as reader:
+                caption = _read_source_caption(state, job.label, job.caption)
+                _import_picture(state, job.label, job.path.name, reader, caption, limits)
         elif job.kind == "zip" and job.archive is not None and job.member is not None:
-            caption = (
-                job.archive.read(job.caption_member) if job.caption_member is not None else None
-            )
+            caption = None
+            if job.caption_member is not None:
+                if job.caption_member.file_size <= _MAX_CAPTION_BYTES:
+                    caption = job.archive.read(job.caption_member)
+                else:
+                    _caption_too_big(state, job.label, job.caption_member.filename)
             with job.archive.open(job.member) as reader:
                 _import_picture(
                     state,
@@ -308,12 +339,14 @@ def _run(
                     os.path.basename(job.member.filename.replace("\\", "/")),
                     reader,
                     caption,
+                    limits,
                 )
         elif job.kind == "video" and job.path is not None:
             _import_video(state, job.label, job.path, job.path.stem, interval, limits, cancel)
         elif job.kind == "zipvideo" and job.archive is not None and job.member is not None:
             folder = state.destination.folder
-            with tempfile.TemporaryDirectory(prefix=".import-", dir=folder) as tmp:
+            prefix = f"{TEMP_MARK}{os.getpid()}-"
+            with tempfile.TemporaryDirectory(prefix=prefix, dir=folder) as tmp:
                 extracted = Path(tmp) / "video"
                 with job.archive.open(job.member) as reader, open(extracted, "wb") as out:
                     shutil.copyfileobj(reader, out, 1 << 20)
@@ -331,39 +364,110 @@ def _run(
             state.failed.append(ImportProblem(job.label, f"{name} could not be extracted: {exc}."))
 
 
-def _read_source_caption(path: Path | None) -> bytes | None:
+def _open_regular(path: Path) -> IO[bytes]:
+    """Open `path` for reading only if it is a regular file (after following links).
+
+    O_NONBLOCK: opening a FIFO named like a picture must not wait for a writer; the type is then
+    checked on the open descriptor, so nothing can be swapped in between check and read.
+    """
+    fd = os.open(path, os.O_RDONLY | _NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "folder" if stat.S_ISDIR(mode) else "device, pipe or socket"
+            raise DatasetError(
+                f"{path.name} is a {kind}, not a regular file; only files are imported."
+            )
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read_source_caption(state: _State, label: str, path: Path | None) -> bytes | None:
     if path is None:
         return None
     try:
-        return path.read_bytes()
-    except OSError:
+        with _open_regular(path) as handle:
+            data = handle.read(_MAX_CAPTION_BYTES + 1)
+    except (OSError, DatasetError):
         return None  # the picture still imports; the doctor will say it has no caption
+    if len(data) > _MAX_CAPTION_BYTES:
+        _caption_too_big(state, label, path.name)
+        return None
+    return data
+
+
+def _caption_too_big(state: _State, label: str, name: str) -> None:
+    state.warnings.append(
+        ImportProblem(
+            label,
+            f"{name} is larger than 1 MB, so it was not taken as a caption; the picture was "
+            "imported without one.",
+        )
+    )
 
 
 def _import_picture(
-    state: _State, label: str, name: str, reader: IO[bytes], caption: bytes | None
+    state: _State,
+    label: str,
+    name: str,
+    reader: IO[bytes],
+    caption: bytes | None,
+    limits: ImportLimits,
 ) -> None:
     destination = state.destination
-    tmp = destination.copy_to_temp(reader, label)
+    staged = destination.stage(reader, label, limits.max_member_bytes)
+    cleanup: list[Staged] = [staged]
     try:
-        with open_image(tmp):
-            pass
-    except Exception as exc:  # untrusted bytes: not a picture we can read
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise DatasetError(describe_image_error(exc, Path(name))) from exc
-    final = destination.allocate(name)
-    destination.commit(tmp, final, label)
-    caption_path = None
-    if caption is not None:
-        caption_path = final.with_suffix(CAPTION_EXTENSION)
         try:
-            destination.write(caption_path, decode_caption(caption).text.encode("utf-8"), label)
-        except StorageError:
-            with contextlib.suppress(OSError):
-                final.unlink()  # keep picture and caption together: neither, rather than half
-            raise
+            with open_image(staged.path):
+                pass
+        except Exception as exc:  # untrusted bytes: not a picture we can read
+            raise DatasetError(describe_image_error(exc, Path(name))) from exc
+        same = destination.find_same(staged, IMAGE_EXTENSIONS)
+        if same is not None:
+            _already_there(state, label, name, same, caption)
+            return
+        check = inspect_pixels(staged.path)  # the doctor's decode: truncated, damaged
+        text = decode_caption(caption).text.encode("utf-8") if caption is not None else None
+        caption_staged = destination.stage(BytesIO(text), label) if text is not None else None
+        if caption_staged is not None:
+            cleanup.append(caption_staged)
+        final = destination.allocate(name)
+        destination.commit(staged.path, final, label, sync=False)
+        caption_path = None
+        if caption_staged is not None:
+            caption_path = final.with_suffix(CAPTION_EXTENSION)
+            try:
+                destination.commit(caption_staged.path, caption_path, label, sync=False)
+            except Exception:
+                with contextlib.suppress(OSError):
+                    final.unlink()  # keep picture and caption together: neither, rather than half
+                raise
+        destination.sync()
+        destination.remember(final, staged)
+    finally:
+        for leftover in cleanup:
+            leftover.discard()  # nothing once committed: the temporary name is gone
+    if check.message is not None:
+        state.warnings.append(ImportProblem(label, f"{final.name}: {check.message}"))
     state.imported.append(ImportedFile(label, final, caption_path))
+
+
+def _already_there(state: _State, label: str, name: str, same: Path, caption: bytes | None) -> None:
+    """Skip a picture whose bytes are already here; give it the caption it lacks."""
+    note = ""
+    caption_path = same.with_suffix(CAPTION_EXTENSION)
+    if caption is not None and not caption_path.exists():
+        state.destination.write(caption_path, decode_caption(caption).text.encode("utf-8"), label)
+        note = " Its caption was missing and has been added."
+    state.skipped.append(
+        ImportProblem(
+            label,
+            f"{name} is already in the dataset as {same.name} (same content); skipped.{note}",
+        )
+    )
 
 
 def _import_video(

@@ -16,13 +16,14 @@ read-only output disk stops the run with a StorageError naming the file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
-from lora_studio.core.atomic_io import atomic_write_bytes, atomic_write_text
+from lora_studio.core.atomic_io import NameNotWritable, atomic_write_bytes, atomic_write_text
 from lora_studio.core.dataset.buckets import BucketAssignment, BucketSelector, BucketSettings, Size
 from lora_studio.core.dataset.concurrency import CancelToken, ProgressCallback, run_parallel
 from lora_studio.core.dataset.formats import describe_image_error, open_image
@@ -144,11 +145,16 @@ def prepare_dataset(
         except DatasetError as exc:
             return (entry.path, exc.user_message)
         destination = targets[index]
-        atomic_write_bytes(destination, data)  # StorageError (full disk) stops the whole run
-        caption = None
-        if entry.caption is not None:
-            caption = destination.with_suffix(".txt")
-            atomic_write_text(caption, entry.caption)
+        try:
+            atomic_write_bytes(destination, data)  # StorageError (full disk) stops the whole run
+            caption = None
+            if entry.caption is not None:
+                caption = destination.with_suffix(".txt")
+                atomic_write_text(caption, entry.caption)
+        except NameNotWritable as exc:  # only this name: skip it, name it, go on
+            with contextlib.suppress(OSError):
+                destination.unlink()
+            return (entry.path, exc.user_message)
         return PreparedImage(entry.path, destination, assignment.bucket, caption)
 
     result = run_parallel(
