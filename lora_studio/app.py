@@ -26,6 +26,7 @@ from lora_studio.core.config.settings import Settings, load_settings
 from lora_studio.core.jobs import JobStore
 from lora_studio.core.training.service import TrainingService
 from lora_studio.logging_setup import route_qt_messages, setup_logging
+from lora_studio.viewmodels.captions.captions_vm import CaptionsViewModel
 from lora_studio.viewmodels.dataset.dataset_vm import DatasetViewModel
 from lora_studio.viewmodels.jobs_vm import JobsViewModel
 from lora_studio.viewmodels.message_bridge import MessageBridge
@@ -34,6 +35,7 @@ from lora_studio.viewmodels.settings_vm import SettingsViewModel
 from lora_studio.viewmodels.train import TrainWizardViewModel
 from lora_studio.views.crash_dialog import make_excepthook
 from lora_studio.views.main_window import MainWindow, PageSpec
+from lora_studio.views.pages.captions_page import CaptionsPage
 from lora_studio.views.pages.dataset_page import DatasetPage
 from lora_studio.views.pages.jobs_page import JobsPage
 from lora_studio.views.pages.placeholder_page import PLACEHOLDER_TEXT, PlaceholderPage
@@ -178,12 +180,16 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     presets_vm = PresetsViewModel(services.config_dir, services.executor)
     presets_vm.load()
     dataset_vm = DatasetViewModel(services.executor, services.bridge)
+    # Shares the open dataset and current picture with the Dataset page (and its detail pane's
+    # caption editor), so it is built before the Dataset page.
+    captions_vm = CaptionsViewModel(dataset_vm, services.executor)
     train_vm = TrainWizardViewModel(
         services.training, services.executor, services.config_dir, services.bridge
     )
     train_vm.load()
     built_pages: dict[str, QWidget] = {
         "dataset": DatasetPage(dataset_vm),
+        "captions": CaptionsPage(captions_vm),
         "presets": PresetsPage(presets_vm),
         "train": TrainPage(train_vm),
         "jobs": JobsPage(jobs_vm, services.bridge),
@@ -198,13 +204,24 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     )
     window = MainWindow(pages, services.bridge, window_state, icon=app_icon())
     # The window owns the view-models of its pages; keep them alive as long as it lives.
-    window.view_models = [settings_vm, jobs_vm, presets_vm, dataset_vm, train_vm]  # type: ignore[attr-defined]
+    window.view_models = [settings_vm, jobs_vm, presets_vm, dataset_vm, captions_vm, train_vm]  # type: ignore[attr-defined]
+    window.close_requested.connect(captions_vm.shutdown)  # first: a pending caption edit is saved
     window.close_requested.connect(dataset_vm.shutdown)
     window.close_requested.connect(train_vm.shutdown)
     # The folder open on the Dataset page is the one the Train wizard starts from.
     dataset_vm.opened.connect(train_vm.set_dataset_folder)
     train_vm.job_started.connect(lambda job_id: _show_job(window, jobs_vm, job_id))
+    train_vm.dataset.captions_page_requested.connect(
+        lambda folder: _show_captions(window, dataset_vm, folder)
+    )
     return window
+
+
+def _show_captions(window: MainWindow, dataset_vm: DatasetViewModel, folder: str) -> None:
+    """The Train wizard's "Edit captions…": the Captions page, on the wizard's folder."""
+    window.show_page("captions")
+    if folder and Path(folder) != dataset_vm.root and not dataset_vm.busy:
+        dataset_vm.open_folder(folder)
 
 
 def _show_job(window: MainWindow, jobs_vm: JobsViewModel, job_id: str) -> None:
@@ -219,7 +236,7 @@ async def _run_main_window(app: QApplication, services: Services) -> int:
     sys.excepthook = make_excepthook(str(paths.log_file()), lambda: window)
     asyncio.get_running_loop().set_exception_handler(_report_task_exception)
     window.show()
-    _reattach_jobs(services)
+    await _reattach_jobs(services)
     await closed.wait()
     await services.aclose()
     return 0
@@ -234,9 +251,10 @@ def _report_task_exception(loop: asyncio.AbstractEventLoop, context: dict[str, o
         loop.default_exception_handler(context)
 
 
-def _reattach_jobs(services: Services) -> None:
-    """Follow again the jobs that were running when LoRA Studio last closed."""
-    results = services.training.reattach_unfinished()
+async def _reattach_jobs(services: Services) -> None:
+    """Follow again the jobs that were running when LoRA Studio last closed (the store is read
+    on its own thread: the window is already up and stays responsive)."""
+    results = await services.training.reattach()
     following = sum(result.outcome == "following" for result in results)
     elsewhere = sum(result.outcome == "followed_elsewhere" for result in results)
     if following:

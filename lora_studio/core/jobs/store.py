@@ -1,9 +1,11 @@
 """Core: JobStore — every job, its status history, loss curve, logs and measured speeds, in SQLite.
 
-Synchronous and thread-safe: one connection shared behind a lock. The GUI calls it from its
-executor; calls are short (a batch of 50 events is one small transaction), so a lock costs less than
-a connection per executor thread, and SQLite allows one writer at a time anyway. Other processes
-(the `lora-studio jobs` command) can read concurrently thanks to WAL.
+Synchronous and thread-safe: one connection shared behind a lock; calls are short (a batch of 50
+events is one small transaction), so a lock costs less than a connection per thread, and SQLite
+allows one writer at a time anyway. Other processes (the `lora-studio jobs` command) can read
+concurrently thanks to WAL. Code on an event loop never calls it directly: it goes through
+`store.worker` (one thread for all of a process's store I/O, see `store_worker.py`), because a
+write may wait for another process's lock.
 
 Durability: WAL with `synchronous=NORMAL`. A committed transaction survives the app crashing or
 being killed — the WAL is already in the OS cache — and the file can never be corrupted by any
@@ -48,6 +50,7 @@ from lora_studio.core.jobs.store_rows import (
     stale_copy_error,
     ts,
 )
+from lora_studio.core.jobs.store_worker import StoreWorker
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,15 @@ class JobStore:
         self._lines_since_trim: dict[str, int] = {}
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = self._open(busy_timeout_s)
+        self._worker: StoreWorker | None = None
+
+    @property
+    def worker(self) -> StoreWorker:
+        """The thread that does this store's I/O for code running on an event loop."""
+        with self._lock:
+            if self._worker is None:
+                self._worker = StoreWorker(self)
+            return self._worker
 
     def _open(self, busy_timeout_s: float) -> sqlite3.Connection:
         try:
@@ -133,7 +145,11 @@ class JobStore:
                 raise
 
     def close(self) -> None:
-        """Close the database (idempotent). SQLite checkpoints the WAL into the main file."""
+        """Close the database (idempotent) after writing what the worker has queued. SQLite
+        checkpoints the WAL into the main file."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.close()
         with self._lock:
             if self._conn is not None:
                 self._conn.close()

@@ -13,10 +13,18 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any, TypeVar
 
-from lora_studio.core.backends.base import CancelOutcome, CancelResult, TrainingBackend
+from lora_studio.core.backends.base import (
+    CancelOutcome,
+    CancelResult,
+    EffectiveSettings,
+    SaveState,
+    TrainingBackend,
+)
 from lora_studio.core.config.training_config import TrainingConfig, config_from_dict
 from lora_studio.core.errors import JobError, LoraStudioError
 from lora_studio.core.jobs import (
@@ -35,6 +43,8 @@ from lora_studio.core.training.job_lock import JobLock
 from lora_studio.core.training.metadata import stamp_metadata
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 EventCallback = Callable[[JobEvent], None]
 
@@ -62,26 +72,58 @@ class JobRunner:
         self._clock = clock
 
     async def submit(self, job: Job, dataset: TrainingDataset) -> Job:
-        """Record `job` (queued), upload and queue it on the backend; returns the stored job."""
-        job = self.store.add(job)
+        """Record `job` (queued), upload and start it on the backend; returns the stored job.
+
+        The backend reports what it needs to find its work again through `save_state` before
+        each request that creates work; it is written here, durably, before the request goes
+        out (see `core.backends.base`). The job lock is held meanwhile, so `jobs attach` in
+        another process waits for this one instead of judging a half-submitted job.
+        """
+        job = await self._io(self.store.add, job)
+        lock = JobLock(job.id)
+        locked = lock.acquire()
         try:
-            backend_id = await self.backend.submit(job, dataset.summary)
+            await self.backend.submit(job, dataset.summary, self.state_saver(job))
         except LoraStudioError as exc:
-            self.store.record_event(job.id, Failed(exc.user_message, exc.detail or ""))
+            await self._io(
+                self.store.record_event, job.id, Failed(exc.user_message, exc.detail or "")
+            )
             raise
         except BaseException:
             # Ctrl-C or a bug during upload: the record must not stay "queued" forever.
-            self.store.record_event(
-                job.id, Failed("Submission was interrupted before it finished.")
+            await self._io(
+                self.store.record_event,
+                job.id,
+                Failed("Submission was interrupted before it finished."),
             )
             raise
-        state = dict(job.backend_state)
+        finally:
+            if locked:
+                lock.release()
+        return await self._io(self.store.get, job.id)
 
-        def remember(stored: Job) -> None:
-            stored.backend_job_id = backend_id
-            stored.backend_state = state
+    async def _io(self, fn: Callable[..., T], /, *args: Any) -> T:
+        """Job-store I/O on the store's own thread: never on the event loop (the GUI thread)."""
+        return await self.store.worker.call(fn, *args)
 
-        return self.store.modify(job.id, remember)
+    def state_saver(self, job: Job) -> SaveState:
+        """The `save_state` callback for `job`: the store first, then the in-memory job."""
+
+        async def save(state: Mapping[str, Any], backend_job_id: str | None) -> None:
+            snapshot = dict(state)
+
+            def remember(stored: Job) -> None:
+                stored.backend_state = snapshot
+                if backend_job_id is not None:
+                    stored.backend_job_id = backend_job_id
+
+            # A small SQLite write (WAL, synchronous) — it must be on disk before the request.
+            await self._io(self.store.modify, job.id, remember)
+            job.backend_state = dict(snapshot)
+            if backend_job_id is not None:
+                job.backend_job_id = backend_job_id
+
+        return save
 
     async def follow(
         self,
@@ -103,9 +145,22 @@ class JobRunner:
                 "command; its progress shows up there and in the job list."
             )
         try:
+            if job.status is JobStatus.QUEUED and not job.backend_state and not job.backend_job_id:
+                return await self._never_submitted(job, on_event)
             return await self._follow_locked(job, out_dir, dataset, on_event)
         finally:
             lock.release()
+
+    async def _never_submitted(self, job: Job, on_event: EventCallback | None) -> Job:
+        """A queued job with nothing on record: its submitting process stopped before the
+        backend was asked for anything (the state is saved before every request)."""
+        event = Failed(
+            f"Job {job.id} never reached {job.backend}: LoRA Studio stopped while preparing "
+            "it, before anything was sent. Start the training again."
+        )
+        if on_event is not None:
+            on_event(event)
+        return await self._io(self.store.record_event, job.id, event)
 
     async def _follow_locked(
         self,
@@ -117,45 +172,61 @@ class JobRunner:
         pending: list[JobEvent] = []
         last_flush = self._clock()
         saved_state = dict(job.backend_state)
+        worker = self.store.worker
+        # Writes queued on the store's thread; the follow loop does not wait for them (a busy
+        # database must not hold up the stream) except at the end and when the backlog is large.
+        writes: list[Future[Job]] = []
 
-        def flush() -> None:
+        async def flush(wait: bool = False) -> None:
             nonlocal last_flush, saved_state
             if pending:
-                stored = self.store.record_events(job.id, list(pending))
+                future = worker.record_later(job.id, pending)
                 pending.clear()
+                if future not in writes:
+                    writes.append(future)
+            if job.backend_state != saved_state:
+                state = dict(job.backend_state)
+                writes.append(
+                    worker.submit(
+                        self.store.modify,
+                        job.id,
+                        lambda stored: setattr(stored, "backend_state", state),
+                    )
+                )
+                saved_state = state
+            wait = wait or worker.backlog > worker.max_backlog
+            while writes and (wait or writes[0].done()):
+                stored = await asyncio.wrap_future(writes.pop(0))  # a write error raises here
                 if stored.backend_state.get("cancel_requested") and not job.backend_state.get(
                     "cancel_requested"
                 ):
                     # `jobs cancel` in another process asked to stop between chunks.
                     job.backend_state = {**job.backend_state, "cancel_requested": True}
-            if job.backend_state != saved_state:
-                state = dict(job.backend_state)
-                self.store.modify(job.id, lambda stored: setattr(stored, "backend_state", state))
-                saved_state = state
+                    saved_state = {**saved_state, "cancel_requested": True}
             last_flush = self._clock()
 
         try:
-            async for event in self.backend.events(job):
+            async for event in self.backend.events(job, self.state_saver(job)):
                 if isinstance(event, Finished):
-                    flush()
+                    await flush(wait=True)
                     finished = await self._collect(job, out_dir, dataset)
                     if on_event is not None:
                         on_event(finished)
-                    self.store.record_event(job.id, finished)
+                    await self._io(self.store.record_event, job.id, finished)
                     break
                 if on_event is not None:
                     on_event(event)
                 pending.append(event)
                 if is_terminal(event) or self._clock() - last_flush >= self._flush_interval_s:
-                    flush()
+                    await flush(wait=is_terminal(event))
                 if is_terminal(event):
                     break
         finally:
-            flush()
-        final = self.store.get(job.id)
+            await flush(wait=True)
+        final = await self._io(self.store.get, job.id)
         if final.status in (JobStatus.CANCELLED, JobStatus.FAILED) and final.checkpoints:
             final = await self._keep_last_checkpoint(final, job, out_dir, dataset, on_event)
-        self._record_speed(final)
+        await self._io(self._record_speed, final)
         return final
 
     async def _keep_last_checkpoint(
@@ -178,7 +249,7 @@ class JobRunner:
         for event in events:
             if on_event is not None:
                 on_event(event)
-        return self.store.record_events(job.id, events)
+        return await self._io(self.store.record_events, job.id, events)
 
     async def _collect(
         self, job: Job, out_dir: Path, dataset: TrainingDataset | None
@@ -192,11 +263,12 @@ class JobRunner:
                 f"could not be downloaded: {exc.user_message}",
                 exc.detail or "",
             )
-        stored = self.store.get(job.id)
+        stored = await self._io(self.store.get, job.id)
         try:
             config = config_from_dict(stored.config)
         except LoraStudioError:
             config = None
+        effective = _effective(self.backend, stored)
         for path in files:
             if config is None:
                 break
@@ -205,7 +277,7 @@ class JobRunner:
             if dataset is None:
                 dataset = await asyncio.to_thread(_try_load_dataset, stored, config)
             try:
-                await asyncio.to_thread(stamp_metadata, path, stored, config, dataset)
+                await asyncio.to_thread(stamp_metadata, path, stored, config, dataset, effective)
             except LoraStudioError as exc:
                 # The LoRA itself is fine; only our extra metadata is missing.
                 log.warning("Could not add metadata to %s: %s", path, exc.user_message)
@@ -232,7 +304,7 @@ class JobRunner:
 
     async def cancel(self, job_id: str) -> CancelResult:
         """Ask the backend to stop the job; record it as cancelled when nothing runs any more."""
-        job = self.store.get(job_id)
+        job = await self._io(self.store.get, job_id)
         if job.is_finished:
             return CancelResult(
                 CancelOutcome.ALREADY_FINISHED,
@@ -241,10 +313,29 @@ class JobRunner:
         result = await self.backend.cancel(job)
         if job.backend_state:
             state = dict(job.backend_state)
-            self.store.modify(job.id, lambda stored: setattr(stored, "backend_state", state))
+            await self._io(
+                self.store.modify, job.id, lambda stored: setattr(stored, "backend_state", state)
+            )
         if result.outcome is CancelOutcome.STOPPED:
-            self.store.record_event(job.id, StatusChanged(JobStatus.CANCELLED, result.message))
+            await self._io(
+                self.store.record_event,
+                job.id,
+                StatusChanged(JobStatus.CANCELLED, result.message),
+            )
         return result
+
+
+def _effective(backend: TrainingBackend, job: Job) -> EffectiveSettings | None:
+    """What the engine really ran (None from a backend that cannot say)."""
+    report = getattr(backend, "effective_settings", None)
+    if report is None:
+        return None
+    try:
+        result: EffectiveSettings = report(job)
+    except LoraStudioError as exc:
+        log.info("Effective settings of job %s unknown: %s", job.id, exc.user_message)
+        return None
+    return result
 
 
 def _try_load_dataset(job: Job, config: TrainingConfig) -> TrainingDataset | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lora_studio.core.backends.base import BackendCheck, TrainingBackend
-from lora_studio.core.backends.registry import build_backend
+from lora_studio.core.backends.registry import build_backend, get_kind, parse_settings
 from lora_studio.core.errors import BackendUnavailable, JobError, LoraStudioError
 from lora_studio.core.jobs import Job, JobEvent, JobStore
 from lora_studio.core.training.dataset_input import TrainingDataset
@@ -26,8 +26,15 @@ from lora_studio.core.training.runner import JobRunner
 
 log = logging.getLogger(__name__)
 
-DEFAULT_URLS = {"comfyui": "http://127.0.0.1:8188"}
 Notify = Callable[[str], None]
+
+
+def _identity(settings: dict[str, Any]) -> str:
+    """What tells two configured backends of one kind apart (a URL, a folder)."""
+    try:
+        return parse_settings(settings).identity().rstrip("/")
+    except LoraStudioError:
+        return str(settings.get("url") or settings.get("name") or "").rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,35 @@ class TrainingService:
         self._notify = notify or (lambda text: log.info("%s", text))
         self._backends: dict[tuple[str, str], TrainingBackend] = {}
         self.tasks: dict[str, asyncio.Task[Job | None]] = {}
+        self._listeners: list[Callable[[str, JobEvent], None]] = []
+
+    # -- events --------------------------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[str, JobEvent], None]) -> Callable[[], None]:
+        """Call `listener(job_id, event)` for every event of every job this service follows, on
+        the event loop, as the backend yields it (the Jobs view-model's live feed: no polling).
+        Returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def is_following(self, job_id: str) -> bool:
+        """True while this process follows `job_id` (its events arrive through `subscribe`)."""
+        task = self.tasks.get(job_id)
+        return task is not None and not task.done()
+
+    def _fan_out(
+        self, job_id: str, on_event: Callable[[str, JobEvent], None] | None
+    ) -> Callable[[JobEvent], None]:
+        def deliver(event: JobEvent) -> None:
+            if on_event is not None:
+                on_event(job_id, event)
+            for listener in list(self._listeners):
+                try:
+                    listener(job_id, event)
+                except Exception:  # a broken listener must not stop the job being recorded
+                    log.exception("A job event listener failed on %s", type(event).__name__)
+
+        return deliver
 
     # -- backends ------------------------------------------------------------------------------
 
@@ -62,18 +98,28 @@ class TrainingService:
         self._settings = [dict(item) for item in settings]
 
     def settings_for(self, job: Job) -> dict[str, Any]:
-        """The backend settings for a job: the server it was submitted to wins over defaults."""
-        server = str(job.backend_state.get("server") or "")
+        """The backend settings for a job: the configured backend it was submitted to (its
+        `server` or `identity` on record) wins over the first one of its kind, then defaults."""
+        recorded = str(
+            job.backend_state.get("server") or job.backend_state.get("identity") or ""
+        ).rstrip("/")
+        first: dict[str, Any] | None = None
         for settings in self._settings:
-            if settings.get("kind") == job.backend and (
-                not server or settings.get("url", "").rstrip("/") == server.rstrip("/")
-            ):
+            if settings.get("kind") != job.backend:
+                continue
+            first = first or settings
+            if not recorded or _identity(settings) == recorded:
                 return dict(settings)
-        return {"kind": job.backend, "url": server or DEFAULT_URLS.get(job.backend, "")}
+        if recorded and job.backend == "comfyui":
+            # A server no longer configured: reach it where the job was submitted.
+            return {**(first or {"kind": "comfyui"}), "url": recorded}
+        if first is not None:
+            return dict(first)
+        return get_kind(job.backend).default_settings().model_dump(mode="json")
 
     def backend_for(self, job: Job) -> TrainingBackend:
         settings = self.settings_for(job)
-        key = (str(settings.get("kind")), str(settings.get("url", "")))
+        key = (str(settings.get("kind")), _identity(settings))
         backend = self._backends.get(key)
         if backend is None:
             backend = self._factory(settings)
@@ -108,7 +154,7 @@ class TrainingService:
         return await self.backend_for(job).validate(config, dataset.summary)
 
     async def cancel(self, job_id: str) -> str:
-        job = self.store.get(job_id)
+        job = await self.store.worker.call(self.store.get, job_id)
         result = await JobRunner(self.store, self.backend_for(job)).cancel(job_id)
         return result.message
 
@@ -123,7 +169,7 @@ class TrainingService:
         if job.id in self.tasks and not self.tasks[job.id].done():
             return
         runner = JobRunner(self.store, self.backend_for(job))
-        callback = (lambda event: on_event(job.id, event)) if on_event else None
+        callback = self._fan_out(job.id, on_event)
         task = asyncio.get_running_loop().create_task(self._follow(runner, job, callback, dataset))
         self.tasks[job.id] = task
 
@@ -150,9 +196,22 @@ class TrainingService:
     def reattach_unfinished(
         self, on_event: Callable[[str, JobEvent], None] | None = None
     ) -> list[ReattachResult]:
-        """Start following every queued/running job that no other process follows."""
+        """Start following every queued/running job that no other process follows (reads the
+        store on the calling thread: on an event loop use `reattach`)."""
+        return self._reattach(self.store.unfinished(), on_event)
+
+    async def reattach(
+        self, on_event: Callable[[str, JobEvent], None] | None = None
+    ) -> list[ReattachResult]:
+        """`reattach_unfinished` with the store read on the store's thread."""
+        jobs = await self.store.worker.call(self.store.unfinished)
+        return self._reattach(jobs, on_event)
+
+    def _reattach(
+        self, jobs: list[Job], on_event: Callable[[str, JobEvent], None] | None
+    ) -> list[ReattachResult]:
         results: list[ReattachResult] = []
-        for job in self.store.unfinished():
+        for job in jobs:
             probe = JobLock(job.id)
             if not probe.acquire():
                 results.append(ReattachResult(job.id, "followed_elsewhere"))
