@@ -2,7 +2,7 @@
 
 JPEG decoding time grows with the compressed size (Huffman decoding dominates once `draft` has
 cut the IDCT to 1/8), so the file size is reported: the default pictures are ~1.9 MB like a phone
-photo; `--grain 0` makes ~0.9 MB clean pictures like the ones ARCHITECTURE.md §4 was measured on.
+photo; `--grain 0` makes ~0.9 MB clean pictures like the ones docs/architecture.md §4 was measured on.
 Each configuration runs `--repeats` times on a fresh cache; best and median rates are printed in
 one JSON line (other processes on a 2-core machine make single runs noisy), together with the
 CPU time per picture, which contention does not inflate much.

@@ -1,6 +1,6 @@
 """Shared test set-up: offscreen Qt, an isolated data dir per test, and a running qasync loop.
 
-`qloop` follows ARCHITECTURE.md: a QEventLoop marked as already running (httpx/anyio need a running
+`qloop` follows docs/architecture.md: a QEventLoop marked as already running (httpx/anyio need a running
 loop), driven by pytest-qt's nested Qt loops (`qtbot.waitSignal`). It is torn down without
 `loop.stop()`, which would call `app.exit()` and make every later wait return at once.
 """

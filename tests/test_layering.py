@@ -1,4 +1,4 @@
-"""The layer rules of ARCHITECTURE.md §2, enforced by reading every module's imports with `ast`."""
+"""The layer rules of docs/architecture.md §2, enforced by reading every module's imports with `ast`."""
 
 from __future__ import annotations
 

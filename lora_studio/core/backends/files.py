@@ -5,7 +5,7 @@ artist chose. `safe_filename` rejects traversal outright (rather than "fixing" i
 that sends `../x` is misbehaving and the artist should hear about it.
 
 `check_safetensors_file` is a minimal structural check of a downloaded `.safetensors` file
-(PROTOCOLS.md §6.1); the shared validator in `core.weights` will replace it.
+(docs/protocols.md §6.1); the shared validator in `core.weights` will replace it.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each is a complete `TrainingConfig` chosen to validate without warnings. Values follow the
 trainers' own guidance: kohya sd-scripts for SD 1.5/SDXL (AdamW8bit, U-Net only for SDXL,
-gradient checkpointing), and the Replicate Flux trainer's defaults for Flux dev (PROTOCOLS §3.6:
+gradient checkpointing), and the Replicate Flux trainer's defaults for Flux dev (docs/protocols.md §3.6:
 rank 16 with alpha = rank, learning rate 4e-4, 1000 steps, adamw8bit, 1024 px buckets).
 """
 

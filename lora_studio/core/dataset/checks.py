@@ -46,6 +46,7 @@ _ORIENTATION_WORDS = {
 _PROBLEMS: dict[str, tuple[Severity, Fix | None]] = {
     Kind.SYMLINK_LOOP: (Severity.WARNING, None),
     Kind.BROKEN_SYMLINK: (Severity.INFO, None),
+    Kind.LINK_OUTSIDE: (Severity.WARNING, None),
     Kind.IGNORED_BY_TRAINER: (Severity.WARNING, None),
     Kind.NESTED_FOLDER: (Severity.WARNING, None),
     Kind.SHARED_CAPTION: (Severity.WARNING, None),

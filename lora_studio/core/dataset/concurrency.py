@@ -8,7 +8,7 @@ Contract used across `core.dataset` (and by the view-models that drive it from a
   from a pool worker), so a view-model only has to forward it to the GUI thread.
 - `run_parallel` keeps at most `2 × workers` items in flight: memory stays bounded on 10,000-image
   datasets and a cancel takes effect within one item per worker. Pillow releases the GIL while
-  decoding/encoding, which is why threads (not processes) scale here (ARCHITECTURE.md §4).
+  decoding/encoding, which is why threads (not processes) scale here (docs/architecture.md §4).
 """
 
 from __future__ import annotations

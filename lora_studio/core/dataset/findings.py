@@ -43,6 +43,7 @@ class Kind(StrEnum):
     DECOMPRESSION_BOMB = "decompression_bomb"
     SYMLINK_LOOP = "symlink_loop"
     BROKEN_SYMLINK = "broken_symlink"
+    LINK_OUTSIDE = "link_outside"  # a link that leaves the dataset: never read, never uploaded
     EXIF_ROTATION = "exif_rotation"
     CMYK = "cmyk"
     HIGH_BIT_DEPTH = "high_bit_depth"

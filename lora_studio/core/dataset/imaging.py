@@ -127,7 +127,7 @@ def _cmyk_to_rgb(image: Image.Image) -> Image.Image:
 def encode(
     image: Image.Image, fmt: OutputFormat, *, exif: bytes | None = None, icc: bytes | None = None
 ) -> bytes:
-    """Encode for a dataset: JPEG q95, PNG compress_level=1, WebP q95 (timings: ARCHITECTURE §4)."""
+    """Encode for a dataset: JPEG q95, PNG compress_level=1, WebP q95 (timings: docs/architecture.md §4)."""
     buffer = io.BytesIO()
     extra: dict[str, object] = {}
     if exif:

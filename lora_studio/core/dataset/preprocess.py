@@ -4,7 +4,7 @@ Each picture becomes exactly the size of its kohya bucket (or R×R with `buckets
 way the trainer would cut it (`buckets.BucketSelector`: scale to cover, centre crop), so a trainer
 given the output finds every picture already in its bucket and does no resizing of its own:
 - `draft` first: a JPEG decodes at the largest 1/2…1/8 scale that still covers the target
-  (ARCHITECTURE.md §4: ≈60 ms for 12 MP → 1024² on one core instead of ≈250 ms);
+  (docs/architecture.md §4: ≈60 ms for 12 MP → 1024² on one core instead of ≈250 ms);
 - EXIF orientation applied, transparency flattened on `background`, CMYK/16-bit/palette → RGB;
 - one LANCZOS resample of just the kept region (`resize(box=…)`), then JPEG q95, PNG level 1 or
   WebP q95, written atomically.

@@ -1,6 +1,6 @@
 """Core/dataset: open a dataset folder — list pictures and captions, read sizes from headers only.
 
-Layout rules follow kohya sd-scripts (PROTOCOLS.md §4.4):
+Layout rules follow kohya sd-scripts (docs/protocols.md §4.4):
 - Top-level subfolders named `<N>_<concept>` hold pictures repeated N times per epoch; if at least
   one exists the dataset is "kohya" layout, and kohya ignores pictures at the top level and
   subfolders without a repeat count (both reported as problems, still listed as entries).
@@ -10,8 +10,11 @@ Layout rules follow kohya sd-scripts (PROTOCOLS.md §4.4):
   which is how the `.lorastudio` sidecar stays out of the dataset.
 
 Nothing is decoded: `Image.open` parses the header (≈0.1 ms per file), the EXIF orientation swaps
-width/height for rotated pictures, and each caption is read once. Symlinked files are followed;
-loops and broken links become problems. Bad files become entries with `error` set — the scan never
+width/height for rotated pictures, and each caption is read once. Symlinked files and folders are
+followed only while they stay inside the dataset: a link that leaves it (`caption.txt ->
+../outside/id_rsa`, a linked folder) is reported (`link_outside`) and left out, so nothing
+outside the folder the artist chose is ever read for training or uploaded to a server; loops and
+broken links become problems. Bad files become entries with `error` set — the scan never
 stops on one file. Cancelling raises `CancelledByUser` (a partial scan is of no use).
 """
 
@@ -66,6 +69,7 @@ class _Folder:
     repeats: int
     images: list[tuple[str, os.stat_result]] = field(default_factory=list)
     captions: dict[str, str] = field(default_factory=dict)  # stem → file name
+    real_root: str = ""  # the dataset folder with links resolved: links must stay inside it
 
 
 def scan_dataset(
@@ -81,7 +85,7 @@ def scan_dataset(
     if not root.is_dir():
         raise DatasetError(f"{root} is a file, not a dataset folder. Choose the folder it is in.")
     problems: list[ScanProblem] = []
-    top = _Folder(root, "", None, 1)
+    top = _Folder(root, "", None, 1, real_root=os.path.realpath(root))
     subfolders = _list_folder(top, problems, top_level=True)
     folders = [top, *subfolders]
     layout = LAYOUT_KOHYA if any(_is_kohya(f) for f in subfolders) else LAYOUT_FLAT
@@ -185,11 +189,22 @@ def _list_folder(folder: _Folder, problems: list[ScanProblem], *, top_level: boo
             is_file = not is_dir and item.is_file()
         except OSError:
             is_dir = is_file = False
+        if (is_dir or is_file) and item.is_symlink() and _leaves(path, folder.real_root):
+            problems.append(
+                ScanProblem(
+                    path,
+                    "link_outside",
+                    f"{folder.rel + '/' if folder.rel else ''}{name} is a symbolic link to "
+                    f"{os.path.realpath(path)}, outside the dataset; it is never read or uploaded. "
+                    "Copy it into the dataset if it belongs there.",
+                )
+            )
+            continue
         if is_dir:
             if top_level:
                 parsed = parse_concept_folder(name)
                 repeats, concept = parsed if parsed else (1, name)
-                sub = _Folder(path, name, concept, repeats)
+                sub = _Folder(path, name, concept, repeats, real_root=folder.real_root)
                 _list_folder(sub, problems, top_level=False)
                 subfolders.append(sub)
             elif _contains_images(path):
@@ -213,6 +228,15 @@ def _list_folder(folder: _Folder, problems: list[ScanProblem], *, top_level: boo
         elif is_caption_name(name):
             folder.captions[os.path.splitext(name)[0]] = name
     return subfolders
+
+
+def _leaves(path: Path, real_root: str) -> bool:
+    """Whether the link `path` resolves to somewhere outside the dataset folder."""
+    target = os.path.realpath(path)
+    try:
+        return os.path.commonpath([target, real_root]) != real_root
+    except ValueError:  # another drive (Windows)
+        return True
 
 
 def _contains_images(path: Path) -> bool:

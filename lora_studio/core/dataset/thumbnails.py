@@ -1,6 +1,6 @@
 """Core/dataset: thumbnails as encoded bytes, a disk cache, and a bounded parallel batch.
 
-Recipe (ARCHITECTURE.md §4): `Image.open` + `draft('RGB', (256, 256))` — JPEG decodes at 1/2…1/8
+Recipe (docs/architecture.md §4): `Image.open` + `draft('RGB', (256, 256))` — JPEG decodes at 1/2…1/8
 scale, which is most of the speed — + `thumbnail()` + EXIF orientation. ≈18 ms per 12 MP JPEG on
 one core, ≈100/s with two threads. Results are plain `Thumbnail` values (JPEG bytes, or PNG when the
 picture has transparency) that a view-model turns into a QImage on any thread.

@@ -7,6 +7,9 @@ the job record and the LoRA's metadata. It covers every image and `.txt` caption
   LoRA Studio's own bookkeeping never changes the hash;
 - other files (sample prompts, `.toml`, `.json`), which do not change what the model learns.
 Symlinked files are hashed by content; symlinked folders are not followed (they can loop).
+Left out, as training leaves them out (`core.dataset.scan`): broken links, links that leave the
+dataset folder, and anything that is not a regular file (a pipe named like a picture would block).
+Names that are not valid UTF-8 (`bad\xffbytes.jpg` on Linux) are hashed as their raw bytes.
 
 Digest layout (version 1): SHA-256 of a header, then for each file in order of its relative path
 (POSIX separators, Unicode NFC — macOS stores names decomposed) the path's length and bytes
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +50,7 @@ def dataset_files(folder: Path) -> list[tuple[str, Path]]:
         raise DatasetError(f"The dataset folder {folder} does not exist or is not a folder.")
     wanted = IMAGE_EXTENSIONS | CAPTION_EXTENSIONS
     found: list[tuple[str, Path]] = []
+    real_root = os.path.realpath(folder)
 
     def walk_error(exc: OSError) -> None:
         raise DatasetError(
@@ -60,11 +65,28 @@ def dataset_files(folder: Path) -> list[tuple[str, Path]]:
             if _is_hidden(name) or os.path.splitext(name)[1].lower() not in wanted:
                 continue
             path = Path(root, name)
+            if not _trainable_file(path, real_root):
+                continue
             relative = unicodedata.normalize("NFC", path.relative_to(folder).as_posix())
             found.append((relative, path))
     # Code-point order (= UTF-8 byte order): independent of locale, platform and walk order.
     found.sort(key=lambda item: item[0])
     return found
+
+
+def _trainable_file(path: Path, real_root: str) -> bool:
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False  # a pipe, a device, or a broken link
+    except OSError:
+        return False  # broken link or vanished: the scan reports it, training skips it
+    if os.path.islink(path):
+        target = os.path.realpath(path)
+        try:
+            return os.path.commonpath([target, real_root]) == real_root
+        except ValueError:
+            return False
+    return True
 
 
 def _file_digest(path: Path, folder: Path) -> bytes:
@@ -95,7 +117,7 @@ def dataset_fingerprint(
     files = dataset_files(root)
     outer = hashlib.sha256(_HEADER)
     for done, (relative, path) in enumerate(files, start=1):
-        name = relative.encode("utf-8")
+        name = relative.encode("utf-8", "surrogateescape")
         outer.update(len(name).to_bytes(4, "big"))
         outer.update(name)
         outer.update(_file_digest(path, root))

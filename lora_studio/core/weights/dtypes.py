@@ -3,9 +3,9 @@
 Sizes are kept in *bits* because newer safetensors versions added sub-byte types (F4, F6_*) whose
 tensors only make sense when `numel × bits` is a whole number of bytes. A dtype missing from the
 table is "unknown size": the header validator then skips the size check for that tensor instead of
-calling the file corrupt (PROTOCOLS §6.1), because a newer writer may know types we don't.
+calling the file corrupt (docs/protocols.md §6.1), because a newer writer may know types we don't.
 
-Scalar decoding exists for LoRA `.alpha` tensors (PROTOCOLS §6.2) and works without numpy/torch.
+Scalar decoding exists for LoRA `.alpha` tensors (docs/protocols.md §6.2) and works without numpy/torch.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Core/weights: which trainer wrote a LoRA (key naming family) and which base model it is for.
 
-Every tool names LoRA tensors its own way (PROTOCOLS §6.3): kohya flattens module paths into
+Every tool names LoRA tensors its own way (docs/protocols.md §6.3): kohya flattens module paths into
 `lora_unet_…`/`lora_te…` with `.lora_down/.lora_up/.alpha`, LyCORIS reuses those prefixes with
 LoHa/LoKr/OFT parts, old diffusers writes `.lora.down.weight`, PEFT `.lora_A/.lora_B`, ComfyUI's
 trainer `diffusion_model.…`. Tensors are grouped into adapted modules by stripping the known part
@@ -192,7 +192,7 @@ def main_algorithm(modules: Iterable[Module]) -> str:
 
 
 def detect_family(modules: Mapping[str, Module], metadata: Mapping[str, str]) -> KeyFamily:
-    """The naming family most modules follow (PROTOCOLS §6.3)."""
+    """The naming family most modules follow (docs/protocols.md §6.3)."""
     if not modules:
         return KeyFamily.UNKNOWN
     schemes = Counter(m.scheme for m in modules.values() if m.scheme != "other")

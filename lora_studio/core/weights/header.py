@@ -1,6 +1,6 @@
 """Core/weights: read and fully validate a safetensors header without loading any tensor.
 
-Layout (PROTOCOLS §6.1): 8 bytes little-endian header length N, N bytes of UTF-8 JSON (possibly
+Layout (docs/protocols.md §6.1): 8 bytes little-endian header length N, N bytes of UTF-8 JSON (possibly
 right-padded with spaces), then the tensor data. Only the first 8+N bytes are ever read here, so a
 10 GB checkpoint costs the same as a 10 MB LoRA. Validation follows the download checklist: sizes,
 dtypes, contiguous offsets, and that the data section has exactly the length the header promises

@@ -2,7 +2,7 @@
 
 Forge/A1111, ComfyUI-Manager, civitai and kohya's own tools read kohya's `ss_*` keys and the SAI
 `modelspec.*` keys, so a LoRA trained on ComfyUI or Replicate gets the same keys a kohya run would
-write (PROTOCOLS §4.7), with kohya's value formats as seen in the recorded runs: every value a
+write (docs/protocols.md §4.7), with kohya's value formats as seen in the recorded runs: every value a
 string, booleans "True"/"False", unset values "None", the resolution as a Python tuple
 "(1024, 1024)", JSON blobs with Python's default separators. Our own `lorastudio.*` block ties the file to the job
 and the exact dataset it was trained on.

@@ -1,7 +1,7 @@
 """View: the live loss chart — raw loss (faint) and an exponential moving average (bold).
 
 pyqtgraph with peak downsampling and clip-to-view; new data only marks the plot dirty and a 10 Hz
-timer redraws, so 50 updates a second cost one paint per frame (ARCHITECTURE.md §4).
+timer redraws, so 50 updates a second cost one paint per frame (docs/architecture.md §4).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Failure modes of PROTOCOLS.md §1.9/§7 injected into the fake ComfyUI: refused graphs,
+"""Failure modes of docs/protocols.md §1.9/§7 injected into the fake ComfyUI: refused graphs,
 malformed replies, node errors, websocket drops, a dying or restarting server, broken files."""
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ def test_diffusers_sd15_example_takes_about_five_hours_on_a_2080_ti() -> None:
 
 
 def test_replicate_flux_1000_steps_in_20_to_30_minutes_on_h100() -> None:
-    # PROTOCOLS §3.8: "≈ 1000 steps ≈ 20–30 min on H100" (community figure, unconfirmed).
+    # docs/protocols.md §3.8: "≈ 1000 steps ≈ 20–30 min on H100" (community figure, unconfirmed).
     estimate = estimate_duration(preset("flux_dev"), 1000, GpuClass.H100)
     assert estimate.low <= 25 * 60 <= estimate.high
 
@@ -90,7 +90,7 @@ def test_gpu_class_from_vram() -> None:
 
 
 def test_cost_uses_replicate_prices_from_protocols() -> None:
-    # PROTOCOLS §3.8 (Replicate pricing page, 2025): H100 $0.001525/s, A100 80 GB $0.0014/s.
+    # docs/protocols.md §3.8 (Replicate pricing page, 2025): H100 $0.001525/s, A100 80 GB $0.0014/s.
     assert REPLICATE_PRICES_PER_SECOND["gpu-h100"] == 0.001525
     assert REPLICATE_PRICES_PER_SECOND["gpu-a100-large"] == 0.0014
     assert REPLICATE_PRICES_PER_SECOND["gpu-t4"] == 0.000225

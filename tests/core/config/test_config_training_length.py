@@ -31,7 +31,7 @@ def test_images_times_repeats_times_epochs_over_batch_and_accumulation() -> None
 
 
 def test_banner_numbers_from_a_real_kohya_run() -> None:
-    # PROTOCOLS §4.5 banner: 200 images×repeats, 100 batches per epoch, 16 epochs, batch 2,
+    # docs/protocols.md §4.5 banner: 200 images×repeats, 100 batches per epoch, 16 epochs, batch 2,
     # accumulation 1 → 1600 total optimization steps.
     length = training_length(config(repeats=10, epochs=16, batch_size=2), 20)
     assert (length.samples_per_epoch, length.batches_per_epoch, length.total_steps) == (

@@ -122,9 +122,15 @@ def test_avif_webp_bmp_tiff_and_linked_files(tmp_path: Path, dataset: Path, pict
     image = pictures.content((40, 30))
     for suffix in (".webp", ".bmp", ".tif") + ((".avif",) if features.check("avif") else ()):
         pictures.save(image, dataset / f"p{suffix}")
-    outside = pictures.jpeg(tmp_path / "elsewhere.jpg", size=(20, 10))
-    (dataset / "linked.jpg").symlink_to(outside)
-    entries = scan_dataset(dataset).entries
+    inside = pictures.jpeg(dataset / "kept" / "elsewhere.jpg", size=(20, 10))
+    (dataset / "linked.jpg").symlink_to(inside)  # a link that stays inside the dataset is followed
+    (dataset / "away.jpg").symlink_to(
+        pictures.jpeg(tmp_path / "away.jpg")
+    )  # one that leaves is not
+    scan = scan_dataset(dataset)
+    entries = [e for e in scan.entries if not e.folder]
     assert all(e.ok and (e.width, e.height) == (40, 30) for e in entries if e.name != "linked.jpg")
     linked = next(e for e in entries if e.name == "linked.jpg")
     assert linked.ok and (linked.width, linked.height) == (20, 10)
+    assert "away.jpg" not in [e.name for e in scan.entries]
+    assert [p.kind for p in scan.problems if p.path.name == "away.jpg"] == ["link_outside"]

@@ -1,4 +1,4 @@
-"""Header reader/validator: the PROTOCOLS §6.1 checklist, one failure mode per test.
+"""Header reader/validator: the docs/protocols.md §6.1 checklist, one failure mode per test.
 
 Files are built byte by byte here (struct + json), independently of the code under test, so a
 bug in our writer cannot hide a bug in the reader.

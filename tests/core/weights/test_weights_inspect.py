@@ -1,7 +1,7 @@
 """LoRA inspection: one small synthetic file per key family (real kohya files: see
 test_weights_kohya_fixtures.py).
 
-Synthetic files use the key spellings of PROTOCOLS §6.3 with tiny shapes; only the dimensions
+Synthetic files use the key spellings of docs/protocols.md §6.3 with tiny shapes; only the dimensions
 that matter (rank, cross-attention width) are realistic.
 """
 

@@ -19,7 +19,7 @@ def _open(qtbot, vm, root: Path) -> None:  # type: ignore[no-untyped-def]
 
 
 def _drop(widget, paths: list[Path]) -> tuple[bool, bool]:  # type: ignore[no-untyped-def]
-    """Send DragEnter, DragMove and Drop (ARCHITECTURE.md §4); returns (enter accepted, drop accepted)."""
+    """Send DragEnter, DragMove and Drop (docs/architecture.md §4); returns (enter accepted, drop accepted)."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     point = QPoint(widget.width() // 2, widget.height() // 2)

@@ -2,7 +2,7 @@
 
 A job is one prompt, or — by default once it is long enough — a chain of *chunks*: prompts that
 each continue from the previous chunk's file via `existing_lora`. ComfyUI cannot stop a running
-training node (`/interrupt` is only noticed after it, PROTOCOLS.md Part A), so chunks are what
+training node (`/interrupt` is only noticed after it, docs/protocols.md §2.6), so chunks are what
 makes cancel real: it takes effect between chunks, each chunk leaves a checkpoint, and losses
 arrive per chunk even on servers without the console-log route. Each chunk starts a fresh
 optimizer (AdamW moments restart); the checkpoint, dataset and latents stay in ComfyUI's cache

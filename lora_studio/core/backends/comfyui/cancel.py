@@ -1,6 +1,6 @@
 """Core/ComfyUI: cancelling a job, honestly.
 
-What ComfyUI can do (PROTOCOLS.md Part A, §1.4): `POST /queue {"delete": [id]}` removes a prompt
+What ComfyUI can do (docs/protocols.md §1.4, §2.6): `POST /queue {"delete": [id]}` removes a prompt
 that has not started; `POST /interrupt {"prompt_id": id}` is only noticed *after* a running
 TrainLoraNode finishes — the GPU stays busy until the chunk's last step, then the run ends
 without saving. So:

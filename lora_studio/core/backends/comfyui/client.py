@@ -1,4 +1,4 @@
-"""Core/ComfyUI: the HTTP routes LoRA Studio uses, as typed coroutines (PROTOCOLS.md §1).
+"""Core/ComfyUI: the HTTP routes LoRA Studio uses, as typed coroutines (docs/protocols.md §1).
 
 Thin on purpose: transport rules (timeouts, retries, error wording, redaction) live in
 `core.backends.http`; turning replies into job events lives in `follow.py`. Routes are used

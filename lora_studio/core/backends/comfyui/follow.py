@@ -2,7 +2,7 @@
 
 Sources, best first: websocket events for the prompt (`progress` on newer servers, tqdm lines from
 `logs` on 0.3.64, node-level `executing` otherwise) and, as the authority, `/history/{id}` plus
-`/queue` (PROTOCOLS.md §1.8). A resync from history+queue happens at start, after every
+`/queue` (docs/protocols.md §1.8). A resync from history+queue happens at start, after every
 reconnect or feed overflow, when a terminal event arrives, on a slow timer while connected, and
 on a faster one while the socket is down (polling fallback). A prompt absent from both queue
 and history for `lost_grace` seconds is lost (the server restarted) — unless the file it was

@@ -64,7 +64,7 @@ class GraphIds:
 
 
 def lora_file_name(prefix: str, steps_after: int | None, counter: int = 1) -> str:
-    """The file SaveLoRA writes for `prefix` after `steps_after` total steps (PROTOCOLS §2.5).
+    """The file SaveLoRA writes for `prefix` after `steps_after` total steps (docs/protocols.md §2.5).
 
     `steps_after` is None for a save node without a `steps` input (then no step count in the name).
     """

@@ -2,7 +2,7 @@
 
 ComfyUI 0.3.64's TrainLoraNode reports no per-step websocket progress; its only live signal is
 the tqdm bar it writes to the console, which ComfyUI forwards as `logs` events after
-`PATCH /internal/logs/subscribe` (PROTOCOLS.md §2.4). A line looks like
+`PATCH /internal/logs/subscribe` (docs/protocols.md §2.4). A line looks like
 
     \\rTraining LoRA:  50%|█████     | 3/6 [00:01<00:01,  2.23it/s, loss=2.1912]
 

@@ -1,6 +1,6 @@
 """Core/ComfyUI: read `/object_info` and find which LoRA-training node set a server offers.
 
-Node names drift between ComfyUI versions (PROTOCOLS.md Part A, §2.1):
+Node names drift between ComfyUI versions (docs/protocols.md §2.1):
 - 0.3.64: `LoadImageTextSetFromFolderNode{folder, clip, resize_method, width, height}` encodes
   captions itself; `SaveLoRANode`; all images must share one size.
 - newer: `LoadImageTextDataSetFromFolder{folder}` returns image and caption *lists*, captions go

@@ -1,7 +1,7 @@
 """Core/ComfyUI: prepare the dataset images and upload them with their captions.
 
 Where: `POST /upload/image` into `input/lorastudio/<job>` — one request per image and one per
-`.txt` caption with the same stem (the endpoint accepts any file, PROTOCOLS.md §1.6).
+`.txt` caption with the same stem (the endpoint accepts any file, docs/protocols.md §1.6).
 
 Resizing — the choice and why: LoRA Studio resizes every image itself with Pillow, in an executor
 thread, and never relies on the loader's `resize_method`:

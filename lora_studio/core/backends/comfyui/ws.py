@@ -1,7 +1,7 @@
 """Core/ComfyUI: one websocket per clientId, reconnecting, fanning events out per prompt.
 
 ComfyUI sends a run's events only to the socket whose `clientId` equals the prompt's
-`client_id` (PROTOCOLS.md §1.7), so a job is followed on the id it was queued with — also after
+`client_id` (docs/protocols.md §1.7), so a job is followed on the id it was queued with — also after
 an app restart. The session:
 - reconnects with the same clientId, with back-off plus jitter, for as long as it is open;
 - sends no Origin header (ComfyUI's origin guard answers 403 to a mismatched one, §1.1);

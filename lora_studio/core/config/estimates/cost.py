@@ -1,6 +1,6 @@
 """Core: what a training costs on a cloud backend — billed seconds × the hardware's price.
 
-Prices are Replicate's per-second hardware prices (PROTOCOLS.md §3.8, Replicate pricing page,
+Prices are Replicate's per-second hardware prices (docs/protocols.md §3.8, Replicate pricing page,
 2025). Replicate bills only processing time for public trainers (queueing and booting are free),
 which is what the duration estimate measures. Local backends (ComfyUI at home, kohya) cost nothing
 here: electricity is the artist's business.

@@ -14,7 +14,7 @@ settings, their median replaces the table and the range narrows to ±10 %.
 
 Reference points: the diffusers SD 1.5 LoRA example (15 000 steps × accumulation 4 at 512 px,
 batch 1) "takes ~5 hours on a 2080 Ti"; ≈1000 Flux steps take 20–30 min on Replicate's H100
-(PROTOCOLS §3.8, community figure). Both sit inside the ranges (tests check them).
+(docs/protocols.md §3.8, community figure). Both sit inside the ranges (tests check them).
 """
 
 from __future__ import annotations
