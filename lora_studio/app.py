@@ -236,7 +236,7 @@ async def _run_main_window(app: QApplication, services: Services) -> int:
     sys.excepthook = make_excepthook(str(paths.log_file()), lambda: window)
     asyncio.get_running_loop().set_exception_handler(_report_task_exception)
     window.show()
-    await _reattach_jobs(services)
+    _reattach_jobs(services)
     await closed.wait()
     await services.aclose()
     return 0
@@ -251,10 +251,9 @@ def _report_task_exception(loop: asyncio.AbstractEventLoop, context: dict[str, o
         loop.default_exception_handler(context)
 
 
-async def _reattach_jobs(services: Services) -> None:
-    """Follow again the jobs that were running when LoRA Studio last closed (the store is read
-    on its own thread: the window is already up and stays responsive)."""
-    results = await services.training.reattach()
+def _reattach_jobs(services: Services) -> None:
+    """Follow again the jobs that were running when LoRA Studio last closed."""
+    results = services.training.reattach_unfinished()
     following = sum(result.outcome == "following" for result in results)
     elsewhere = sum(result.outcome == "followed_elsewhere" for result in results)
     if following:

@@ -12,6 +12,7 @@ import asyncio
 import time
 from concurrent.futures import Executor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QRectF, Signal
 from PySide6.QtGui import QImage
@@ -19,6 +20,9 @@ from PySide6.QtGui import QImage
 from lora_studio.viewmodels.dataset import core_adapter as core
 from lora_studio.viewmodels.dataset.rows import BADGE_LABELS, Badge, GridRow
 from lora_studio.viewmodels.observable import Observable
+
+if TYPE_CHECKING:
+    from lora_studio.viewmodels.captions.editor_vm import CaptionEditorViewModel
 
 _ORIENTATION_TEXT = {
     1: "Upright",
@@ -110,6 +114,8 @@ class DetailViewModel(QObject):
         # Not an Observable: comparing two QImages compares every pixel.
         self._preview = QImage()
         self._task: asyncio.Task[None] | None = None
+        # The caption editor of the current picture (the Captions page's, shared); app.py sets it.
+        self.caption_editor: CaptionEditorViewModel | None = None
 
     @property
     def preview(self) -> QImage:

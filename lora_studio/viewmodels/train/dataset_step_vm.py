@@ -69,6 +69,7 @@ class DatasetStepViewModel(QObject):
     acknowledged_changed = Signal(bool)
     checked_with_changed = Signal(str)
     loaded = Signal()
+    captions_page_requested = Signal(str)  # app: show this folder on the Captions page
 
     error = Observable("")
     busy = Observable(False)
@@ -133,6 +134,10 @@ class DatasetStepViewModel(QObject):
             self.error = "Choose a dataset folder first."
             return
         self._read()
+
+    def request_captions_page(self) -> None:
+        """Fix captions now: the Captions page opens on this step's folder."""
+        self.captions_page_requested.emit(self.folder)
 
     def set_acknowledged(self, acknowledged: bool) -> None:
         self.acknowledged = acknowledged

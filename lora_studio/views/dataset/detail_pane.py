@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from lora_studio.viewmodels.dataset.detail_vm import DetailViewModel
+from lora_studio.views.captions.caption_editor import CaptionEditorWidget
 
 
 class PreviewWidget(QWidget):
@@ -130,6 +131,11 @@ class DetailPane(QWidget):
         self.error.setStyleSheet("color: #c62828;")
         self.error.hide()
         layout.addWidget(self.error)
+        # The caption of this picture, edited with the Captions page's own editor view-model.
+        self.caption: CaptionEditorWidget | None = None
+        if view_model.caption_editor is not None:
+            self.caption = CaptionEditorWidget(view_model.caption_editor, compact=True, parent=self)
+            layout.addWidget(self.caption)
         frame = QFrame(self)
         frame.setFrameShape(QFrame.Shape.NoFrame)
         self.facts = QFormLayout(frame)

@@ -70,6 +70,10 @@ class CaptionsStepWidget(QWidget):
         self.continue_box.toggled.connect(view_model.set_acknowledged)
         row.addWidget(self.continue_box)
         row.addStretch(1)
+        self.captions_button = QPushButton("Edit captions…", self)
+        self.captions_button.setToolTip("Open this dataset on the Captions page")
+        self.captions_button.clicked.connect(view_model.request_captions_page)
+        row.addWidget(self.captions_button)
         self.recheck_button = QPushButton("Re-check", self)
         self.recheck_button.setToolTip(
             "Read the folder again, e.g. after writing captions on the Captions page"

@@ -1,0 +1,2 @@
+"""View-models of the Captions page: the shared caption session, the editor, tags, batch and
+auto-caption."""

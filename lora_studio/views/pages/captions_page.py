@@ -1,0 +1,307 @@
+"""View: the Captions page — a filmstrip of the dataset, a large preview, the caption editor (text
+and tag chips) and the tag-frequency table, with previous/next keys, undo/redo, the batch dialog
+and auto-caption; bound to a CaptionsViewModel.
+
+Keys (while the page has focus): Alt+← / Alt+→, Ctrl+[ / Ctrl+], Page Up / Page Down for the
+previous and next picture; Ctrl+Z / Ctrl+Shift+Z (or Ctrl+Y) undo and redo in the caption history,
+which survives a restart. Dialogs open with `open()`; nothing here touches the disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lora_studio.viewmodels.captions.captions_vm import CaptionsViewModel
+from lora_studio.viewmodels.models.thumbnail_grid_model import GridRole
+from lora_studio.views.captions.batch_dialog import BatchDialog
+from lora_studio.views.captions.caption_editor import CaptionEditorWidget
+from lora_studio.views.captions.tag_table import TagTableWidget
+from lora_studio.views.dataset.detail_pane import PreviewWidget
+from lora_studio.views.dataset.thumbnail_delegate import ThumbnailDelegate
+from lora_studio.views.widgets.error_banner import ErrorBanner
+
+PREVIOUS_KEYS = ("Alt+Left", "Ctrl+[", "PgUp")
+NEXT_KEYS = ("Alt+Right", "Ctrl+]", "PgDown")
+
+# Builds the auto-caption dialog (app.py passes one when auto-caption is available).
+DialogFactory = Callable[[QWidget, list[str]], QDialog]
+
+
+class CaptionsPage(QWidget):
+    """The Captions page (see the module docstring)."""
+
+    def __init__(
+        self,
+        view_model: CaptionsViewModel,
+        auto_caption_dialog: DialogFactory | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._vm = view_model
+        self._auto_caption_dialog = auto_caption_dialog
+        self.dialog: QDialog | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 8)
+        layout.setSpacing(8)
+
+        top = QHBoxLayout()
+        titles = QVBoxLayout()
+        title = QLabel("Captions", self)
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        title.setFont(font)
+        titles.addWidget(title)
+        self.subtitle = QLabel(
+            "What each picture teaches the LoRA: edit captions beside the picture; every change "
+            "is saved at once and can be undone, even after a restart.",
+            self,
+        )
+        self.subtitle.setEnabled(False)
+        self.subtitle.setWordWrap(True)
+        titles.addWidget(self.subtitle)
+        top.addLayout(titles, 1)
+        self.batch_button = QPushButton("Batch edit…", self)
+        self.batch_button.setToolTip(
+            "Trigger word, prefix/suffix, find and replace, rename or remove tags (Ctrl+B)"
+        )
+        self.auto_button = QPushButton("Auto-caption…", self)
+        self.auto_button.setToolTip("Write captions with a template or a vision model")
+        self.auto_button.setDefault(True)
+        self.auto_button.setStyleSheet(
+            "QPushButton { background: palette(highlight); color: palette(highlighted-text);"
+            " padding: 5px 14px; border-radius: 4px; }"
+            "QPushButton:disabled { background: palette(button); color: palette(mid); }"
+        )
+        top.addWidget(self.batch_button, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(self.auto_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(top)
+
+        self.error_banner = ErrorBanner(self)
+        self.error_banner.bind(view_model)
+        layout.addWidget(self.error_banner)
+        self.editor_banner = ErrorBanner(self)
+        self.editor_banner.bind(view_model.editor)
+        layout.addWidget(self.editor_banner)
+        self.tags_banner = ErrorBanner(self)
+        self.tags_banner.bind(view_model.tags)
+        layout.addWidget(self.tags_banner)
+
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self._build_empty_state())
+        self.stack.addWidget(self._build_workspace())
+        layout.addWidget(self.stack, 1)
+        self._make_actions()
+        self._bind()
+
+    # -- building ----------------------------------------------------------------------------------
+    def _build_empty_state(self) -> QWidget:
+        empty = QWidget(self)
+        box = QVBoxLayout(empty)
+        box.addStretch(1)
+        text = QLabel(
+            "No dataset is open. Open a folder of pictures to caption them here; the Dataset "
+            "page shows the same folder.",
+            empty,
+        )
+        text.setWordWrap(True)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box.addWidget(text)
+        self.open_button = QPushButton("Open folder…", empty)
+        self.open_button.setToolTip("Open a dataset folder")
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.open_button)
+        row.addStretch(1)
+        box.addLayout(row)
+        box.addStretch(2)
+        return empty
+
+    def _build_workspace(self) -> QWidget:
+        vm = self._vm
+        workspace = QWidget(self)
+        box = QVBoxLayout(workspace)
+        box.setContentsMargins(0, 0, 0, 0)
+
+        nav = QHBoxLayout()
+        self.previous_button = QToolButton(workspace)
+        self.next_button = QToolButton(workspace)
+        self.position_label = QLabel(workspace)
+        self.title_label = QLabel(workspace)
+        self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.title_label.font()
+        font.setBold(True)
+        self.title_label.setFont(font)
+        self.undo_button = QToolButton(workspace)
+        self.redo_button = QToolButton(workspace)
+        nav.addWidget(self.previous_button)
+        nav.addWidget(self.position_label)
+        nav.addWidget(self.next_button)
+        nav.addSpacing(12)
+        nav.addWidget(self.title_label, 1)
+        nav.addWidget(self.undo_button)
+        nav.addWidget(self.redo_button)
+        box.addLayout(nav)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, workspace)
+        self.filmstrip = QListView(splitter)
+        self.filmstrip.setObjectName("Filmstrip")
+        self.filmstrip.setModel(vm.dataset.proxy)
+        self.filmstrip.setItemDelegate(ThumbnailDelegate(self.filmstrip))
+        self.filmstrip.setUniformItemSizes(True)
+        self.filmstrip.setSpacing(2)
+        self.filmstrip.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.filmstrip.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.filmstrip.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.filmstrip.setMinimumWidth(196)
+        self.filmstrip.setMaximumWidth(214)
+        self.filmstrip.setToolTip("")
+        self.preview = PreviewWidget(splitter)
+        self.preview.set_message("Pick a picture on the left.")
+        side = QSplitter(Qt.Orientation.Vertical, splitter)
+        self.editor = CaptionEditorWidget(vm.editor, parent=side)
+        self.tag_table = TagTableWidget(vm.tags, side)
+        side.addWidget(self.editor)
+        side.addWidget(self.tag_table)
+        side.setStretchFactor(0, 1)
+        side.setStretchFactor(1, 1)
+        splitter.addWidget(self.filmstrip)
+        splitter.addWidget(self.preview)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(2, 2)
+        splitter.setSizes([200, 560, 420])
+        splitter.setChildrenCollapsible(False)
+        box.addWidget(splitter, 1)
+        return workspace
+
+    def _make_actions(self) -> None:
+        def action(text: str, keys: tuple[str, ...], slot: Callable[[], None], tip: str) -> QAction:
+            act = QAction(text, self)
+            act.setShortcuts([QKeySequence(k) for k in keys])
+            # Only on this page: the Dataset page keeps its own Ctrl+Z (delete/fix undo).
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            act.setToolTip(tip)
+            act.triggered.connect(slot)
+            self.addAction(act)
+            return act
+
+        vm = self._vm
+        self.previous_action = action(
+            "◀ Previous", PREVIOUS_KEYS, vm.previous, "Previous picture (Alt+←, Ctrl+[, Page Up)"
+        )
+        self.next_action = action(
+            "Next ▶", NEXT_KEYS, vm.next, "Next picture (Alt+→, Ctrl+], Page Down)"
+        )
+        self.undo_action = action("Undo", ("Ctrl+Z",), vm.undo, "Undo (Ctrl+Z)")
+        self.redo_action = action("Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), vm.redo, "Redo")
+        self.batch_action = action("Batch edit…", ("Ctrl+B",), vm.request_batch, "Batch edit")
+        self.previous_button.setDefaultAction(self.previous_action)
+        self.next_button.setDefaultAction(self.next_action)
+        self.undo_button.setDefaultAction(self.undo_action)
+        self.redo_button.setDefaultAction(self.redo_action)
+
+    def _bind(self) -> None:
+        vm = self._vm
+        session = vm.session
+        self.open_button.clicked.connect(vm.request_open_folder)
+        self.batch_button.clicked.connect(vm.request_batch)
+        self.auto_button.clicked.connect(vm.request_auto_caption)
+        self.auto_button.setVisible(self._auto_caption_dialog is not None)
+        vm.batch_requested.connect(self._on_vm_batch_requested)
+        vm.auto_caption_requested.connect(self._on_vm_auto_caption_requested)
+        vm.has_dataset_changed.connect(self._on_vm_has_dataset_changed)
+        vm.position_text_changed.connect(self.position_label.setText)
+        vm.can_previous_changed.connect(self.previous_action.setEnabled)
+        vm.can_next_changed.connect(self.next_action.setEnabled)
+        vm.editor.title_changed.connect(self.title_label.setText)
+        session.can_undo_changed.connect(self._update_history)
+        session.can_redo_changed.connect(self._update_history)
+        session.undo_text_changed.connect(self._update_history)
+        session.redo_text_changed.connect(self._update_history)
+        detail = vm.dataset.detail
+        detail.preview_changed.connect(self.preview.set_image)
+        detail.path_changed.connect(self._on_vm_current_changed)
+        self.filmstrip.selectionModel().currentChanged.connect(self._on_filmstrip_current_changed)
+        self.preview.set_image(detail.preview)
+        self.position_label.setText(vm.position_text)
+        self.previous_action.setEnabled(vm.can_previous)
+        self.next_action.setEnabled(vm.can_next)
+        self.title_label.setText(vm.editor.title)
+        self._on_vm_has_dataset_changed(vm.has_dataset)
+        self._update_history()
+
+    # -- view-model → widgets ----------------------------------------------------------------------
+    def _on_vm_has_dataset_changed(self, has: bool) -> None:
+        self.stack.setCurrentIndex(1 if has else 0)
+        self.batch_button.setEnabled(has)
+        self.auto_button.setEnabled(has)
+
+    def _update_history(self, *_args: object) -> None:
+        session = self._vm.session
+        self.undo_action.setEnabled(session.can_undo)
+        self.redo_action.setEnabled(session.can_redo)
+        undo, redo = session.undo_text, session.redo_text
+        self.undo_action.setToolTip(f"Undo “{undo}” (Ctrl+Z)" if undo else "Nothing to undo")
+        self.redo_action.setToolTip(f"Redo “{redo}” (Ctrl+Shift+Z)" if redo else "Nothing to redo")
+
+    def _on_vm_current_changed(self, path: str) -> None:
+        if not path:
+            self.preview.set_image(self._vm.dataset.detail.preview)
+            return
+        current = self.filmstrip.currentIndex()
+        if current.isValid() and str(current.data(GridRole.PATH)) == path:
+            return
+        dataset = self._vm.dataset
+        source = dataset.grid_model.row_for_path(Path(path))
+        if source is None:
+            return
+        index = dataset.proxy.mapFromSource(dataset.grid_model.index(source, 0))
+        if index.isValid():
+            self.filmstrip.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
+            self.filmstrip.scrollTo(index)
+
+    # -- user intent → view-model ------------------------------------------------------------------
+    def selected_paths(self) -> list[str]:
+        indexes = self.filmstrip.selectionModel().selectedIndexes()
+        return [str(index.data(GridRole.PATH)) for index in sorted(indexes, key=lambda i: i.row())]
+
+    def _on_filmstrip_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self._vm.select(str(current.data(GridRole.PATH)))
+
+    def _on_vm_batch_requested(self) -> None:
+        self._vm.prepare_batch(self.selected_paths())
+        dialog = BatchDialog(self._vm.batch, self._vm.tags.tags(), self)
+        self._show_dialog(dialog)
+
+    def _on_vm_auto_caption_requested(self) -> None:
+        if self._auto_caption_dialog is None:
+            return
+        self._show_dialog(self._auto_caption_dialog(self, self.selected_paths()))
+
+    def _show_dialog(self, dialog: QDialog) -> None:
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _result: setattr(self, "dialog", None))
+        self.dialog = dialog
+        dialog.open()  # non-blocking: the qasync loop keeps running
