@@ -1,23 +1,27 @@
-"""Shared by `train` and `jobs`: build a training backend from command-line options."""
+"""Shared by `train` and `jobs`: build a training backend from Settings plus command-line options.
+
+The kinds come from `core.backends.registry`; each kind's configured settings (Settings →
+Backends, `settings.json`) are the starting point and the options given here override them.
+"""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from lora_studio import paths
 from lora_studio.core.backends.base import TrainingBackend
-from lora_studio.core.backends.registry import build_backend
-from lora_studio.core.config.settings import Settings
-
-DEFAULT_URLS = {"comfyui": "http://127.0.0.1:8188"}
+from lora_studio.core.backends.registry import backend_kinds, build_backend, kind_names
+from lora_studio.core.config.settings import load_settings
 
 
 def add_backend_options(parser: argparse.ArgumentParser, *, kind_required: bool) -> None:
+    titles = ", ".join(f"{entry.kind} ({entry.title})" for entry in backend_kinds())
     parser.add_argument(
         "--backend",
         required=kind_required,
-        choices=("comfyui", "replicate", "kohya"),
-        help="where to train: a ComfyUI server, the Replicate cloud or a local kohya sd-scripts",
+        choices=kind_names(),
+        help=f"where to train: {titles}",
     )
     parser.add_argument(
         "--url", metavar="URL", help="server address (ComfyUI default: http://127.0.0.1:8188)"
@@ -36,31 +40,57 @@ def add_backend_options(parser: argparse.ArgumentParser, *, kind_required: bool)
         help="extra HTTP header for a proxy in front of the server (repeatable; no tokens here — "
         "use LORA_STUDIO_COMFYUI_TOKEN)",
     )
+    parser.add_argument(
+        "--sd-scripts", metavar="DIR", help="kohya: the sd-scripts folder (holds train_network.py)"
+    )
+    parser.add_argument(
+        "--python", metavar="EXE", help="kohya: the Python that runs sd-scripts (default: its venv)"
+    )
+    parser.add_argument(
+        "--trainer-arg",
+        dest="trainer_args",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="kohya: a raw argument passed through to the trainer, e.g. "
+        "--trainer-arg=--tokenizer_cache_dir=/models/tokenizers (repeatable)",
+    )
+
+
+def configured(kind: str) -> dict[str, Any]:
+    """The settings of the first configured backend of `kind` (or its defaults)."""
+    return load_settings(paths.config_dir()).backend_of_kind(kind)
 
 
 def backend_settings(args: argparse.Namespace, kind: str) -> dict[str, Any]:
-    settings: dict[str, Any] = {
-        "kind": kind,
-        "url": args.url or DEFAULT_URLS.get(kind, ""),
-        "allow_insecure_http": bool(args.allow_insecure_http),
-        "extra_headers": dict(h.split("=", 1) for h in args.headers if "=" in h),
-    }
-    options: dict[str, Any] = {}
-    if getattr(args, "single_prompt", False):
-        options["chunked"] = False
-    if getattr(args, "chunk_steps", None):
-        # Asking for a chunk size means asking for chunked training, however short the job.
-        options["chunked"] = True
-        options["chunk_steps"] = args.chunk_steps
-    if options:
+    settings = configured(kind)
+    if kind == "comfyui":
+        if args.url:
+            settings["url"] = args.url
+        if args.allow_insecure_http:
+            settings["allow_insecure_http"] = True
+        headers = dict(h.split("=", 1) for h in args.headers if "=" in h)
+        if headers:
+            settings["extra_headers"] = {**settings.get("extra_headers", {}), **headers}
+        options: dict[str, Any] = dict(settings.get("options") or {})
+        if getattr(args, "single_prompt", False):
+            options["chunked"] = False
+        if getattr(args, "chunk_steps", None):
+            # Asking for a chunk size means asking for chunked training, however short the job.
+            options["chunked"] = True
+            options["chunk_steps"] = args.chunk_steps
         settings["options"] = options
+    elif kind == "kohya":
+        if getattr(args, "sd_scripts", None):
+            settings["sd_scripts"] = args.sd_scripts
+        if getattr(args, "python", None):
+            settings["python"] = args.python
+        extra = list(getattr(args, "trainer_args", []) or [])
+        if extra:
+            settings["trainer_args"] = [*settings.get("trainer_args", []), *extra]
     return settings
 
 
 def make_backend(args: argparse.Namespace, kind: str) -> TrainingBackend:
-    """Raises ConfigError (unknown kind, bad header) with a readable message."""
-    settings = backend_settings(args, kind)
-    if kind == "comfyui":
-        # A proxy token from LORA_STUDIO_COMFYUI_TOKEN or the keychain, when one is set.
-        settings["token"] = Settings().backend_settings()[0]["token"]
-    return build_backend(settings)
+    """Raises ConfigError (unknown kind, bad header, invalid settings) with a readable message."""
+    return build_backend(backend_settings(args, kind))

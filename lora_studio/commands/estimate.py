@@ -27,7 +27,7 @@ from lora_studio.core.config.estimates import (
     estimate_training,
     format_estimate,
 )
-from lora_studio.core.config.estimates.report import BACKENDS
+from lora_studio.core.config.estimates.report import backend_names
 from lora_studio.core.config.issues import InvalidConfigError, errors_only, warnings_only
 from lora_studio.core.config.overrides import apply_overrides, parse_assignments
 from lora_studio.core.config.presets import get_preset
@@ -95,7 +95,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=[gpu.value for gpu in GpuClass],
         help="GPU speed class for the duration (default: guessed from --gpu-vram-gb)",
     )
-    parser.add_argument("--backend", choices=BACKENDS, help="where it trains (cost for replicate)")
+    parser.add_argument(
+        "--backend", choices=backend_names(), help="where it trains (cost for replicate)"
+    )
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
     parser.set_defaults(func=run)
 

@@ -191,7 +191,7 @@ async def _run_on_backend(args, printer, config, dataset, backend, store, total_
         dataset_fingerprint=fingerprint,
         config=config,
         preset=args.preset,
-        cost=backend.estimate_cost(config),
+        cost=backend.estimate_cost(config, dataset.summary),
     )
     runner = JobRunner(store, backend)
     try:

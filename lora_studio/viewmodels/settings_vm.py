@@ -1,5 +1,5 @@
-"""View-model: the Settings page (theme, ComfyUI server with a connection test, data locations);
-saves settings atomically off the GUI thread."""
+"""View-model: the Settings page (theme, the ComfyUI server with a connection test, the kohya
+sd-scripts install with a check, data locations); saves settings atomically off the GUI thread."""
 
 from __future__ import annotations
 
@@ -12,12 +12,8 @@ from urllib.parse import urlsplit
 from PySide6.QtCore import QObject, Signal
 
 from lora_studio.core.backends.base import BackendCheck
-from lora_studio.core.config.settings import (
-    COMFYUI_TOKEN_SECRET,
-    Settings,
-    Theme,
-    save_settings,
-)
+from lora_studio.core.backends.comfyui.entry import TOKEN_SECRET as COMFYUI_TOKEN_SECRET
+from lora_studio.core.config.settings import Settings, Theme, save_settings
 from lora_studio.core.errors import LoraStudioError
 from lora_studio.core.secrets import set_secret
 from lora_studio.viewmodels.observable import Observable
@@ -34,6 +30,10 @@ class SettingsViewModel(QObject):
     comfyui_url_changed = Signal(str)
     allow_insecure_http_changed = Signal(bool)
     connection_status_changed = Signal(str)
+    kohya_sd_scripts_changed = Signal(str)
+    kohya_python_changed = Signal(str)
+    kohya_trainer_args_changed = Signal(str)
+    kohya_status_changed = Signal(str)
     busy_changed = Signal(bool)
     backends_changed = Signal()
     saved = Signal()
@@ -44,6 +44,10 @@ class SettingsViewModel(QObject):
     allow_insecure_http = Observable(False)
     connection_status = Observable("")
     busy = Observable(False)
+    kohya_sd_scripts = Observable("")
+    kohya_python = Observable("")
+    kohya_trainer_args = Observable("")
+    kohya_status = Observable("")
 
     def __init__(
         self,
@@ -59,8 +63,13 @@ class SettingsViewModel(QObject):
         self._check_backend = check_backend
         self.paths = paths
         self.theme = settings.theme.value
-        self.comfyui_url = settings.comfyui_url
-        self.allow_insecure_http = settings.comfyui_allow_insecure_http
+        comfyui = settings.backend_of_kind("comfyui")
+        self.comfyui_url = str(comfyui.get("url") or "")
+        self.allow_insecure_http = bool(comfyui.get("allow_insecure_http"))
+        kohya = settings.backend_of_kind("kohya")
+        self.kohya_sd_scripts = str(kohya.get("sd_scripts") or "")
+        self.kohya_python = str(kohya.get("python") or "")
+        self.kohya_trainer_args = " ".join(kohya.get("trainer_args") or [])
         self._save_task: asyncio.Task[None] | None = None
         self._check_task: asyncio.Task[None] | None = None
 
@@ -89,17 +98,62 @@ class SettingsViewModel(QObject):
             )
             return
         self.error = ""
-        self._settings.comfyui_url = url
+        self._update_backend("comfyui", url=url)
         self.comfyui_url = url
         self.connection_status = ""
         self.backends_changed.emit()
         self._schedule_save()
 
     def set_allow_insecure_http(self, allowed: bool) -> None:
-        self._settings.comfyui_allow_insecure_http = allowed
+        self._update_backend("comfyui", allow_insecure_http=allowed)
         self.allow_insecure_http = allowed
         self.backends_changed.emit()
         self._schedule_save()
+
+    def _update_backend(self, kind: str, **values: object) -> None:
+        """Change fields of the first configured backend of `kind` (added when missing)."""
+        entry = {**self._settings.backend_of_kind(kind), **values}
+        self._settings.put_backend(entry)
+
+    def set_kohya(self, sd_scripts: str, python: str, trainer_args: str) -> None:
+        """Where sd-scripts lives, which Python runs it, and raw extra trainer arguments."""
+        import shlex
+
+        try:
+            args = shlex.split(trainer_args)
+        except ValueError as exc:
+            self.error = f"The extra trainer arguments cannot be read ({exc}); check the quotes."
+            return
+        self.error = ""
+        self._update_backend(
+            "kohya", sd_scripts=sd_scripts.strip(), python=python.strip(), trainer_args=args
+        )
+        self.kohya_sd_scripts, self.kohya_python = sd_scripts.strip(), python.strip()
+        self.kohya_trainer_args = " ".join(args)
+        self.kohya_status = ""
+        self.backends_changed.emit()
+        self._schedule_save()
+
+    def test_kohya(self) -> None:
+        """Ask the kohya install whether it can train (probes its Python); one sentence."""
+        if self._check_backend is None:
+            self.kohya_status = "Checks are not available here."
+            return
+        self.busy = True
+        self.kohya_status = "Checking sd-scripts and its Python…"
+        self._check_task = asyncio.get_running_loop().create_task(self._run_kohya_check())
+
+    async def _run_kohya_check(self) -> None:
+        assert self._check_backend is not None
+        try:
+            check = await self._check_backend(self._settings.backend_of_kind("kohya"))
+        except LoraStudioError as exc:
+            self.kohya_status = "✖ " + exc.user_message
+            return
+        finally:
+            self.busy = False
+        mark = "✔ " if check.available else "✖ "
+        self.kohya_status = mark + " ".join((check.diagnosis, *check.warnings))
 
     def set_comfyui_token(self, token: str) -> None:
         """Keep a proxy token in the system keychain (never in the settings file)."""
@@ -141,7 +195,7 @@ class SettingsViewModel(QObject):
     async def _run_check(self) -> None:
         assert self._check_backend is not None
         try:
-            check = await self._check_backend(self._settings.backend_settings()[0])
+            check = await self._check_backend(self._settings.backend_of_kind("comfyui"))
         except LoraStudioError as exc:
             self.connection_status = "✖ " + exc.user_message
             return

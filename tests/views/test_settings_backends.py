@@ -38,7 +38,7 @@ def test_url_is_validated_and_saved(qtbot, tmp_path: Path) -> None:  # type: ign
     page.comfyui_url_edit.editingFinished.emit()
     assert vm.error == "" and changed
     stored = json.loads((tmp_path / "settings.json").read_text())
-    assert stored["comfyui_url"] == "https://comfy.example.org"
+    assert stored["backends"][0]["url"] == "https://comfy.example.org"
 
 
 def test_connection_test_against_a_live_server(qtbot, qloop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -9,10 +9,17 @@ Contract shared by all backends:
   validation, the wizard and the CLI already show, so engine problems read the same way.
 - `check()` never raises for an expected problem: it answers "available or not, and why" in one
   sentence the artist can act on.
-- `submit()` may mutate `job.backend_state` (a plain JSON-able dict) with whatever it needs to
-  re-attach later (prompt ids, client id, chunk index — never secrets). `events()` may keep
-  updating it (e.g. one prompt per chunk), so the caller persists the job after `submit()` and
-  after every event it receives.
+- State first, then work: whatever a backend needs to find its work again (prompt ids, a
+  training id, a process id, folders — never secrets) is a plain JSON-able dict it reports
+  through `save_state(state, backend_job_id)` *before* the request that creates the work. The
+  runner writes it to the job store durably and updates `job.backend_state`/`backend_job_id`,
+  then returns; only then does the backend send. A process killed between the request and its
+  reply therefore leaves a record `jobs attach` can resolve. `submit()` reports only this way
+  (it returns nothing); `events()` gets the same callback for work it creates later (the next
+  chunk) and may also update `job.backend_state` in place for bookkeeping that creates no work
+  (the runner persists that after every event).
+- `effective_settings(job)` says what the engine really ran (alpha in the tensors, precision,
+  optimizer, the seed it sent, bucketing) so the metadata stamped into the LoRA tells the truth.
 - `events(job)` works for a job submitted by this process *or* an earlier one (re-attach). It ends
   after exactly one terminal event: `Finished`, `Failed`, or `StatusChanged` to CANCELLED / LOST.
   It raises `BackendUnavailable` when the server stays unreachable — the job is then neither
@@ -22,7 +29,7 @@ Contract shared by all backends:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -72,22 +79,74 @@ class DatasetItem:
 
 
 @dataclass(frozen=True)
-class DatasetSummary:
-    """What a backend needs to know about a dataset: the folder and its (image, caption) pairs.
+class DatasetFolder:
+    """One folder of the dataset and how often an epoch shows each of its images."""
 
-    The dataset scanner's richer records are adapted into this with `from_pairs`.
+    name: str  # as kohya names it in `ss_dataset_dirs` ("10_lstok", or the dataset's name)
+    path: Path
+    repeats: int | None  # None: the config's `repeats` (a flat folder)
+    items: tuple[DatasetItem, ...]
+
+    def repeats_for(self, config_repeats: int) -> int:
+        return self.repeats if self.repeats is not None else config_repeats
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """What a backend needs to know about a dataset: its folders, their repeats and their
+    (image, caption) pairs. `items` is every pair, all folders together.
+
+    The dataset scanner's richer records are adapted into this by
+    `core.training.dataset_input`; `from_pairs` makes a one-folder summary (the config's
+    repeats).
     """
 
     folder: Path
     items: tuple[DatasetItem, ...]
+    folders: tuple[DatasetFolder, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.folders:
+            one = DatasetFolder(Path(self.folder).name, Path(self.folder), None, self.items)
+            object.__setattr__(self, "folders", (one,))
 
     @classmethod
     def from_pairs(cls, folder: Path, pairs: Sequence[tuple[Path, str]]) -> DatasetSummary:
         return cls(Path(folder), tuple(DatasetItem(Path(p), c) for p, c in pairs))
 
+    @classmethod
+    def from_folders(cls, root: Path, folders: Sequence[DatasetFolder]) -> DatasetSummary:
+        items = tuple(item for folder in folders for item in folder.items)
+        return cls(Path(root), items, tuple(folders))
+
     @property
     def image_count(self) -> int:
         return len(self.items)
+
+    def samples_per_epoch(self, config_repeats: int) -> int:
+        """Images × repeats: what one epoch shows."""
+        return sum(len(f.items) * f.repeats_for(config_repeats) for f in self.folders)
+
+
+@dataclass(frozen=True)
+class EffectiveSettings:
+    """What the engine really trained with; None = not known, the config's value stands.
+
+    The metadata builder prefers these over the config (a ComfyUI LoRA has alpha 1.0 in its
+    tensors whatever the config asked; it trains in bf16 with AdamW and centre-crops).
+    """
+
+    alpha: float | None = None
+    mixed_precision: str | None = None
+    optimizer: str | None = None
+    seed: int | None = None
+    enable_bucket: bool | None = None
+    resolution: int | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)  # more ss_* keys, verbatim
+
+
+SaveState = Callable[[Mapping[str, Any], str | None], Awaitable[None]]
+"""`await save_state(state, backend_job_id)`: stored durably before it returns (see above)."""
 
 
 class JobLike(Protocol):
@@ -105,10 +164,13 @@ __all__ = [
     "BackendCheck",
     "CancelOutcome",
     "CancelResult",
+    "DatasetFolder",
     "DatasetItem",
     "DatasetSummary",
+    "EffectiveSettings",
     "Issue",
     "JobLike",
+    "SaveState",
     "TrainingBackend",
 ]
 
@@ -125,13 +187,21 @@ class TrainingBackend(Protocol):
         """Errors and warnings specific to this engine."""
         ...
 
-    def estimate_cost(self, config: TrainingConfig) -> float | None:
+    def estimate_cost(self, config: TrainingConfig, dataset: DatasetSummary) -> float | None:
         """Money in USD the job will cost, or None when the engine is the artist's own machine."""
         ...
 
-    async def submit(self, job: JobLike, dataset: DatasetSummary) -> str: ...
+    async def submit(self, job: JobLike, dataset: DatasetSummary, save_state: SaveState) -> None:
+        """Upload and start the job; its re-attach state goes through `save_state` first."""
+        ...
 
-    def events(self, job: JobLike) -> AsyncIterator[JobEvent]: ...
+    def events(
+        self, job: JobLike, save_state: SaveState | None = None
+    ) -> AsyncIterator[JobEvent]: ...
+
+    def effective_settings(self, job: JobLike) -> EffectiveSettings:
+        """What the engine really ran for `job` (see `EffectiveSettings`)."""
+        ...
 
     async def cancel(self, job: JobLike) -> CancelResult: ...
 

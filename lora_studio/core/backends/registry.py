@@ -1,49 +1,171 @@
-"""Core: build training backends from plain settings; the only place that knows every kind.
+"""Core: every kind of training backend, in one table — the only place that lists them.
 
-Settings are a JSON-able dict saved with the app settings, e.g.
+How a backend kind registers (adding an engine touches this file once):
 
-    {"kind": "comfyui", "url": "https://comfy.example.org", "allow_insecure_http": false,
-     "extra_headers": {"X-Team": "art"},
-     "token": {"secret": "comfyui_proxy_token", "env": "LORA_STUDIO_COMFYUI_TOKEN",
-               "header": "Authorization", "scheme": "Bearer"},
-     "options": {"chunked": null, "chunk_steps": 250}}
+1. Write its settings model: a subclass of `BackendSettings` with `kind: Literal["mykind"] =
+   "mykind"` and typed fields (pydantic, `extra="forbid"`). Settings hold no secrets: a token is
+   only *named* (a `SecretRef`: keychain entry + environment variable) and fetched at build time
+   through the `SecretGetter` the factory receives.
+2. Write its factory: `def build(settings: MySettings, secrets: SecretGetter) -> TrainingBackend`
+   (import the heavy backend module inside it, so reading settings stays cheap).
+3. Describe it with one `BackendKind(kind, title, description, settings_model, factory, local,
+   cost_model)` called `ENTRY` in a light module of its package (e.g.
+   `core/backends/kohya/entry.py`), and add that module's path to `_ENTRY_MODULES` below.
 
-Secrets never live in settings: `token` only *names* a secret (`"optional": true` sends none
-when it is not set instead of refusing), fetched through
-`core.secrets.get_secret` (environment, then keychain) and sent as a header (`header` +
-optional `scheme`) or as a query parameter (`query_param`) for proxies that want one.
-Extra headers that look like credentials are refused for the same reason.
+The CLI (`--backend` choices), Settings (`Settings.backends`, migration, the page), the Train
+wizard's backend step, the job service (rebuilding a job's backend) and the estimates
+(`local` → no cost; `cost_model` → money from the duration) all read this table.
+
+Settings are stored as JSON-able dicts (`{"kind": "comfyui", "name": "comfyui", "url": …}`),
+validated into the kind's model by `parse_settings`. Several backends of one kind can be
+configured (two ComfyUI servers); `name` tells them apart.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from lora_studio.core.backends.base import TrainingBackend
+from lora_studio.core.config.estimates.estimate import Estimate
 from lora_studio.core.errors import ConfigError
 from lora_studio.core.secrets import get_secret
 
 SecretGetter = Callable[[str, str | None], str | None]
-Factory = Callable[[Mapping[str, Any], dict[str, str], dict[str, str]], TrainingBackend]
+CostModel = Callable[[Estimate], Estimate]
+
+# One line per kind; the module holds `ENTRY: BackendKind`. Imported lazily (on first use) so the
+# entry modules may import this one for `BackendKind` / `BackendSettings`.
+_ENTRY_MODULES: tuple[str, ...] = (
+    "lora_studio.core.backends.comfyui.entry",
+    "lora_studio.core.backends.kohya.entry",
+)
 
 _SECRET_HEADER = re.compile(
-    r"(?i)^(authorization|proxy-authorization|cookie)$|token|secret|"
-    r"api[-_]?key|password"
+    r"(?i)^(authorization|proxy-authorization|cookie)$|token|secret|api[-_]?key|password"
 )
-_FACTORIES: dict[str, Factory] = {}
 
 
-def register_backend(kind: str, factory: Factory) -> None:
-    """Make `kind` buildable; factories get (settings, headers, query params) with secrets in."""
-    _FACTORIES[kind] = factory
+class BackendSettings(BaseModel):
+    """What every configured backend has: its kind and a name unique among configured ones."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    kind: str
+    name: str = ""  # "" → the kind; "studio-gpu" for a second ComfyUI server
+
+    @property
+    def label(self) -> str:
+        return self.name or self.kind
+
+    def identity(self) -> str:
+        """What tells two configured backends of one kind apart (a server address, a folder)."""
+        return self.label
 
 
-def _credentials(
-    settings: Mapping[str, Any], secret_getter: SecretGetter
+class SecretRef(BaseModel):
+    """Names a secret (keychain entry + environment variable); never holds it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    secret: str
+    env: str | None = None
+    header: str = "Authorization"
+    scheme: str | None = None
+    query_param: str | None = None
+    optional: bool = False  # not set → send none instead of refusing
+
+
+@dataclass(frozen=True)
+class BackendKind:
+    """One engine kind: what the app shows and how it builds, configures and prices it."""
+
+    kind: str
+    title: str  # "ComfyUI server"
+    description: str  # one sentence for the wizard
+    settings_model: type[BackendSettings]
+    factory: Callable[[Any, SecretGetter], TrainingBackend]
+    local: bool  # the artist's own machine: no money per run
+    cost_model: CostModel | None = None  # duration (s) → money (USD); None when free
+
+    def default_settings(self) -> BackendSettings:
+        return self.settings_model.model_validate({"kind": self.kind})
+
+
+_KINDS: dict[str, BackendKind] | None = None
+
+
+def _load() -> dict[str, BackendKind]:
+    global _KINDS
+    if _KINDS is None:
+        kinds: dict[str, BackendKind] = {}
+        for module in _ENTRY_MODULES:
+            entry: BackendKind = importlib.import_module(module).ENTRY
+            kinds[entry.kind] = entry
+        _KINDS = kinds
+    return _KINDS
+
+
+def register_backend(entry: BackendKind) -> None:
+    """Add a kind at run time (tests, plug-ins); built-in kinds are listed in `_ENTRY_MODULES`."""
+    _load()[entry.kind] = entry
+
+
+def backend_kinds() -> tuple[BackendKind, ...]:
+    return tuple(_load().values())
+
+
+def kind_names() -> tuple[str, ...]:
+    return tuple(_load())
+
+
+def get_kind(kind: str) -> BackendKind:
+    entry = _load().get(kind)
+    if entry is None:
+        known = ", ".join(_load()) or "none"
+        raise ConfigError(f"Unknown training backend “{kind}” (this version offers: {known}).")
+    return entry
+
+
+def parse_settings(settings: Mapping[str, Any] | BackendSettings) -> BackendSettings:
+    """Validate plain settings into the kind's model; ConfigError says which field is wrong."""
+    if isinstance(settings, BackendSettings):
+        return settings
+    entry = get_kind(str(settings.get("kind") or ""))
+    try:
+        return entry.settings_model.model_validate(dict(settings))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'settings'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigError(f"The {entry.title} settings are not valid: {problems}.") from exc
+
+
+def build_backend(
+    settings: Mapping[str, Any] | BackendSettings, *, secret_getter: SecretGetter = get_secret
+) -> TrainingBackend:
+    """Build the backend the settings describe; ConfigError explains what is wrong."""
+    parsed = parse_settings(settings)
+    return get_kind(parsed.kind).factory(parsed, secret_getter)
+
+
+def http_credentials(
+    kind_title: str,
+    extra_headers: Mapping[str, str],
+    token: SecretRef | None,
+    secret_getter: SecretGetter,
 ) -> tuple[dict[str, str], dict[str, str]]:
-    headers = {str(k): str(v) for k, v in (settings.get("extra_headers") or {}).items()}
+    """Headers and query parameters for an HTTP backend, the token fetched from the secret store.
+
+    Extra headers that look like credentials are refused: tokens are never kept in settings.
+    """
+    headers = {str(k): str(v) for k, v in extra_headers.items()}
     for name in headers:
         if _SECRET_HEADER.search(name):
             raise ConfigError(
@@ -52,59 +174,34 @@ def _credentials(
                 "stored in the system keychain)."
             )
     params: dict[str, str] = {}
-    token = settings.get("token")
-    if token:
-        secret_name = str(token.get("secret") or "")
-        value = secret_getter(secret_name, token.get("env")) if secret_name else None
-        if not value and token.get("optional"):
-            return headers, params  # a token the artist may set; none is set, send none
-        if not value:
-            raise ConfigError(
-                f"No access token is stored for this {settings.get('kind')} server "
-                f"(“{secret_name}”). Enter it in Settings → Backends, or set "
-                f"{token.get('env') or 'its environment variable'}."
-            )
-        if token.get("query_param"):
-            params[str(token["query_param"])] = value
-        else:
-            scheme = token.get("scheme")
-            headers[str(token.get("header") or "Authorization")] = (
-                f"{scheme} {value}" if scheme else value
-            )
+    if token is None:
+        return headers, params
+    value = secret_getter(token.secret, token.env) if token.secret else None
+    if not value and token.optional:
+        return headers, params  # a token the artist may set; none is set, send none
+    if not value:
+        raise ConfigError(
+            f"No access token is stored for this {kind_title} (“{token.secret}”). Enter it in "
+            f"Settings → Backends, or set {token.env or 'its environment variable'}."
+        )
+    if token.query_param:
+        params[token.query_param] = value
+    else:
+        headers[token.header] = f"{token.scheme} {value}" if token.scheme else value
     return headers, params
 
 
-def build_backend(
-    settings: Mapping[str, Any], *, secret_getter: SecretGetter = get_secret
-) -> TrainingBackend:
-    """Build the backend `settings["kind"]` describes; ConfigError explains what is wrong."""
-    kind = str(settings.get("kind") or "")
-    factory = _FACTORIES.get(kind)
-    if factory is None:
-        known = ", ".join(sorted(_FACTORIES)) or "none"
-        raise ConfigError(f"Unknown training backend “{kind}” (this version offers: {known}).")
-    headers, params = _credentials(settings, secret_getter)
-    return factory(settings, headers, params)
-
-
-def _comfyui(
-    settings: Mapping[str, Any], headers: dict[str, str], params: dict[str, str]
-) -> TrainingBackend:
-    from lora_studio.core.backends.comfyui.backend import ComfyUIBackend, ComfyUIOptions
-
-    url = str(settings.get("url") or "http://127.0.0.1:8188")
-    raw = dict(settings.get("options") or {})
-    allowed = {"chunked", "chunk_steps", "auto_chunk_min_steps", "upload_concurrency"}
-    unknown = set(raw) - allowed
-    if unknown:
-        raise ConfigError(f"Unknown ComfyUI option(s): {', '.join(sorted(unknown))}.")
-    return ComfyUIBackend(
-        url,
-        headers=headers,
-        params=params,
-        allow_insecure_http=bool(settings.get("allow_insecure_http", False)),
-        options=ComfyUIOptions(**raw),
-    )
-
-
-register_backend("comfyui", _comfyui)
+__all__ = [
+    "BackendKind",
+    "BackendSettings",
+    "CostModel",
+    "SecretGetter",
+    "SecretRef",
+    "backend_kinds",
+    "build_backend",
+    "get_kind",
+    "http_credentials",
+    "kind_names",
+    "parse_settings",
+    "register_backend",
+]

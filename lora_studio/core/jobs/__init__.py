@@ -17,7 +17,6 @@ from lora_studio.core.jobs.events import (
 from lora_studio.core.jobs.fingerprint import dataset_fingerprint
 from lora_studio.core.jobs.ids import is_safe_job_id, new_job_id
 from lora_studio.core.jobs.job import (
-    KNOWN_BACKENDS,
     CheckpointRef,
     Job,
     JobProgress,
@@ -30,7 +29,6 @@ from lora_studio.core.jobs.status import TERMINAL_STATUSES, JobStatus, check_tra
 from lora_studio.core.jobs.store import JobStore
 
 __all__ = [
-    "KNOWN_BACKENDS",
     "TERMINAL_STATUSES",
     "Checkpoint",
     "CheckpointRef",

@@ -33,8 +33,6 @@ from lora_studio.core.jobs.ids import SAFE_ID_PATTERN, new_job_id
 from lora_studio.core.jobs.status import JobStatus, check_transition
 from lora_studio.core.redact import redact
 
-KNOWN_BACKENDS: tuple[str, ...] = ("comfyui", "replicate", "kohya")
-
 # Key names that hold credentials. Anchored on the end of the name so that harmless training keys
 # such as `class_tokens` or `max_token_length` survive, while `token`, `api_token`, `hf_token`,
 # `replicate_api_key`, `Authorization` (inside a headers dict) and the like are dropped.

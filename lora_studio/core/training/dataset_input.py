@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lora_studio.core.backends.base import DatasetSummary
+from lora_studio.core.backends.base import DatasetFolder, DatasetItem, DatasetSummary
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.config.training_length import DatasetShape
 from lora_studio.core.dataset import BucketSettings, DatasetScan, plan_buckets, scan_dataset
@@ -70,9 +70,16 @@ def load_training_dataset(folder: Path, config: TrainingConfig) -> TrainingDatas
         tag_frequency[name] = dict(counts)
 
     shape = _shape(readable, config, repeats_of, groups)
-    summary = DatasetSummary.from_pairs(
-        scan.root, [(entry.path, (entry.caption or "").strip()) for entry in readable]
-    )
+    folders = [
+        DatasetFolder(
+            name,
+            Path(items[0].path).parent,
+            repeats_of(name) if kohya else None,
+            tuple(DatasetItem(entry.path, (entry.caption or "").strip()) for entry in items),
+        )
+        for name, items in groups.items()
+    ]
+    summary = DatasetSummary.from_folders(scan.root, folders)
     return TrainingDataset(
         folder=scan.root,
         scan=scan,

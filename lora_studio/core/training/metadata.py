@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lora_studio import __version__
+from lora_studio.core.backends.base import EffectiveSettings
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.jobs import Job
 from lora_studio.core.training.dataset_input import TrainingDataset
@@ -21,14 +22,20 @@ from lora_studio.core.weights import (
 
 
 def metadata_input(
-    job: Job, config: TrainingConfig, dataset: TrainingDataset | None
+    job: Job,
+    config: TrainingConfig,
+    dataset: TrainingDataset | None,
+    effective: EffectiveSettings | None = None,
 ) -> TrainingMetadataInput:
+    """Our metadata for `job`; what the engine really ran (`effective`) wins over the config."""
+    real = effective or EffectiveSettings()
+    enable_bucket = config.bucketing if real.enable_bucket is None else real.enable_bucket
     return TrainingMetadataInput(
         output_name=config.output_name,
         family=config.base_model_family.value,
         base_model=config.base_model,
         rank=config.rank,
-        alpha=config.effective_alpha,
+        alpha=config.effective_alpha if real.alpha is None else real.alpha,
         learning_rate=config.learning_rate,
         job_id=job.id,
         dataset_fingerprint=job.dataset_fingerprint,
@@ -42,13 +49,13 @@ def metadata_input(
         grad_accumulation=config.gradient_accumulation,
         scheduler=config.lr_scheduler.value,
         warmup_steps=config.lr_warmup_steps,
-        optimizer=config.optimizer.value,
-        mixed_precision=config.mixed_precision.value,
-        seed=config.seed,
-        resolution=config.resolution,
-        enable_bucket=config.bucketing,
-        min_bucket_reso=config.min_bucket_reso if config.bucketing else None,
-        max_bucket_reso=config.max_bucket_reso if config.bucketing else None,
+        optimizer=real.optimizer or config.optimizer.value,
+        mixed_precision=real.mixed_precision or config.mixed_precision.value,
+        seed=config.seed if real.seed is None else real.seed,
+        resolution=real.resolution or config.resolution,
+        enable_bucket=enable_bucket,
+        min_bucket_reso=config.min_bucket_reso if enable_bucket else None,
+        max_bucket_reso=config.max_bucket_reso if enable_bucket else None,
         shuffle_caption=config.shuffle_caption,
         keep_tokens=config.keep_tokens,
         trigger_word=config.trigger_word or None,
@@ -62,9 +69,14 @@ def metadata_input(
 
 
 def stamp_metadata(
-    path: Path, job: Job, config: TrainingConfig, dataset: TrainingDataset | None
+    path: Path,
+    job: Job,
+    config: TrainingConfig,
+    dataset: TrainingDataset | None,
+    effective: EffectiveSettings | None = None,
 ) -> dict[str, str]:
     """Add our metadata to a downloaded LoRA without touching keys it already has."""
-    return add_metadata_if_missing(
-        path, build_training_metadata(metadata_input(job, config, dataset))
-    )
+    metadata = build_training_metadata(metadata_input(job, config, dataset, effective))
+    if effective is not None:
+        metadata.update(effective.extra)
+    return add_metadata_if_missing(path, metadata)

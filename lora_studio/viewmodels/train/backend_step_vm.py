@@ -2,8 +2,8 @@
 
 "Check" asks the training service whether the chosen backend can train right now (one sentence
 of diagnosis, the GPU and its memory, the checkpoints it offers), then — when it can — has the
-backend validate the configuration and dataset against its own limits. Only ComfyUI exists in
-this version; Replicate and kohya are listed, disabled, so the page is ready for them.
+backend validate the configuration and dataset against its own limits. The choices are the
+kinds in `core.backends.registry`.
 
 The result is tied to the configuration and dataset it was computed for (`is_current`), so
 changing a setting and coming back re-validates instead of trusting an old answer.
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 
 from lora_studio.core.backends.base import BackendCheck
+from lora_studio.core.backends.registry import backend_kinds
 from lora_studio.core.config.issues import Issue
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.errors import LoraStudioError
@@ -40,17 +41,14 @@ class BackendChoice:
     note: str
 
 
-BACKEND_CHOICES = (
-    BackendChoice(
-        "comfyui",
-        "ComfyUI server",
-        True,
-        "Trains SD 1.5 and SDXL LoRAs with ComfyUI's own trainer, on this computer or a "
-        "server (its address is set in Settings → Backends).",
-    ),
-    BackendChoice("replicate", "Replicate (cloud)", False, NOT_YET),
-    BackendChoice("kohya", "kohya sd-scripts (local)", False, NOT_YET),
-)
+def backend_choices() -> tuple[BackendChoice, ...]:
+    """Every kind the registry knows, in its order."""
+    return tuple(
+        BackendChoice(entry.kind, entry.title, True, entry.description) for entry in backend_kinds()
+    )
+
+
+BACKEND_CHOICES = backend_choices()
 _CHOICES = {choice.kind: choice for choice in BACKEND_CHOICES}
 
 

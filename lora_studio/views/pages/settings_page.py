@@ -1,5 +1,5 @@
-"""View: the Settings page — theme, the ComfyUI server (with a connection test) and where LoRA
-Studio keeps its files."""
+"""View: the Settings page — theme, the ComfyUI server (with a connection test), the kohya
+sd-scripts install (with a check) and where LoRA Studio keeps its files."""
 
 from __future__ import annotations
 
@@ -91,6 +91,8 @@ class SettingsPage(QWidget):
         view_model.connection_status_changed.connect(self.connection_label.setText)
         view_model.busy_changed.connect(lambda busy: self.test_button.setDisabled(busy))
 
+        self._build_kohya(view_model, layout)
+
         storage = QGroupBox("Where your data lives", self)
         storage_form = QFormLayout(storage)
         for label, path in view_model.paths.items():
@@ -103,6 +105,57 @@ class SettingsPage(QWidget):
         self._select_theme(view_model.theme)
         view_model.theme_changed.connect(self._select_theme)
         self.theme_combo.currentIndexChanged.connect(self._on_theme_combo_changed)
+
+    def _build_kohya(self, view_model: SettingsViewModel, layout: QVBoxLayout) -> None:
+        kohya = QGroupBox("kohya sd-scripts (on this computer)", self)
+        form = QFormLayout(kohya)
+        self.kohya_folder_edit = QLineEdit(view_model.kohya_sd_scripts, kohya)
+        self.kohya_folder_edit.setPlaceholderText("/path/to/sd-scripts")
+        self.kohya_folder_edit.setToolTip("The sd-scripts folder: the one with train_network.py.")
+        form.addRow("sd-scripts folder", self.kohya_folder_edit)
+        self.kohya_python_edit = QLineEdit(view_model.kohya_python, kohya)
+        self.kohya_python_edit.setPlaceholderText("its venv's Python (automatic)")
+        self.kohya_python_edit.setToolTip(
+            "The Python that has sd-scripts' requirements installed. Empty: the venv inside the "
+            "sd-scripts folder, else python3."
+        )
+        form.addRow("Python", self.kohya_python_edit)
+        self.kohya_args_edit = QLineEdit(view_model.kohya_trainer_args, kohya)
+        self.kohya_args_edit.setPlaceholderText("e.g. --tokenizer_cache_dir=/models/tokenizers")
+        self.kohya_args_edit.setToolTip(
+            "Extra arguments passed to the trainer as they are (shell-style quoting)."
+        )
+        form.addRow("Extra arguments", self.kohya_args_edit)
+        for edit in (self.kohya_folder_edit, self.kohya_python_edit, self.kohya_args_edit):
+            edit.editingFinished.connect(self._on_kohya_edit_finished)
+        row = QHBoxLayout()
+        self.kohya_check_button = QPushButton("Check", kohya)
+        self.kohya_check_button.setToolTip("Look for torch, CUDA and the GPU in that Python")
+        self.kohya_check_button.clicked.connect(view_model.test_kohya)
+        row.addWidget(self.kohya_check_button)
+        self.kohya_status_label = QLabel(view_model.kohya_status, kohya)
+        self.kohya_status_label.setWordWrap(True)
+        self.kohya_status_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        row.addWidget(self.kohya_status_label, 1)
+        form.addRow(row)
+        layout.addWidget(kohya)
+        view_model.kohya_status_changed.connect(self.kohya_status_label.setText)
+        view_model.kohya_sd_scripts_changed.connect(self.kohya_folder_edit.setText)
+        view_model.kohya_python_changed.connect(self.kohya_python_edit.setText)
+        view_model.kohya_trainer_args_changed.connect(self.kohya_args_edit.setText)
+        view_model.busy_changed.connect(lambda busy: self.kohya_check_button.setDisabled(busy))
+
+    def _on_kohya_edit_finished(self) -> None:
+        values = (
+            self.kohya_folder_edit.text(),
+            self.kohya_python_edit.text(),
+            self.kohya_args_edit.text(),
+        )
+        current = (self._vm.kohya_sd_scripts, self._vm.kohya_python, self._vm.kohya_trainer_args)
+        if tuple(v.strip() for v in values) != current:
+            self._vm.set_kohya(*values)
 
     def _select_theme(self, value: str) -> None:
         index = self.theme_combo.findData(value)

@@ -1,6 +1,6 @@
-"""View: the Train wizard's Backend step — where to train (ComfyUI now; Replicate and kohya shown,
-disabled, with a sentence), a Check button, the diagnosis, the GPU and its memory, and the
-backend's own warnings and errors about these settings."""
+"""View: the Train wizard's Backend step — where to train (every registered backend kind, each
+with a sentence), a Check button, the diagnosis, the GPU and its memory, and the backend's own
+warnings and errors about these settings."""
 
 from __future__ import annotations
 

@@ -7,14 +7,14 @@ server lives in its own thread, so nothing here needs pytest-asyncio.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from PIL import Image
 
-from lora_studio.core.backends.base import DatasetSummary
+from lora_studio.core.backends.base import DatasetSummary, SaveState
 from lora_studio.core.backends.comfyui import ComfyUIBackend, ComfyUIOptions, FollowTimings
 from lora_studio.core.backends.http import RetryPolicy, Timeouts
 from lora_studio.core.config.training_config import TrainingConfig
@@ -51,6 +51,17 @@ class StandInJob:
     backend_job_id: str | None = None
     status: JobStatus = JobStatus.QUEUED
     backend_state: dict[str, Any] = field(default_factory=dict)
+
+
+def keep_state(job: Any) -> SaveState:
+    """A `save_state` callback that keeps the state on the job object (no job store here)."""
+
+    async def save(state: Mapping[str, Any], backend_job_id: str | None) -> None:
+        job.backend_state = dict(state)
+        if backend_job_id is not None:
+            job.backend_job_id = backend_job_id
+
+    return save
 
 
 def config(**overrides: Any) -> dict[str, Any]:

@@ -81,7 +81,7 @@ def test_a_missing_secret_is_explained() -> None:
 def test_unknown_kind_option_and_insecure_url() -> None:
     with pytest.raises(ConfigError, match="Unknown training backend “mystery”"):
         build_backend({"kind": "mystery"}, secret_getter=fake_secrets({}))
-    with pytest.raises(ConfigError, match="Unknown ComfyUI option"):
+    with pytest.raises(ConfigError, match=r"ComfyUI server settings are not valid: options.turbo"):
         build_backend(
             {"kind": "comfyui", "options": {"turbo": True}}, secret_getter=fake_secrets({})
         )

@@ -25,6 +25,7 @@ from tests.core.backends.comfy_helpers import (
     call,
     collect,
     config,
+    keep_state,
     make_dataset,
     run,
 )
@@ -115,7 +116,7 @@ def test_flux_and_adaptive_optimizers_are_refused(
 
 async def train(backend: ComfyUIBackend, job: StandInJob, dataset: DatasetSummary, dest: Path):  # type: ignore[no-untyped-def]
     try:
-        await backend.submit(job, dataset)
+        await backend.submit(job, dataset, keep_state(job))
         events = await collect(backend, job)
         files = await backend.download(job, dest)
         logs = await backend.logs(job)
@@ -242,7 +243,7 @@ def test_missing_caption_stops_submit(fake: FakeComfyUI, tmp_path: Path) -> None
     backend = backend_for(fake)
     job = StandInJob("job-cap", config())
     with pytest.raises(BackendError, match="no caption"):
-        call(backend, "submit", job, data)
+        call(backend, "submit", job, data, keep_state(job))
     assert not fake.history and not job.backend_state
 
 
@@ -256,7 +257,7 @@ def test_reattach_from_a_new_backend_instance_after_an_app_restart(
 
     async def first_session() -> str:
         backend = backend_for(fake)
-        await backend.submit(job, dataset)
+        await backend.submit(job, dataset, keep_state(job))
         async for event in backend.events(job):
             if isinstance(event, Progress) and event.step >= 5:
                 break  # the app quits mid-training
@@ -324,7 +325,7 @@ def test_state_survives_the_real_job_record(
         dataset_path=str(dataset.folder),
         config=TrainingConfig.model_validate(config(max_steps=6)),
     )
-    call(backend_for(fake), "submit", job, dataset)
+    call(backend_for(fake), "submit", job, dataset, keep_state(job))
     stored = Job.model_validate_json(job.record_json())
     assert stored.backend_state == job.backend_state and stored.backend_state["chunks"]
 

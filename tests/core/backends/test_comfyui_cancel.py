@@ -10,7 +10,15 @@ from lora_studio.core.backends.base import CancelOutcome, DatasetSummary
 from lora_studio.core.backends.comfyui import ComfyUIBackend
 from lora_studio.core.jobs.events import Checkpoint, Finished, Loss, Progress, StatusChanged
 from lora_studio.core.jobs.status import JobStatus
-from tests.core.backends.comfy_helpers import FAST, StandInJob, backend_for, collect, config, run
+from tests.core.backends.comfy_helpers import (
+    FAST,
+    StandInJob,
+    backend_for,
+    collect,
+    config,
+    keep_state,
+    run,
+)
 from tests.fakes.fake_comfyui import FakeComfyUI
 
 CHUNKED = dataclasses.replace(FAST, chunked=True, chunk_steps=10)
@@ -25,7 +33,7 @@ def test_chunked_training_checkpoints_every_chunk_and_chains_existing_lora(
     async def go():  # type: ignore[no-untyped-def]
         backend = backend_for(fake, CHUNKED)
         try:
-            await backend.submit(job, dataset)
+            await backend.submit(job, dataset, keep_state(job))
             return await collect(backend, job), await backend.download(job, tmp_path)
         finally:
             await backend.aclose()
@@ -64,7 +72,7 @@ def test_cancel_takes_effect_between_chunks_and_keeps_the_checkpoint(
     async def go():  # type: ignore[no-untyped-def]
         backend = backend_for(fake, CHUNKED)
         try:
-            await backend.submit(job, dataset)
+            await backend.submit(job, dataset, keep_state(job))
             events = []
             async for event in backend.events(job):
                 events.append(event)
@@ -101,8 +109,8 @@ def test_cancelling_a_queued_prompt_removes_it_at_once(
     async def go():  # type: ignore[no-untyped-def]
         backend = backend_for(fake)
         try:
-            await backend.submit(blocker, dataset)
-            await backend.submit(waiting, dataset)
+            await backend.submit(blocker, dataset, keep_state(blocker))
+            await backend.submit(waiting, dataset, keep_state(waiting))
             result = await backend.cancel(waiting)
             events = await collect(backend, waiting)
             return result, events, await collect(backend, blocker)
@@ -128,7 +136,7 @@ def test_cancelling_a_running_single_prompt_is_honest_about_the_running_node(
     async def go():  # type: ignore[no-untyped-def]
         backend = backend_for(fake)
         try:
-            await backend.submit(job, dataset)
+            await backend.submit(job, dataset, keep_state(job))
             events = []
             async for event in backend.events(job):
                 events.append(event)
@@ -170,7 +178,7 @@ def test_cancel_without_a_server_says_it_could_not_confirm(
     async def submit() -> None:
         backend = backend_for(fake)
         try:
-            await backend.submit(job, dataset)
+            await backend.submit(job, dataset, keep_state(job))
         finally:
             await backend.aclose()
 

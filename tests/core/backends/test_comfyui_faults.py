@@ -28,6 +28,7 @@ from tests.core.backends.comfy_helpers import (
     call,
     collect,
     config,
+    keep_state,
     run,
 )
 from tests.fakes.fake_comfyui import FakeComfyUI
@@ -35,7 +36,7 @@ from tests.fakes.fake_comfyui import FakeComfyUI
 
 async def submit_and_follow(backend: ComfyUIBackend, job: StandInJob, dataset: DatasetSummary):  # type: ignore[no-untyped-def]
     try:
-        await backend.submit(job, dataset)
+        await backend.submit(job, dataset, keep_state(job))
         return await collect(backend, job)
     finally:
         await backend.aclose()
@@ -52,7 +53,7 @@ def test_node_errors_are_surfaced_per_node(fake: FakeComfyUI, dataset: DatasetSu
     fake.faults.reject_inputs = {("TrainLoraNode", "learning_rate"): "too spicy"}
     job = StandInJob("job-rej", config())
     with pytest.raises(PromptRejected) as caught:
-        call(backend_for(fake), "submit", job, dataset)
+        call(backend_for(fake), "submit", job, dataset, keep_state(job))
     problem = caught.value.problems[0]
     assert (problem.node_id, problem.class_type) == ("4", "TrainLoraNode")
     assert "refused the training graph — node 4 (TrainLoraNode)" in caught.value.user_message
@@ -90,7 +91,7 @@ def test_200_with_node_errors_is_an_error_and_the_partial_job_is_withdrawn(
     with pytest.raises(
         PromptRejected, match=r"accepted only part of the training graph — node 6 \(LossGraphNode\)"
     ):
-        call(backend_for(fake), "submit", job, dataset)
+        call(backend_for(fake), "submit", job, dataset, keep_state(job))
     wait_idle(fake)
     posts = [p for m, p, _ in fake.requests if m == "POST"]
     assert "/queue" in posts and "/interrupt" in posts
@@ -103,7 +104,7 @@ def test_malformed_json_reply_to_prompt_withdraws_and_explains(
     fake.faults.malformed_json_paths = {"/prompt"}
     job = StandInJob("job-mal", config(max_steps=20))
     with pytest.raises(BackendError, match="not valid JSON"):
-        call(backend_for(fake), "submit", job, dataset)
+        call(backend_for(fake), "submit", job, dataset, keep_state(job))
     assert job.backend_state["chunks"] == []
     assert {"/queue", "/interrupt"} <= {p for m, p, _ in fake.requests if m == "POST"}
     fake.faults.malformed_json_paths = {"/system_stats"}
@@ -169,7 +170,7 @@ def test_proxy_hiccups_during_a_job_are_ridden_out(fake_factory, dataset: Datase
     async def go():  # type: ignore[no-untyped-def]
         backend = backend_for(fake)
         try:
-            await backend.submit(job, dataset)
+            await backend.submit(job, dataset, keep_state(job))
             fake.faults.proxy_502 = 2
             await backend.client.http.get_json("queue")  # retried through both 502s
             return await collect(backend, job)
@@ -226,7 +227,7 @@ def test_restart_after_the_job_finished_still_finds_the_file(
     fake: FakeComfyUI, dataset: DatasetSummary, tmp_path: Path
 ) -> None:
     job = StandInJob("job-after", config(max_steps=4))
-    call(backend_for(fake), "submit", job, dataset)
+    call(backend_for(fake), "submit", job, dataset, keep_state(job))
     wait_idle(fake)
     fake.restart()  # history forgotten, output/loras kept
     job.status = JobStatus.RUNNING
@@ -253,7 +254,7 @@ def test_a_truncated_lora_on_the_server_is_rejected(
     async def go():  # type: ignore[no-untyped-def]
         backend = backend_for(fake)
         try:
-            await backend.submit(job, dataset)
+            await backend.submit(job, dataset, keep_state(job))
             await collect(backend, job)
             return await backend.download(job, tmp_path / "out")
         finally:
@@ -273,7 +274,7 @@ def test_a_tampered_output_name_cannot_escape_the_destination(
     async def go():  # type: ignore[no-untyped-def]
         backend = backend_for(fake)
         try:
-            await backend.submit(job, dataset)
+            await backend.submit(job, dataset, keep_state(job))
             await collect(backend, job)
             job.config["output_name"] = "../../evil"
             return await backend.download(job, tmp_path / "out")
@@ -290,6 +291,6 @@ def test_a_job_without_any_finished_chunk_has_nothing_to_download(
 ) -> None:
     job = StandInJob("job-none", config(max_steps=200))
     fake.steps_per_second = 50
-    call(backend_for(fake), "submit", job, dataset)
+    call(backend_for(fake), "submit", job, dataset, keep_state(job))
     with pytest.raises(BackendError, match="no finished LoRA"):
         call(backend_for(fake), "download", job, tmp_path)

@@ -31,8 +31,10 @@ from lora_studio.core.backends.base import (
     BackendCheck,
     CancelResult,
     DatasetSummary,
+    EffectiveSettings,
     Issue,
     JobLike,
+    SaveState,
 )
 from lora_studio.core.backends.comfyui.cancel import cancel_job
 from lora_studio.core.backends.comfyui.client import ComfyClient
@@ -60,6 +62,7 @@ from lora_studio.core.backends.comfyui.nodes import (
 from lora_studio.core.backends.comfyui.params import (
     TrainParams,
     as_config,
+    effective_of,
     plan_chunks,
     train_params,
 )
@@ -244,14 +247,22 @@ class ComfyUIBackend:
             issues.insert(0, Issue("backend", "error", describe_missing_nodes(specs, None)))
         return issues
 
-    def estimate_cost(self, config: TrainingConfig | Mapping[str, Any]) -> float | None:
+    def estimate_cost(
+        self, config: TrainingConfig | Mapping[str, Any], dataset: DatasetSummary | None = None
+    ) -> float | None:
         return None  # the artist's own machine
 
-    async def submit(self, job: JobLike, dataset: DatasetSummary) -> str:
+    def effective_settings(self, job: JobLike) -> EffectiveSettings:
+        """What ComfyUI's trainer really used, as recorded at submission (see `effective_of`)."""
+        values = dict(job.backend_state.get("effective") or {})
+        known = {"alpha", "mixed_precision", "optimizer", "seed", "enable_bucket", "resolution"}
+        return EffectiveSettings(**{k: v for k, v in values.items() if k in known})
+
+    async def submit(self, job: JobLike, dataset: DatasetSummary, save_state: SaveState) -> None:
         if job.backend_state and job.backend_state.get("chunks"):
             raise JobError(f"Job {job.id} was already queued on ComfyUI.")
         config = as_config(job.config)
-        params = train_params(config, dataset.image_count)
+        params = train_params(config, dataset)
         nodes = await self._nodes(refresh=True)
         errors = [
             i.message
@@ -265,6 +276,8 @@ class ComfyUIBackend:
         chunked = self.options.chunked
         if chunked is None:
             chunked = params.total_steps >= self.options.auto_chunk_min_steps
+        keep_aspect = nodes.kind is NodeSetKind.NEWER and params.bucketing
+        seed = job_seed(params.seed, key)
         state = ComfyJobState(
             client_id=self.client_id,
             job_key=key,
@@ -273,17 +286,21 @@ class ComfyUIBackend:
             plan=plan_chunks(params, chunked and names_with_steps, self.options.chunk_steps),
             grad_accumulation=params.grad_accumulation,
             steps_per_epoch=params.steps_per_epoch,
-            seed=job_seed(params.seed, key),
+            seed=seed,
             names_with_steps=names_with_steps,
             server=_without_credentials(self._http.base_url),
+            effective=effective_of(params, seed, keep_aspect),
+            phase="uploading",
         )
+        # On record before the upload: a run killed meanwhile is resolved by `jobs attach`.
+        await save_state(state.to_dict(), None)
         session = self.session(state.client_id)
         # Run events go only to a socket that is already open when the prompt is queued.
         if not await session.wait_connected(self.options.ws_connect_timeout):
             log.warning("No websocket to %s yet; the job will be followed by polling", self.where)
         rule = ResizeRule(
             params.resolution,
-            keep_aspect=nodes.kind is NodeSetKind.NEWER and params.bucketing,
+            keep_aspect=keep_aspect,
             step=params.bucket_reso_steps,
             min_side=params.min_bucket_reso,
             max_side=max(params.max_bucket_reso, params.resolution),
@@ -296,15 +313,19 @@ class ComfyUIBackend:
             concurrency=self.options.upload_concurrency,
             executor=self._executor,
         )
-        prompt_id = await self._queue_next(job, state, nodes, params)
-        job.backend_job_id = prompt_id
-        return prompt_id
+        await self._queue_next(job, state, nodes, params, save_state)
 
     async def _queue_next(
-        self, job: JobLike, state: ComfyJobState, nodes: TrainingNodeSet, params: TrainParams
+        self,
+        job: JobLike,
+        state: ComfyJobState,
+        nodes: TrainingNodeSet,
+        params: TrainParams,
+        save_state: SaveState | None,
     ) -> str:
         previous = state.last_done
         record = state.next_chunk(str(uuid.uuid4()))
+        state.phase = ""
         graph, ids = build_training_graph(
             nodes,
             params,
@@ -319,7 +340,12 @@ class ComfyUIBackend:
         )
         record.train_node, record.save_node = ids.train, ids.save
         record.preview_node, record.loss_graph_node = ids.preview, ids.loss_graph
-        job.backend_state = state.to_dict()  # on record before it is queued
+        # Durably on record before it is queued: a crash between POST and reply leaves the
+        # prompt id, which re-attach finds in ComfyUI's queue or history.
+        if save_state is not None:
+            await save_state(state.to_dict(), record.prompt_id)
+        else:
+            job.backend_state = state.to_dict()
         session = self.session(state.client_id)
         session.watch(record.prompt_id)
         try:
@@ -332,7 +358,17 @@ class ComfyUIBackend:
             job.backend_state = state.to_dict()
             raise
 
-    async def events(self, job: JobLike) -> AsyncIterator[JobEvent]:
+    async def events(
+        self, job: JobLike, save_state: SaveState | None = None
+    ) -> AsyncIterator[JobEvent]:
+        if job.backend_state.get("phase") == "uploading" and not job.backend_state.get("chunks"):
+            # The submitting process stopped during the upload: nothing was queued on ComfyUI.
+            yield Failed(
+                f"The upload of job {job.id}'s dataset to {self.where} was interrupted (LoRA "
+                "Studio stopped before the training was queued), so nothing runs there. Start "
+                "the training again."
+            )
+            return
         state = self.job_state(job)
         progress = StepTracker(total=state.total_steps)
         if state.last_done is not None:
@@ -341,7 +377,9 @@ class ComfyUIBackend:
         session = self.session(state.client_id)
         self._live[job.id] = progress
         try:
-            async for event in self._follow_chunks(job, state, progress, session, status):
+            async for event in self._follow_chunks(
+                job, state, progress, session, status, save_state
+            ):
                 yield event
         finally:
             self._live.pop(job.id, None)
@@ -353,6 +391,7 @@ class ComfyUIBackend:
         progress: StepTracker,
         session: WsSession,
         status: JobStatus,
+        save_state: SaveState | None,
     ) -> AsyncIterator[JobEvent]:
         while True:
             chunk = state.current
@@ -400,7 +439,8 @@ class ComfyUIBackend:
                 return
             try:
                 nodes = await self._nodes()
-                await self._queue_next(job, state, nodes, train_params(job.config, 1))
+                params = train_params(job.config, 1)  # the step count comes from the plan
+                await self._queue_next(job, state, nodes, params, save_state)
             except PromptRejected as exc:
                 yield Failed(exc.user_message, exc.detail or "")
                 return

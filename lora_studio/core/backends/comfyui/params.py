@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lora_studio.core.backends.base import DatasetSummary
 from lora_studio.core.config.training_config import (
     MixedPrecision,
     TrainingConfig,
@@ -63,10 +64,22 @@ class TrainParams:
     save_every_n_epochs: int | None
 
 
-def train_params(config: TrainingConfig | Mapping[str, Any], image_count: int) -> TrainParams:
+def dataset_shape(dataset: DatasetSummary | int, config: TrainingConfig) -> DatasetShape:
+    """Images × repeats per folder (a bare count uses the config's repeats)."""
+    if isinstance(dataset, int):
+        return DatasetShape.uniform(max(0, dataset), config.repeats)
+    return DatasetShape.from_groups(
+        [(len(f.items), f.repeats_for(config.repeats)) for f in dataset.folders if f.items]
+    )
+
+
+def train_params(
+    config: TrainingConfig | Mapping[str, Any], dataset: DatasetSummary | int
+) -> TrainParams:
     cfg = as_config(config)
-    # ComfyUI trains on randomly drawn batches, so buckets do not change the step count here.
-    length = training_length(cfg, DatasetShape.uniform(max(0, image_count), cfg.repeats))
+    # ComfyUI trains on randomly drawn batches, so buckets do not change the step count here;
+    # each folder's repeats do.
+    length = training_length(cfg, dataset_shape(dataset, cfg))
     dtype = "fp32" if cfg.mixed_precision is MixedPrecision.NO else "bf16"  # no fp16 option
     return TrainParams(
         base_model=cfg.base_model,
@@ -88,6 +101,23 @@ def train_params(config: TrainingConfig | Mapping[str, Any], image_count: int) -
         seed=cfg.seed,
         save_every_n_epochs=cfg.save_every_n_epochs,
     )
+
+
+def effective_of(params: TrainParams, seed: int, keep_aspect: bool) -> dict[str, Any]:
+    """What the native trainer really runs with — the metadata's truth (docs/protocols.md §2.1).
+
+    A new LoRA's alpha is fixed at 1.0; `training_dtype` is bf16 or fp32 (kohya spells fp32
+    "no"); the optimizer is the native one sent; the seed is the job's own (first chunk); images
+    are resized to one square size (centre crop) unless the newer nodes keep the aspect ratio.
+    """
+    return {
+        "alpha": 1.0,
+        "mixed_precision": "no" if params.training_dtype == "fp32" else params.training_dtype,
+        "optimizer": params.optimizer,
+        "seed": seed,
+        "enable_bucket": keep_aspect,
+        "resolution": params.resolution,
+    }
 
 
 def plan_chunks(params: TrainParams, chunked: bool, chunk_steps: int) -> list[int]:

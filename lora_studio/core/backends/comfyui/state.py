@@ -50,6 +50,11 @@ class ComfyJobState:
     # Where the job runs, so it can be re-attached after a restart even when the app's settings
     # point elsewhere by then. Never carries credentials (those come from the keychain).
     server: str = ""
+    # What ComfyUI really trains with (alpha, precision, optimizer, seed, cropping), for the
+    # metadata stamped into the LoRA: `EffectiveSettings` fields by name.
+    effective: dict[str, Any] = field(default_factory=dict)
+    # "uploading" while the dataset goes up (no prompt queued yet), "" once a prompt is recorded.
+    phase: str = ""
 
     @property
     def total_steps(self) -> int:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lora_studio.core.config.estimates.cost import (
-    CLOUD_BACKENDS,
     DEFAULT_REPLICATE_SKU,
     SKU_GPU_CLASS,
-    estimate_backend_cost,
+    estimate_cost,
 )
 from lora_studio.core.config.estimates.duration import (
     GpuClass,
@@ -29,8 +28,6 @@ from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.config.training_length import DatasetShape, TrainingLength, training_length
 from lora_studio.core.config.validation import validate_config
 
-BACKENDS = ("comfyui", "replicate", "kohya")
-
 # GPU memory of the machine each Replicate SKU runs on.
 _SKU_VRAM_GB = {
     "gpu-h100": 80.0,
@@ -40,6 +37,41 @@ _SKU_VRAM_GB = {
     "gpu-a40-small": 48.0,
     "gpu-t4": 16.0,
 }
+
+
+if TYPE_CHECKING:
+    from lora_studio.core.backends.registry import BackendKind
+
+
+def backend_names() -> tuple[str, ...]:
+    """Every backend kind the estimates know (the registry's)."""
+    from lora_studio.core.backends.registry import kind_names
+
+    return kind_names()
+
+
+def _kind(backend: str | None) -> BackendKind | None:
+    if backend is None:
+        return None
+    # Imported here: the registry imports the backends, which import config (this package).
+    from lora_studio.core.backends.registry import get_kind
+    from lora_studio.core.errors import ConfigError
+
+    try:
+        return get_kind(backend)
+    except ConfigError:
+        raise ValueError(
+            f"unknown backend {backend!r}; known: {', '.join(backend_names())}"
+        ) from None
+
+
+def _cost(entry: BackendKind | None, duration: Estimate, sku: str) -> Estimate | None:
+    """Money for a run on a cloud backend (its registry cost model); None on local ones."""
+    if entry is None or entry.local:
+        return None
+    if entry.cost_model is not None:
+        return entry.cost_model(duration)
+    return estimate_cost(duration, sku)
 
 
 @dataclass(frozen=True)
@@ -81,10 +113,9 @@ def estimate_training(
     On a cloud backend the GPU is the SKU's (H100 80 GB by default) unless told otherwise;
     locally the GPU class is guessed from `gpu_vram_gb` when not given.
     """
-    if backend is not None and backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    entry = _kind(backend)
     length = training_length(config, dataset)
-    if backend in CLOUD_BACKENDS:
+    if entry is not None and not entry.local:
         if gpu_vram_gb is None:
             gpu_vram_gb = _SKU_VRAM_GB.get(replicate_sku)
         gpu = GpuClass(gpu_class) if gpu_class else SKU_GPU_CLASS.get(replicate_sku, GpuClass.H100)
@@ -99,7 +130,7 @@ def estimate_training(
         verdict=verdict,
         duration=duration,
         gpu_class=gpu,
-        cost=estimate_backend_cost(backend, duration, replicate_sku),
+        cost=_cost(entry, duration, replicate_sku),
         issues=validate_config(config, total_steps=length.total_steps),
         backend=backend,
     )
