@@ -15,6 +15,7 @@ import platformdirs
 
 HOME_ENV = "LORA_STUDIO_HOME"
 _APP = "lora-studio"
+GUIDE_NAME = "artists-guide.md"
 
 
 def set_home(directory: str | os.PathLike[str]) -> None:
@@ -28,7 +29,17 @@ def _home() -> Path | None:
 
 
 def _ensure(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from lora_studio.core.errors import StorageError  # paths is imported by core: no cycle
+
+        where = f" (set by {HOME_ENV} or --data-dir)" if _home() else ""
+        raise StorageError(
+            f"LoRA Studio cannot create its folder {path}{where}: {exc.strerror or exc}. Make it "
+            f"writable, or choose another folder with --data-dir DIR or {HOME_ENV}.",
+            detail=str(exc),
+        ) from exc
     return path
 
 
@@ -69,12 +80,14 @@ def log_file() -> Path:
 
 
 def resource_dir() -> Path:
-    """The `resources/` folder: beside the package in a source tree, or in a frozen bundle."""
+    """The `resources/` folder: in a frozen bundle, inside the installed package (a wheel, where
+    setup.py copies it), or beside the package in a source tree / editable install."""
     frozen_root = getattr(sys, "_MEIPASS", None)
+    package = Path(__file__).resolve().parent
     candidates = []
     if frozen_root:
         candidates.append(Path(frozen_root) / "resources")
-    candidates.append(Path(__file__).resolve().parent.parent / "resources")
+    candidates += [package / "resources", package.parent / "resources"]
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
@@ -82,6 +95,24 @@ def resource_dir() -> Path:
         "LoRA Studio's resources folder is missing; reinstall the application "
         f"(looked in: {', '.join(str(c) for c in candidates)})"
     )
+
+
+def docs_dir() -> Path:
+    """The documentation (artist's guide, architecture and protocol notes): `resources/docs/` in a
+    wheel or bundle, the top-level `docs/` folder in a source tree."""
+    candidates = [resource_dir() / "docs", Path(__file__).resolve().parent.parent / "docs"]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(
+        "LoRA Studio's documentation folder is missing; reinstall the application "
+        f"(looked in: {', '.join(str(c) for c in candidates)})"
+    )
+
+
+def guide_file() -> Path:
+    """The artist's guide the Help menu opens."""
+    return docs_dir() / GUIDE_NAME
 
 
 def resource(*parts: str) -> Path:

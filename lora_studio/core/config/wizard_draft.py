@@ -1,5 +1,5 @@
 """Core: the Train wizard's draft — the dataset folder, preset and the settings the artist typed —
-saved atomically so closing the window (or a crash) loses nothing (PRODUCT §1.6).
+saved atomically so closing the window (or a crash) loses nothing (docs/architecture.md §6.1).
 
 A missing or unreadable draft is simply no draft: the wizard starts empty and the broken file is
 kept aside as `.broken` rather than deleted.

@@ -1,5 +1,5 @@
 """View-model: the Train wizard — Dataset → Captions check → Preset and parameters →
-Backend → Review and start (PRODUCT §1.6).
+Backend → Review and start (docs/architecture.md §6.1).
 
 Owns one view-model per part (`dataset` serves the first two steps), the current step, and
 `can_advance` with a sentence saying what is missing (`advance_hint`). State lives here, not in

@@ -1,4 +1,4 @@
-"""View: the Train page — the training wizard (PRODUCT §1.6) in a stacked widget, with a step
+"""View: the Train page — the training wizard (docs/architecture.md §6.1) in a stacked widget, with a step
 indicator above and Back / Next (Start on the last step) below.
 
 Bound to a TrainWizardViewModel: the page shows `step`, enables Next from `can_advance` and says

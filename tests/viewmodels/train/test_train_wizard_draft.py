@@ -1,5 +1,5 @@
 """The Train wizard keeps its draft: folder, preset and typed settings survive closing the window
-(PRODUCT §1.6), and a broken draft file is set aside, not fatal."""
+(docs/architecture.md §6.1), and a broken draft file is set aside, not fatal."""
 
 from __future__ import annotations
 
