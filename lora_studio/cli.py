@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lora_studio import __version__, paths
+from lora_studio.core.errors import LoraStudioError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -85,6 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("Interrupted.", file=sys.stderr)
             return 130
+        except LoraStudioError as exc:
+            # Last line of defence: an expected failure a command did not catch (a read-only
+            # LORA_STUDIO_HOME, a full disk under the job history) is a sentence, not a traceback.
+            print(f"error: {exc.user_message}", file=sys.stderr)
+            return EXIT_FAILED
     from lora_studio.app import run_gui
 
     return run_gui()

@@ -6,6 +6,8 @@ damaged file: the artist (or support) decides whether it can be rescued.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -14,6 +16,15 @@ from lora_studio.core.errors import StorageError
 _BUSY = {"SQLITE_BUSY", "SQLITE_LOCKED"}
 _DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
 _READ_ONLY = {"SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH"}
+_NEARLY_FULL = 1 << 20  # below a megabyte free, SQLite's journal and WAL cannot grow
+
+
+def _disk_full(path: Path) -> bool:
+    """SQLite often reports a full disk as a generic I/O error (or worse): ask the disk itself."""
+    for folder in (path.parent, *path.parents):
+        with contextlib.suppress(OSError):
+            return shutil.disk_usage(folder).free < _NEARLY_FULL
+    return False
 
 
 def _code(exc: sqlite3.Error) -> str:
@@ -39,7 +50,7 @@ def storage_error(exc: sqlite3.Error, path: Path, action: str) -> StorageError:
             f"together with any {path.name}-wal and -shm files beside it) and restart LoRA "
             "Studio to start a new history, or restore it from a backup."
         )
-    elif code == "SQLITE_FULL" or "disk is full" in text:
+    elif code == "SQLITE_FULL" or "disk is full" in text or _disk_full(path):
         message = (
             f"Could not {action}: the disk holding {path} is full. Free some "
             "space and try again; jobs recorded so far are safe."
@@ -52,7 +63,7 @@ def storage_error(exc: sqlite3.Error, path: Path, action: str) -> StorageError:
     elif code == "SQLITE_IOERR" or "disk i/o" in text:
         message = (
             f"Could not {action}: reading or writing {path} failed at the disk level. "
-            " Check the drive (is it removable or a network share?) and try again."
+            "Check the drive (is it removable or a network share?) and try again."
         )
     else:
         message = f"Could not {action} ({path}): {exc}."
