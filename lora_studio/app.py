@@ -28,12 +28,14 @@ from lora_studio.core.training.service import TrainingService
 from lora_studio.logging_setup import route_qt_messages, setup_logging
 from lora_studio.viewmodels.captions.captions_vm import CaptionsViewModel
 from lora_studio.viewmodels.dataset.dataset_vm import DatasetViewModel
+from lora_studio.viewmodels.help_vm import HelpViewModel
 from lora_studio.viewmodels.jobs_vm import JobsViewModel
 from lora_studio.viewmodels.message_bridge import MessageBridge
 from lora_studio.viewmodels.presets_vm import PresetsViewModel
 from lora_studio.viewmodels.settings_vm import SettingsViewModel
 from lora_studio.viewmodels.train import TrainWizardViewModel
 from lora_studio.views.crash_dialog import make_excepthook
+from lora_studio.views.help_menu import install_help_menu
 from lora_studio.views.main_window import MainWindow, PageSpec
 from lora_studio.views.pages.captions_page import CaptionsPage
 from lora_studio.views.pages.dataset_page import DatasetPage
@@ -203,6 +205,8 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
         str(services.config_dir / "window-state.ini"), QSettings.Format.IniFormat
     )
     window = MainWindow(pages, services.bridge, window_state, icon=app_icon())
+    window.help_vm = HelpViewModel(services.bridge, parent=window)  # type: ignore[attr-defined]
+    install_help_menu(window, window.help_vm)  # type: ignore[attr-defined]
     # The window owns the view-models of its pages; keep them alive as long as it lives.
     window.view_models = [settings_vm, jobs_vm, presets_vm, dataset_vm, captions_vm, train_vm]  # type: ignore[attr-defined]
     window.close_requested.connect(captions_vm.shutdown)  # first: a pending caption edit is saved
@@ -301,6 +305,10 @@ def _self_test(screenshot_dir: Path | None) -> int:
     if app_icon().isNull():
         problems.append("the application icon could not be loaded from resources/icons")
     problems.extend(_check_presets())
+    try:
+        paths.guide_file().read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"the artist's guide (Help menu) cannot be read: {exc}")
     window = build_window(app, services)
     window.show()
     app.processEvents()
