@@ -181,7 +181,13 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     )
     presets_vm = PresetsViewModel(services.config_dir, services.executor)
     presets_vm.load()
-    dataset_vm = DatasetViewModel(services.executor, services.bridge)
+    datasets_dir = services.settings.datasets_dir
+    dataset_vm = DatasetViewModel(
+        services.executor,
+        services.bridge,
+        datasets_dir=Path(datasets_dir) if datasets_dir else paths.datasets_dir(),
+    )
+    dataset_vm.opened.connect(settings_vm.remember_dataset)
     # Shares the open dataset and current picture with the Dataset page (and its detail pane's
     # caption editor), so it is built before the Dataset page.
     captions_vm = CaptionsViewModel(dataset_vm, services.executor)
@@ -240,10 +246,22 @@ async def _run_main_window(app: QApplication, services: Services) -> int:
     sys.excepthook = make_excepthook(str(paths.log_file()), lambda: window)
     asyncio.get_running_loop().set_exception_handler(_report_task_exception)
     window.show()
+    _reopen_last_dataset(window, services)
     _reattach_jobs(services)
     await closed.wait()
     await services.aclose()
     return 0
+
+
+def _reopen_last_dataset(window: MainWindow, services: Services) -> None:
+    """Open the dataset the artist worked on last time (if it is still there)."""
+    last = services.settings.last_dataset_dir
+    dataset_vm = next(
+        (vm for vm in getattr(window, "view_models", []) if isinstance(vm, DatasetViewModel)),
+        None,
+    )
+    if last and dataset_vm is not None and Path(last).is_dir():
+        dataset_vm.open_folder(last)
 
 
 def _report_task_exception(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:

@@ -75,6 +75,13 @@ def output_dir() -> Path:
     )
 
 
+def datasets_dir() -> Path:
+    """Default folder for new datasets ("New dataset", "Copy into a new dataset"): visible to
+    the artist beside their pictures. Created when the first dataset is made, not here."""
+    home = _home()
+    return home / "datasets" if home else Path(platformdirs.user_pictures_dir()) / "LoRA Studio"
+
+
 def log_file() -> Path:
     return log_dir() / "lora-studio.log"
 

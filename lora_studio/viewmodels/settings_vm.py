@@ -77,6 +77,18 @@ class SettingsViewModel(QObject):
     def settings(self) -> Settings:
         return self._settings
 
+    def remember_dataset(self, folder: str) -> None:
+        """The Dataset page opened `folder`: reopen it at the next start, keep it in the recent
+        list (newest first, ten at most)."""
+        if not folder:
+            return
+        recent = [folder, *(f for f in self._settings.recent_datasets if f != folder)][:10]
+        if folder == self._settings.last_dataset_dir and recent == self._settings.recent_datasets:
+            return
+        self._settings.last_dataset_dir = folder
+        self._settings.recent_datasets = recent
+        self._schedule_save()
+
     def set_theme(self, value: str) -> None:
         try:
             theme = Theme(value)

@@ -49,6 +49,7 @@ class Settings(BaseModel):
     thumbnail_workers: int = Field(default=2, ge=1, le=16)
     backends: list[dict[str, Any]] = Field(default_factory=_default_backends, validate_default=True)
     output_dir: str | None = None  # where finished LoRAs go; None = Documents/LoRA Studio
+    datasets_dir: str | None = None  # "New dataset" makes folders here; None = paths default
 
     @model_validator(mode="before")
     @classmethod

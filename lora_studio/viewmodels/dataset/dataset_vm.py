@@ -4,8 +4,11 @@ and the thumbnail fill; owns the detail, stats and doctor view-models and keeps 
 Opening a folder runs scan + quick checks + row building in the executor, then swaps the rows into
 the grid model in one reset; thumbnails are filled afterwards by the ThumbnailLoader (visible rows
 first). Deletes move pictures and captions to the project trash; each delete or batch of fixes is
-one undo step. The view asks for folder and file choosers through `folder_open_requested` and
-`import_files_requested` (dialogs belong to views, never to a coroutine).
+one undo step. The view asks for folder and file choosers through `folder_open_requested`,
+`import_files_requested` and `import_folder_requested` (dialogs belong to views, never to a
+coroutine), for a new dataset's name through `new_dataset_requested`, and — when a folder is dropped
+on an empty page — whether to copy it into a new dataset (the default: originals stay untouched) or
+work on it in place, through `drop_choice_requested`, answered with `answer_drop()`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication
 
+from lora_studio.core.dataset import new_dataset
+from lora_studio.core.plurals import plural
 from lora_studio.viewmodels.dataset import core_adapter as core
 from lora_studio.viewmodels.dataset import dataset_jobs as jobs
 from lora_studio.viewmodels.dataset.core_adapter import CancelToken, DatasetScan, Finding
@@ -52,6 +57,10 @@ class DatasetViewModel(OperationViewModel):
     thumbnails_filling_changed = Signal(bool)
     folder_open_requested = Signal(str)  # view: choose a folder, starting here
     import_files_requested = Signal(str)  # view: choose files to import
+    import_folder_requested = Signal(str)  # view: choose a folder to import
+    new_dataset_requested = Signal(str)  # view: ask for a name; the new folder goes in this one
+    drop_choice_requested = Signal(str)  # view: "Copy into a new dataset" or "Work on this folder"
+    folder_note_changed = Signal(str)
     reveal_requested = Signal(str)  # view: select and scroll to this picture
     opened = Signal(str)
     imported = Signal(int)
@@ -63,6 +72,7 @@ class DatasetViewModel(OperationViewModel):
     thumbnails_done = Observable(0)
     thumbnails_total = Observable(0)
     thumbnails_filling = Observable(False)
+    folder_note = Observable("")  # whether the open folder is a copy or the artist's own
 
     def __init__(
         self,
@@ -71,10 +81,14 @@ class DatasetViewModel(OperationViewModel):
         *,
         thumbnail_side: int | None = None,
         pixmap_budget_bytes: int | None = None,
+        datasets_dir: Path | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(executor, parent)
         self._bridge = bridge
+        # Where "New dataset" and "Copy into a new dataset" create folders.
+        self.datasets_dir = datasets_dir or Path.home() / "LoRA Studio datasets"
+        self._pending_sources: list[Path] = []  # dropped before any dataset was open
         self._scan: DatasetScan | None = None
         self.undo_stack = UndoStack(self)
         self._recheck_generation = 0
@@ -155,6 +169,7 @@ class DatasetViewModel(OperationViewModel):
         # The order was computed for the sort at the time of the call; re-sort if it changed since.
         self.grid_model.set_rows(scanned.rows, already_ordered=scanned.order == self._sort_state())
         self.folder = str(scan.root)
+        self.folder_note = self._describe_folder(scan.root)
         self.image_count = len(scanned.rows)
         self.detail.show(None, resolution)
         self.loader.start(scanned.thumbnails, [row.path for row in self.grid_model.rows()])
@@ -208,27 +223,106 @@ class DatasetViewModel(OperationViewModel):
         self._after_rows_changed()
 
     # -- import ------------------------------------------------------------------------------------
-    def request_import(self) -> None:
+    def request_import(self, folder: bool = False) -> None:
+        """Choose pictures and zip archives (or, with `folder`, a whole folder) to copy in. With
+        no dataset open, a new one is made first (its name is asked for)."""
         if self._scan is None:
-            self.error = "Open a dataset folder first; imported pictures are copied into it."
+            self.request_new_dataset()
             return
-        self.import_files_requested.emit(self.folder)
+        if folder:
+            self.import_folder_requested.emit(self.folder)
+        else:
+            self.import_files_requested.emit(self.folder)
+
+    def request_new_dataset(self) -> None:
+        self.new_dataset_requested.emit(str(self.datasets_dir))
+
+    def create_dataset(self, name: str) -> bool:
+        """Make `datasets_dir/name`, open it, then import what was dropped before (if anything)
+        or ask the view for pictures to import."""
+        try:
+            cleaned = new_dataset.check_dataset_name(name)
+        except core.LoraStudioError as exc:
+            self.error = exc.user_message
+            return False
+        sources, self._pending_sources = self._pending_sources, []
+        parent = self.datasets_dir
+        return self._start(
+            "Creating the dataset",
+            lambda token: self._run_create(parent, cleaned, sources, token),
+        )
+
+    async def _run_create(
+        self, parent: Path, name: str, sources: list[Path], token: CancelToken
+    ) -> None:
+        folder = await self._in_executor(new_dataset.create_dataset, parent, name)
+        await self._run_open(folder, token)
+        if sources:
+            await self._run_import(folder, sources, token)
+        else:
+            self.import_files_requested.emit(str(folder))
+
+    def answer_drop(self, copy: bool) -> bool:
+        """The artist's answer to `drop_choice_requested`: copy the dropped folder into a new
+        dataset (originals untouched), or work on the folder itself."""
+        sources, self._pending_sources = self._pending_sources, []
+        if len(sources) != 1:
+            return False
+        if not copy:
+            return self.open_folder(str(sources[0]))
+        parent = self.datasets_dir
+        return self._start(
+            "Copying into a new dataset", lambda token: self._run_copy(sources[0], parent, token)
+        )
+
+    def discard_drop(self) -> None:
+        self._pending_sources = []
+
+    async def _run_copy(self, source: Path, parent: Path, token: CancelToken) -> None:
+        progress = self._progress_reporter("Copied")
+        copied = await self._in_executor(
+            new_dataset.copy_as_dataset, source, parent, cancel=token, progress=progress
+        )
+        if copied.cancelled:
+            return
+        await self._run_open(copied.folder, token)
+        if self._bridge is not None:
+            self._bridge.info(
+                f"Copied {plural(copied.copied, 'picture')} from {source} into the new dataset "
+                f"{copied.folder}; the original folder is untouched."
+            )
+
+    def _describe_folder(self, root: Path) -> str:
+        try:
+            inside = root.resolve().is_relative_to(self.datasets_dir.resolve())
+        except OSError:
+            inside = False
+        if inside:
+            return (
+                "A dataset in your datasets folder: pictures come in as copies, the originals "
+                "stay where they were."
+            )
+        return (
+            "Working on this folder itself: deletes and fixes change it (what they replace goes "
+            "to its trash; Undo brings it back)."
+        )
 
     def import_sources(self, sources: Sequence[str]) -> bool:
         """Copy dropped or chosen files, folders and zip archives into the open dataset.
 
-        With no dataset open, dropping a single folder opens it instead (the artist's most likely
-        intent when starting from an empty page).
-        """
+        With no dataset open, one dropped folder asks the view how to use it
+        (`drop_choice_requested`); dropped files ask for a new dataset's name first."""
         paths = [Path(s) for s in sources if s]
         if not paths:
             self.error = "Nothing to import: drop pictures, folders or zip archives."
             return False
         if self._scan is None:
+            self._pending_sources = paths
             if len(paths) == 1 and paths[0].is_dir():
-                return self.open_folder(str(paths[0]))
-            self.error = "Open a dataset folder first; imported pictures are copied into it."
-            return False
+                self.drop_choice_requested.emit(str(paths[0]))
+            else:
+                self.request_new_dataset()
+            return True
         root = self._scan.root
         return self._start("Importing", lambda token: self._run_import(root, paths, token))
 

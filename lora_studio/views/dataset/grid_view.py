@@ -19,15 +19,14 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPalette,
     QPen,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
 from lora_studio.views.dataset.thumbnail_delegate import ThumbnailDelegate
 
-EMPTY_TEXT = (
-    "Drop pictures, folders or zip archives here\n"
-    "or open a dataset folder (Ctrl+O) to see its thumbnails."
-)
+EMPTY_TEXT = "Drop pictures, a folder or zip archives here"
+CELL = QSize(176, 204)  # the delegate's card; columns are spread so the grid fills its width
 
 
 def local_paths(mime: QMimeData | None) -> list[str]:
@@ -62,11 +61,38 @@ class DatasetGridView(QListView):
         self.viewport().setAcceptDrops(True)
         self.setDropIndicatorShown(False)
         self._drag_active = False
+        self._empty_text = EMPTY_TEXT
         self.setToolTip("")
         self.viewport().setAttribute(Qt.WidgetAttribute.WA_Hover, True)
 
     def sizeHint(self) -> QSize:
         return QSize(760, 560)
+
+    def set_empty_text(self, text: str) -> None:
+        """What the empty grid says (no dataset, an empty dataset, nothing matches the filters)."""
+        if text != self._empty_text:
+            self._empty_text = text
+            self.viewport().update()
+
+    @property
+    def empty_text(self) -> str:
+        return self._empty_text
+
+    # -- layout ------------------------------------------------------------------------------------
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._fit_columns()
+        super().resizeEvent(event)
+
+    def _fit_columns(self) -> None:
+        """As many card columns as fit, the spare width shared out between them: no empty strip
+        on the right whatever the splitter leaves for the grid."""
+        spacing = self.spacing()
+        usable = self.viewport().width() - spacing
+        columns = max(1, usable // (CELL.width() + spacing))
+        width = max(CELL.width() + spacing, usable // columns)
+        grid = QSize(width, CELL.height() + spacing)
+        if grid != self.gridSize():
+            self.setGridSize(grid)
 
     # -- drag and drop -----------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -130,5 +156,10 @@ class DatasetGridView(QListView):
             font = painter.font()
             font.setPointSizeF(font.pointSizeF() * 1.2)
             painter.setFont(font)
-            painter.drawText(area, Qt.AlignmentFlag.AlignCenter, EMPTY_TEXT)
+            text_area = QRect(area.left(), area.top() + 24, area.width(), area.height() // 3)
+            painter.drawText(
+                text_area,
+                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                self._empty_text,
+            )
         painter.end()

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
+    QMenu,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QTabWidget,
@@ -24,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lora_studio.core.plurals import plural
 from lora_studio.viewmodels.dataset.dataset_vm import DatasetViewModel
 from lora_studio.viewmodels.models.thumbnail_grid_model import GridRole
 from lora_studio.views.dataset.detail_pane import DetailPane
@@ -32,6 +36,9 @@ from lora_studio.views.dataset.filter_bar import FilterBar
 from lora_studio.views.dataset.grid_view import DatasetGridView
 from lora_studio.views.dataset.progress_strip import ProgressStrip
 from lora_studio.views.dataset.stats_panel import StatsPanel
+from lora_studio.views.icons import icon
+from lora_studio.views.style import PAGE_MARGINS, SPACE, make_primary, page_header
+from lora_studio.views.widgets.empty_state import EmptyState
 from lora_studio.views.widgets.error_banner import ErrorBanner
 
 IMPORT_FILTER = (
@@ -45,26 +52,55 @@ class DatasetPage(QWidget):
         super().__init__(parent)
         self._vm = view_model
         self.dialog: QFileDialog | None = None
+        self.drop_choice: QMessageBox | None = None
+        self.name_dialog: QInputDialog | None = None
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 10, 12, 8)
+        layout.setContentsMargins(*PAGE_MARGINS)
+        layout.setSpacing(2 * SPACE)
 
-        top = QHBoxLayout()
+        header, actions = page_header(
+            "Dataset",
+            "The pictures and captions you train on: check them, fix what the doctor finds.",
+            self,
+        )
+        self.new_button = make_primary(QPushButton("New dataset…", self))
+        self.new_button.setIcon(icon("dataset.new", primary=True))
+        self.new_button.setToolTip(
+            "Make a new dataset folder in your datasets location and import pictures into it"
+        )
         self.open_button = QPushButton("Open folder…", self)
+        self.open_button.setIcon(icon("dataset.open"))
         self.open_button.setToolTip("Open a dataset folder (Ctrl+O)")
         self.import_button = QPushButton("Import…", self)
+        self.import_button.setIcon(icon("dataset.import"))
         self.import_button.setToolTip(
-            "Copy pictures, folders, zip archives or video frames in (Ctrl+I)"
+            "Copy pictures, zip archives or a whole folder into this dataset (Ctrl+I)"
         )
+        self.import_menu = QMenu(self.import_button)
+        self.import_files_action = self.import_menu.addAction("Pictures or zip archives…")
+        self.import_folder_action = self.import_menu.addAction("A whole folder…")
+        self.import_button.setMenu(self.import_menu)
+        for button in (self.new_button, self.open_button, self.import_button):
+            actions.addWidget(button)
+        layout.addLayout(header)
+
+        top = QHBoxLayout()
+        top.setSpacing(2 * SPACE)
         self.delete_button = QToolButton(self)
         self.undo_button = QToolButton(self)
         self.folder_label = QLabel("No dataset open", self)
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        top.addWidget(self.open_button)
-        top.addWidget(self.import_button)
+        self.folder_note = QLabel(self)
+        self.folder_note.setObjectName("FolderNote")
+        self.folder_note.setWordWrap(True)
         top.addWidget(self.delete_button)
         top.addWidget(self.undo_button)
-        top.addSpacing(8)
-        top.addWidget(self.folder_label, 1)
+        top.addSpacing(2 * SPACE)
+        folder_box = QVBoxLayout()
+        folder_box.setSpacing(0)
+        folder_box.addWidget(self.folder_label)
+        folder_box.addWidget(self.folder_note)
+        top.addLayout(folder_box, 1)
         layout.addLayout(top)
 
         self.filter_bar = FilterBar(view_model, self)
@@ -79,13 +115,16 @@ class DatasetPage(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.grid = DatasetGridView(splitter)
         self.grid.setModel(view_model.proxy)
+        # The empty grid offers the next step as buttons; drops still land on the grid around it.
+        self.empty_state = EmptyState(self.grid.viewport())
+        self.grid.viewport().installEventFilter(self)
         self.side = QTabWidget(splitter)
         self.detail = DetailPane(view_model.detail, self.side)
         self.stats = StatsPanel(view_model.stats, self.side)
         self.doctor = DoctorPanel(view_model.doctor, self.side)
-        self.side.addTab(self.detail, "Details")
-        self.side.addTab(self.stats, "Statistics")
-        self.side.addTab(self.doctor, "Doctor")
+        self.side.addTab(self.detail, icon("dataset.details"), "Details")
+        self.side.addTab(self.stats, icon("dataset.stats"), "Statistics")
+        self.side.addTab(self.doctor, icon("dataset.doctor"), "Doctor")
         splitter.addWidget(self.grid)
         splitter.addWidget(self.side)
         splitter.setStretchFactor(0, 3)
@@ -138,16 +177,24 @@ class DatasetPage(QWidget):
             self._vm.undo,
             "Undo the last delete or fix (Ctrl+Z)",
         )
+        self.delete_action.setIcon(icon("dataset.delete"))
+        self.undo_action.setIcon(icon("dataset.undo"))
         self.delete_button.setDefaultAction(self.delete_action)
         self.undo_button.setDefaultAction(self.undo_action)
 
     def _bind(self) -> None:
         vm = self._vm
+        self.new_button.clicked.connect(vm.request_new_dataset)
         self.open_button.clicked.connect(vm.request_open_folder)
-        self.import_button.clicked.connect(vm.request_import)
+        self.import_files_action.triggered.connect(lambda: vm.request_import(folder=False))
+        self.import_folder_action.triggered.connect(lambda: vm.request_import(folder=True))
         vm.folder_open_requested.connect(self._on_vm_folder_open_requested)
         vm.import_files_requested.connect(self._on_vm_import_files_requested)
+        vm.import_folder_requested.connect(self._on_vm_import_folder_requested)
+        vm.new_dataset_requested.connect(self._on_vm_new_dataset_requested)
+        vm.drop_choice_requested.connect(self._on_vm_drop_choice_requested)
         vm.folder_changed.connect(self._show_folder)
+        vm.folder_note_changed.connect(self.folder_note.setText)
         vm.image_count_changed.connect(self._show_counts)
         vm.grid.visible_count_changed.connect(self._show_counts)
         vm.undo_stack.can_undo_changed.connect(self.undo_action.setEnabled)
@@ -173,17 +220,70 @@ class DatasetPage(QWidget):
 
     # -- view-model → widgets ----------------------------------------------------------------------
     def _show_folder(self, folder: str) -> None:
-        self.folder_label.setText(
-            folder or "No dataset open — open a folder or drop pictures on the grid"
-        )
+        self.folder_label.setText(folder or "No dataset open")
+        self.folder_note.setText(self._vm.folder_note if folder else "")
         self._update_actions()
+        self._show_empty_state()
 
     def _show_counts(self, *_args: object) -> None:
         total, shown = self._vm.image_count, self._vm.grid.visible_count
-        text = f"{total:,} picture{'s' if total != 1 else ''}"
+        text = plural(total, "picture")
         if shown != total:
             text += f" · {shown:,} shown"
         self.count_label.setText(text if self._vm.folder else "")
+        self._show_empty_state()
+
+    def _show_empty_state(self) -> None:
+        """What the empty grid offers: start a dataset, fill an empty one, or clear filters."""
+        vm = self._vm
+        if not vm.folder:
+            self.grid.set_empty_text("Drop pictures, a folder or zip archives here")
+            self.empty_state.set_content(
+                "page.dataset",
+                "Start a dataset",
+                "A dataset is a folder of pictures and their captions. Make a new one and import "
+                "pictures into it, or open a folder you already have.",
+                [
+                    ("New dataset…", "dataset.new", vm.request_new_dataset),
+                    ("Open folder…", "dataset.open", vm.request_open_folder),
+                ],
+            )
+        elif vm.image_count == 0:
+            self.grid.set_empty_text("Drop pictures, a folder or zip archives here")
+            self.empty_state.set_content(
+                "dataset.import",
+                "This dataset has no pictures yet",
+                "Import pictures, zip archives or a whole folder; they are copied in and the "
+                "originals stay where they are.",
+                [
+                    ("Import pictures…", "dataset.import", lambda: vm.request_import(False)),
+                    ("Import a folder…", "dataset.open", lambda: vm.request_import(True)),
+                ],
+            )
+        elif vm.grid.visible_count == 0:
+            self.grid.set_empty_text("")
+            self.empty_state.set_content(
+                "mdi6.filter-remove-outline",
+                "No picture matches the filters",
+                f"All {plural(vm.image_count, 'picture')} are hidden by the search or the filters.",
+                [("Clear filters", "mdi6.filter-remove-outline", vm.grid.clear_filters)],
+            )
+        self.empty_state.setVisible(vm.grid.visible_count == 0 or not vm.folder)
+        self._place_empty_state()
+
+    def _place_empty_state(self) -> None:
+        viewport = self.grid.viewport()
+        width = min(520, max(200, viewport.width() - 64))
+        self.empty_state.setFixedWidth(width)
+        self.empty_state.adjustSize()
+        x = (viewport.width() - width) // 2
+        y = max(48, (viewport.height() - self.empty_state.height()) // 2)
+        self.empty_state.move(x, y)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.grid.viewport() and event.type() == QEvent.Type.Resize:
+            self._place_empty_state()
+        return super().eventFilter(watched, event)
 
     def _show_thumbnail_progress(self, *_args: object) -> None:
         vm = self._vm
@@ -195,10 +295,11 @@ class DatasetPage(QWidget):
         )
 
     def _update_actions(self, *_args: object) -> None:
-        has_folder = bool(self._vm.folder)
         busy = self._vm.busy
-        self.import_action.setEnabled(has_folder and not busy)
-        self.import_button.setEnabled(has_folder and not busy)
+        # Import works without an open dataset too: it asks for a new dataset's name first.
+        self.import_action.setEnabled(not busy)
+        self.import_button.setEnabled(not busy)
+        self.new_button.setEnabled(not busy)
         self.delete_action.setEnabled(not busy and self.grid.selectionModel().hasSelection())
         self.open_action.setEnabled(not busy)
         self.open_button.setEnabled(not busy)
@@ -237,10 +338,65 @@ class DatasetPage(QWidget):
         self._show_dialog(dialog)
 
     def _on_vm_import_files_requested(self, start: str) -> None:
-        dialog = QFileDialog(self, "Import pictures", start, IMPORT_FILTER)
+        dialog = QFileDialog(self, "Import pictures or zip archives", start, IMPORT_FILTER)
         dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
         dialog.filesSelected.connect(self._vm.import_sources)
         self._show_dialog(dialog)
+
+    def _on_vm_import_folder_requested(self, start: str) -> None:
+        dialog = QFileDialog(self, "Import a whole folder", start)
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(lambda folder: self._vm.import_sources([folder]))
+        self._show_dialog(dialog)
+
+    def _on_vm_new_dataset_requested(self, location: str) -> None:
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("New dataset")
+        dialog.setLabelText(
+            f"Name of the new dataset (a folder in {location}):\n"
+            "for example the character, the style or the object it teaches."
+        )
+        dialog.setOkButtonText("Create")
+        dialog.textValueSelected.connect(self._vm.create_dataset)
+        dialog.rejected.connect(self._vm.discard_drop)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _result: setattr(self, "name_dialog", None))
+        self.name_dialog = dialog
+        dialog.open()
+
+    def _on_vm_drop_choice_requested(self, folder: str) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Use this folder",
+            f"How should LoRA Studio use {folder}?",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setInformativeText(
+            "Copy into a new dataset: the pictures and captions are copied into your datasets "
+            f"folder ({self._vm.datasets_dir}); the original folder is never changed.\n\n"
+            "Work on this folder: deletes and fixes change it (what they replace is kept in its "
+            "trash, and Undo brings it back)."
+        )
+        copy = box.addButton("Copy into a new dataset", QMessageBox.ButtonRole.AcceptRole)
+        in_place = box.addButton("Work on this folder", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(copy)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(_result: int) -> None:
+            clicked = box.clickedButton()
+            self.drop_choice = None
+            if clicked is copy:
+                self._vm.answer_drop(copy=True)
+            elif clicked is in_place:
+                self._vm.answer_drop(copy=False)
+            else:
+                self._vm.discard_drop()
+
+        box.finished.connect(answered)
+        self.drop_choice = box
+        box.open()  # never exec(): a nested loop inside the qasync loop breaks running tasks
 
     def _show_dialog(self, dialog: QFileDialog) -> None:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

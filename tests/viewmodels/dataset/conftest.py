@@ -108,13 +108,15 @@ def _gui_application(qapp):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def dataset_vm(executor):  # type: ignore[no-untyped-def]
-    """`dataset_vm(bridge=None)` → a DatasetViewModel on the test executor, shut down afterwards."""
+def dataset_vm(executor, tmp_path):  # type: ignore[no-untyped-def]
+    """`dataset_vm(bridge=None)` → a DatasetViewModel on the test executor, shut down afterwards.
+    New datasets go to `tmp_path/datasets`."""
     from lora_studio.viewmodels.dataset.dataset_vm import DatasetViewModel
 
     created: list[DatasetViewModel] = []
 
     def make(bridge=None, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("datasets_dir", tmp_path / "datasets")
         vm = DatasetViewModel(executor, bridge, **kwargs)
         created.append(vm)
         return vm

@@ -113,16 +113,65 @@ def test_import_files_folders_and_zips_reports_problems(
     assert any("Imported 3 pictures" in notice.text for notice in bridge.history)
 
 
-def test_dropping_a_folder_on_an_empty_page_opens_it(
-    qtbot, qloop, make_dataset, dataset_vm
+def test_a_folder_dropped_on_an_empty_page_is_copied_into_a_new_dataset_by_choice(
+    qtbot, qloop, tmp_path, make_dataset, dataset_vm
 ) -> None:  # type: ignore[no-untyped-def]
+    """The view is asked; "Copy into a new dataset" leaves the original untouched and says
+    which folder is open; "Work on this folder" opens the original and says so."""
     root = make_dataset(3)
+    (root / "10_ohwx").mkdir()
+    (root / "img_000.jpg").rename(root / "10_ohwx" / "img_000.jpg")
+    before = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
     vm = dataset_vm()
-    with qtbot.waitSignal(vm.opened, timeout=10_000):
+    with qtbot.waitSignal(vm.drop_choice_requested) as asked:
         assert vm.import_sources([str(root)])
-    assert vm.image_count == 3
-    assert not vm.import_sources([])
-    assert "Nothing to import" in vm.error
+    assert asked.args == [str(root)] and vm.folder == ""
+    with qtbot.waitSignal(vm.opened, timeout=10_000):
+        assert vm.answer_drop(copy=True)
+    copy = tmp_path / "datasets" / root.name
+    assert Path(vm.folder) == copy.absolute() and vm.image_count == 3
+    assert (copy / "10_ohwx" / "img_000.jpg").exists()  # the kohya layout is kept
+    assert "originals stay" in vm.folder_note
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == before  # untouched
+
+    other = dataset_vm()
+    with qtbot.waitSignal(other.drop_choice_requested):
+        other.import_sources([str(root)])
+    with qtbot.waitSignal(other.opened, timeout=10_000):
+        assert other.answer_drop(copy=False)
+    assert Path(other.folder) == root.absolute() and "this folder itself" in other.folder_note
+    assert not other.import_sources([])
+    assert "Nothing to import" in other.error
+
+
+def test_new_dataset_is_a_named_folder_that_then_asks_for_pictures(
+    qtbot, qloop, tmp_path, draw, dataset_vm
+) -> None:  # type: ignore[no-untyped-def]
+    vm = dataset_vm()
+    with qtbot.waitSignal(vm.new_dataset_requested) as asked:
+        vm.request_import()  # Import with nothing open starts a new dataset
+    assert asked.args == [str(tmp_path / "datasets")]
+    assert not vm.create_dataset("  ") and "Give the new dataset a name" in vm.error
+    assert not vm.create_dataset("a/b") and "cannot be a folder name" in vm.error
+    with qtbot.waitSignal(vm.import_files_requested, timeout=10_000) as chooser:
+        assert vm.create_dataset("  Anna   portraits ")
+    folder = tmp_path / "datasets" / "Anna portraits"
+    assert folder.is_dir() and chooser.args == [str(folder.absolute())]
+    assert Path(vm.folder) == folder.absolute() and vm.image_count == 0
+    qtbot.waitUntil(lambda: not vm.busy)
+    with qtbot.waitSignal(vm.operation_finished, timeout=5000):
+        vm.create_dataset("Anna portraits")  # checked on disk, in the background
+    assert "already exists" in vm.error
+
+    # Pictures dropped before any dataset was open go into the new one.
+    fresh = dataset_vm(datasets_dir=tmp_path / "more")
+    pictures = [draw(tmp_path / "loose" / f"p{i}.jpg", i) for i in range(2)]
+    with qtbot.waitSignal(fresh.new_dataset_requested):
+        assert fresh.import_sources([str(p) for p in pictures])
+    with qtbot.waitSignal(fresh.imported, timeout=10_000):
+        assert fresh.create_dataset("loose ones")
+    qtbot.waitUntil(lambda: fresh.image_count == 2, timeout=5000)
+    assert all(p.exists() for p in pictures)
 
 
 def test_cancelled_open_changes_nothing(qtbot, qloop, make_dataset, dataset_vm) -> None:  # type: ignore[no-untyped-def]
@@ -141,8 +190,8 @@ def test_errors_go_to_the_error_property(qtbot, qloop, tmp_path, dataset_vm) -> 
         vm.open_folder(str(tmp_path / "missing"))
     assert "does not exist" in vm.error
     assert not vm.open_folder("  ") and "Choose a folder" in vm.error
-    vm.request_import()
-    assert "Open a dataset folder first" in vm.error
+    with qtbot.waitSignal(vm.new_dataset_requested):
+        vm.request_import()  # nothing open: a new dataset is made first
 
 
 def test_resolution_and_filters(qtbot, qloop, tmp_path, dataset_vm, draw) -> None:  # type: ignore[no-untyped-def]

@@ -58,7 +58,7 @@ def executor() -> Iterator[ThreadPoolExecutor]:
 
 
 @pytest.fixture
-def page_factory(qtbot, executor):  # type: ignore[no-untyped-def]
+def page_factory(qtbot, executor, tmp_path):  # type: ignore[no-untyped-def]
     """`page_factory()` → (DatasetPage, DatasetViewModel), shown at a desktop size."""
     from lora_studio.viewmodels.dataset.dataset_vm import DatasetViewModel
     from lora_studio.views.pages.dataset_page import DatasetPage
@@ -66,7 +66,7 @@ def page_factory(qtbot, executor):  # type: ignore[no-untyped-def]
     created = []
 
     def make():  # type: ignore[no-untyped-def]
-        vm = DatasetViewModel(executor)
+        vm = DatasetViewModel(executor, datasets_dir=tmp_path / "datasets")
         page = DatasetPage(vm)
         qtbot.addWidget(page)
         page.resize(1280, 800)

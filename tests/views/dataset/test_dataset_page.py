@@ -46,10 +46,17 @@ def test_dropping_files_folders_and_zips_on_the_grid_imports_them(
 
     page, vm = page_factory()
     root = make_dataset(3)
-    # On an empty page, dropping one folder opens it.
+    # On an empty page, dropping one folder asks how to use it; copying is the default.
+    assert page.empty_state.isVisible() and page.empty_state.buttons[0].text() == "New dataset…"
+    assert _drop(page.grid.viewport(), [root]) == (True, True)
+    box = page.drop_choice
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    assert box.defaultButton().text() == "Copy into a new dataset"
     with qtbot.waitSignal(vm.opened, timeout=10_000):
-        assert _drop(page.grid.viewport(), [root]) == (True, True)
-    assert len(_grid_names(page)) == 3
+        box.defaultButton().click()
+    assert len(_grid_names(page)) == 3 and not page.empty_state.isVisible()
+    assert Path(vm.folder).parent == (tmp_path / "datasets").absolute()
+    assert "originals stay" in page.folder_note.text()
 
     single = draw(tmp_path / "in" / "dropped.jpg", 40, caption="ohwx, dropped")
     folder_pic = draw(tmp_path / "in" / "folder" / "from folder.png", 41)
@@ -174,10 +181,46 @@ def test_open_button_shows_a_non_blocking_folder_chooser(
         dialog.fileSelected.emit(str(root))
         dialog.reject()
     assert vm.image_count == 2 and str(root) in page.folder_label.text()
-    page.import_button.click()
+    # Import offers pictures and zips, or a whole folder.
+    page.import_files_action.trigger()
     assert isinstance(page.dialog, QFileDialog)
     assert page.dialog.fileMode() == QFileDialog.FileMode.ExistingFiles
     page.dialog.reject()
+    page.import_folder_action.trigger()
+    assert page.dialog.fileMode() == QFileDialog.FileMode.Directory
+    page.dialog.reject()
+
+
+def test_empty_grid_offers_the_next_step_and_fills_its_width(
+    qtbot, qloop, tmp_path, make_dataset, page_factory
+) -> None:  # type: ignore[no-untyped-def]
+    from lora_studio.views.dataset.grid_view import CELL
+
+    page, vm = page_factory()
+    assert page.empty_state.title.text() == "Start a dataset"
+    page.empty_state.buttons[0].click()  # New dataset…
+    dialog = page.name_dialog
+    assert dialog is not None and dialog.isVisible()
+    with qtbot.waitSignal(vm.opened, timeout=10_000):
+        dialog.textValueSelected.emit("anna")
+        dialog.reject()
+    qtbot.waitUntil(lambda: isinstance(page.dialog, QFileDialog), timeout=5000)
+    page.dialog.reject()  # the import chooser that follows
+    assert page.empty_state.isVisible()
+    assert page.empty_state.title.text() == "This dataset has no pictures yet"
+    assert "open a dataset" not in page.grid.empty_text.lower()
+
+    root = make_dataset(9)
+    with qtbot.waitSignal(vm.opened, timeout=10_000):
+        vm.open_folder(str(root))
+    assert not page.empty_state.isVisible()
+    for width in (1280, 1000, 1500):
+        page.resize(width, 800)
+        QApplication.processEvents()
+        viewport = page.grid.viewport().width()
+        cell = page.grid.gridSize().width()
+        columns = viewport // cell
+        assert cell >= CELL.width() and viewport - columns * cell < columns + page.grid.spacing()
 
 
 def test_filters_selection_detail_and_screenshot(

@@ -1,0 +1,46 @@
+"""View: icons from one library (qtawesome's Material Design Icons, shipped in its wheel — nothing
+is downloaded), coloured from the application palette so they follow the light and dark themes.
+
+`icon("page.dataset")` names what the icon is for, not its glyph, so a page and its buttons agree
+and the glyph can change in one place. The app icon stays our own (resources/icons).
+"""
+
+from __future__ import annotations
+
+import qtawesome
+from PySide6.QtGui import QGuiApplication, QIcon, QPalette
+
+GLYPHS = {
+    "page.dataset": "mdi6.image-multiple-outline",
+    "page.captions": "mdi6.tag-text-outline",
+    "page.presets": "mdi6.tune-variant",
+    "page.train": "mdi6.school-outline",
+    "page.jobs": "mdi6.progress-clock",
+    "page.settings": "mdi6.cog-outline",
+    "dataset.new": "mdi6.folder-plus-outline",
+    "dataset.open": "mdi6.folder-open-outline",
+    "dataset.import": "mdi6.tray-arrow-down",
+    "dataset.delete": "mdi6.delete-outline",
+    "dataset.undo": "mdi6.undo",
+    "dataset.doctor": "mdi6.stethoscope",
+    "dataset.stats": "mdi6.chart-bar",
+    "dataset.details": "mdi6.information-outline",
+    "train.start": "mdi6.rocket-launch-outline",
+    "preset.checks": "mdi6.format-list-checks",
+}
+
+
+def icon(name: str, *, primary: bool = False) -> QIcon:
+    """The icon for `name` (a GLYPHS key, or a qtawesome glyph name), in the palette's text
+    colour — or in highlighted-text colour for the page's one highlighted (primary) button."""
+    palette = QGuiApplication.palette()
+    role = QPalette.ColorRole.HighlightedText if primary else QPalette.ColorRole.ButtonText
+    colour = palette.color(role)
+    disabled = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText)
+    return qtawesome.icon(
+        GLYPHS.get(name, name),
+        color=colour,
+        color_disabled=disabled,
+        color_active=colour,
+        color_selected=palette.color(QPalette.ColorRole.HighlightedText),
+    )
