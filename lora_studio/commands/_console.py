@@ -1,7 +1,9 @@
 """Shared by `train` and `jobs attach`: print a running job's events for people or as JSON lines.
 
 Human output is throttled (a line when the percentage moves or every few seconds); JSON output is
-one object per event, `{"event": "progress", …}`, for scripts.
+one object per event, `{"event": "progress", …}`, for scripts. Everything printed passes through
+`core.redact` (known secret shapes and every configured secret value): a server's error text may
+quote a proxy header or a token back.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from lora_studio.core.jobs import (
     StatusChanged,
     format_clock,
 )
+from lora_studio.core.redact import redact
 
 
 def event_to_dict(event: JobEvent) -> dict[str, Any]:
@@ -48,13 +51,32 @@ def event_to_dict(event: JobEvent) -> dict[str, Any]:
     return {"event": "failed", "message": event.message, "detail": event.detail}
 
 
+class _Redacting:
+    """A text stream that masks secrets in everything written to it."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(redact(text))
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 class EventPrinter:
     """Prints events as they arrive; `verbose` also prints the backend's log lines."""
 
     def __init__(self, *, as_json: bool, verbose: bool = False, out: TextIO | None = None) -> None:
         self.as_json = as_json
         self.verbose = verbose
-        self.out = out or sys.stdout
+        self.out: Any = _Redacting(out or sys.stdout)
         self.tracker = ProgressTracker()
         self._last_percent = -1
         self._last_print = 0.0

@@ -10,6 +10,7 @@ import logging
 import os
 
 from lora_studio.core.errors import ConfigError
+from lora_studio.core.redact import register_secret
 
 log = logging.getLogger(__name__)
 KEYRING_SERVICE = "lora-studio"
@@ -18,13 +19,17 @@ KEYRING_SERVICE = "lora-studio"
 def get_secret(name: str, env_var: str | None = None) -> str | None:
     """Return the secret called `name`, or None when it is not set anywhere."""
     if env_var and os.environ.get(env_var):
-        return os.environ[env_var]
+        value = os.environ[env_var]
+        register_secret(value)  # masked in every message from now on
+        return value
     try:
         import keyring
         from keyring.errors import KeyringError
 
         try:
-            return keyring.get_password(KEYRING_SERVICE, name)
+            stored = keyring.get_password(KEYRING_SERVICE, name)
+            register_secret(stored)
+            return stored
         except KeyringError as exc:
             log.info("Keychain unavailable while reading %s: %s", name, type(exc).__name__)
             return None

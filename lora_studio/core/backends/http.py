@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from lora_studio.core.errors import BackendError, BackendUnavailable, ConfigError, StorageError
-from lora_studio.core.redact import redact
+from lora_studio.core.redact import redact, register_secret
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +155,13 @@ class HttpClient:
         timeouts: Timeouts = Timeouts(),
         retry: RetryPolicy = RetryPolicy(),
         transport: httpx.AsyncBaseTransport | None = None,
+        follow_redirects: bool = False,
     ) -> None:
         check_transport_security(base_url, allow_insecure_http)
+        if follow_redirects and (headers or params):
+            # A redirect could carry the token to another host: only credential-free clients
+            # (e.g. for a cloud file host) may follow them.
+            raise ValueError("follow_redirects is only allowed without headers or params")
         self.service = service
         self.base_url = base_url.rstrip("/")
         self.where = f"{service} at {host_port(base_url)}"
@@ -167,13 +172,16 @@ class HttpClient:
         self._secrets = tuple(
             s for s in (*secrets, *self.extra_headers.values(), *self.extra_params.values()) if s
         )
+        # Masked app-wide from now on: a server may quote a header back in a node error, which
+        # reaches job records and the console through other paths than this client.
+        register_secret(*self._secrets)
         loopback = is_loopback_host(urlsplit(base_url).hostname or "")
         self._client = httpx.AsyncClient(
             base_url=self.base_url + "/",
             headers=self.extra_headers,
             params=self.extra_params,
             timeout=httpx.Timeout(timeouts.read, connect=timeouts.connect),
-            follow_redirects=False,  # a redirect could carry our token to another host
+            follow_redirects=follow_redirects,  # never with a token (checked above)
             transport=transport,
             trust_env=not loopback,  # an HTTP_PROXY meant for the internet must not catch loopback
         )

@@ -24,7 +24,6 @@ configured (two ComfyUI servers); `name` tells them apart.
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from lora_studio.core.backends.base import TrainingBackend
 from lora_studio.core.config.estimates.estimate import Estimate
 from lora_studio.core.errors import ConfigError
+from lora_studio.core.redact import is_secret_name
 from lora_studio.core.secrets import get_secret
 
 SecretGetter = Callable[[str, str | None], str | None]
@@ -46,9 +46,6 @@ _ENTRY_MODULES: tuple[str, ...] = (
     "lora_studio.core.backends.kohya.entry",
 )
 
-_SECRET_HEADER = re.compile(
-    r"(?i)^(authorization|proxy-authorization|cookie)$|token|secret|api[-_]?key|password"
-)
 
 
 class BackendSettings(BaseModel):
@@ -167,7 +164,7 @@ def http_credentials(
     """
     headers = {str(k): str(v) for k, v in extra_headers.items()}
     for name in headers:
-        if _SECRET_HEADER.search(name):
+        if is_secret_name(name, anywhere=True):
             raise ConfigError(
                 f"The header “{name}” looks like it carries a credential. Tokens are not kept in "
                 "settings: set the server's access token in Settings → Backends instead (it is "

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -31,15 +30,11 @@ from pydantic import (
 
 from lora_studio.core.jobs.ids import SAFE_ID_PATTERN, new_job_id
 from lora_studio.core.jobs.status import JobStatus, check_transition
-from lora_studio.core.redact import redact
+from lora_studio.core.redact import is_secret_name, redact
 
-# Key names that hold credentials. Anchored on the end of the name so that harmless training keys
-# such as `class_tokens` or `max_token_length` survive, while `token`, `api_token`, `hf_token`,
-# `replicate_api_key`, `Authorization` (inside a headers dict) and the like are dropped.
-_SECRET_KEY = re.compile(
-    r"(?:^|_)(?:token|api_?key|apikey|secret|secret_key|access_key|private_key|password|passwd"
-    r"|authorization|auth|bearer|cookie|credentials?)$"
-)
+# Key names that hold credentials (`token`, `hf_token`, `replicate_api_key`, `Authorization`
+# inside a headers dict, … but not `class_tokens`) are dropped: `core.redact.is_secret_name`, the
+# app's one definition of what a secret is called.
 
 
 def utc_now() -> datetime:
@@ -55,7 +50,7 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 
 def is_secret_key(key: str) -> bool:
-    return bool(_SECRET_KEY.search(key.strip().lower().replace("-", "_")))
+    return is_secret_name(key)
 
 
 def strip_secrets(value: Any) -> Any:
