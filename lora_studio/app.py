@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from lora_studio import APP_ID, APP_NAME, __version__, paths
 from lora_studio.core.backends.base import BackendCheck
 from lora_studio.core.backends.registry import build_backend
-from lora_studio.core.config.settings import Settings, load_settings
+from lora_studio.core.config.settings import Settings, load_settings, save_settings
 from lora_studio.core.jobs import JobStore
 from lora_studio.core.training.service import TrainingService
 from lora_studio.logging_setup import route_qt_messages, setup_logging
@@ -190,7 +190,12 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     dataset_vm.opened.connect(settings_vm.remember_dataset)
     # Shares the open dataset and current picture with the Dataset page (and its detail pane's
     # caption editor), so it is built before the Dataset page.
-    captions_vm = CaptionsViewModel(dataset_vm, services.executor)
+    captions_vm = CaptionsViewModel(
+        dataset_vm,
+        services.executor,
+        settings=services.settings,
+        save_settings=lambda snapshot: save_settings(services.config_dir, snapshot),
+    )
     train_vm = TrainWizardViewModel(
         services.training, services.executor, services.config_dir, services.bridge
     )

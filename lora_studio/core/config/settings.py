@@ -50,6 +50,11 @@ class Settings(BaseModel):
     backends: list[dict[str, Any]] = Field(default_factory=_default_backends, validate_default=True)
     output_dir: str | None = None  # where finished LoRAs go; None = Documents/LoRA Studio
     datasets_dir: str | None = None  # "New dataset" makes folders here; None = paths default
+    # Auto-caption: the provider used last, and each provider's server address and model (by
+    # provider kind). Keys are never here: keychain or environment (see core.secrets).
+    caption_provider: str = "template"
+    caption_urls: dict[str, str] = Field(default_factory=dict)
+    caption_models: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod

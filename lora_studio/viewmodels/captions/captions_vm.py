@@ -19,7 +19,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from lora_studio.core.config.settings import Settings
 from lora_studio.core.errors import LoraStudioError
+from lora_studio.viewmodels.captions.auto_caption_vm import AutoCaptionViewModel, SaveSettings
 from lora_studio.viewmodels.captions.batch_vm import BatchViewModel
 from lora_studio.viewmodels.captions.editor_vm import CaptionEditorViewModel
 from lora_studio.viewmodels.captions.session import CaptionSession
@@ -57,6 +59,8 @@ class CaptionsViewModel(QObject):
         executor: Executor | None,
         *,
         autosave_delay_ms: int | None = None,
+        settings: Settings | None = None,
+        save_settings: SaveSettings | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -68,6 +72,9 @@ class CaptionsViewModel(QObject):
             self.session, executor, set_trigger_word=dataset.set_trigger_word, parent=self
         )
         self.batch = BatchViewModel(self.session, executor, self)
+        self.auto_caption = AutoCaptionViewModel(
+            self.session, executor, settings=settings, save_settings=save_settings, parent=self
+        )
         # The Dataset detail pane edits captions with this same editor.
         dataset.detail.caption_editor = self.editor
         self._open_task: asyncio.Task[None] | None = None
@@ -131,6 +138,9 @@ class CaptionsViewModel(QObject):
             return
         self.auto_caption_requested.emit()
 
+    def prepare_auto_caption(self, selection: Sequence[str]) -> None:
+        self.auto_caption.prepare(selection, self.dataset.trigger_word)
+
     def undo(self) -> None:
         self.editor.undo()
 
@@ -142,6 +152,7 @@ class CaptionsViewModel(QObject):
         self.editor.save_before_exit()
         self._sync_timer.stop()
         self.tags.shutdown()
+        self.auto_caption.cancel()
         self.batch.shutdown()
 
     # -- navigation --------------------------------------------------------------------------------

@@ -31,9 +31,34 @@ T = TypeVar("T")
 Flusher = Callable[[], Awaitable[None]]
 
 
+History = tuple[bool, bool, str, str]  # can undo, can redo, undo label, redo label
+_NO_HISTORY: History = (False, False, "", "")
+
+
 def _read_all(store: CaptionStore, images: Sequence[Path]) -> dict[Path, str]:
     """Worker thread: the caption of every image ('' when it has none)."""
     return {image: store.read(image) for image in images}
+
+
+def _history(store: CaptionStore) -> History:
+    """Worker thread: the undo/redo state (the store's lock may be busy with another writer)."""
+    undo, redo = store.undo_label, store.redo_label
+    return undo is not None, redo is not None, undo or "", redo or ""
+
+
+def _write(store: CaptionStore, image: Path, text: str, label: str) -> tuple[bool, History]:
+    return store.write(image, text, label=label), _history(store)
+
+
+def _apply(store: CaptionStore, changes: dict[Path, str], label: str) -> tuple[int, History]:
+    return store.apply(changes, label=label), _history(store)
+
+
+def _undo_step(
+    store: CaptionStore, action: Callable[[CaptionStore], list[Path]]
+) -> tuple[list[Path], dict[Path, str], History]:
+    changed = action(store)
+    return changed, _read_all(store, changed), _history(store)
 
 
 class CaptionSession(QObject):
@@ -66,6 +91,7 @@ class CaptionSession(QObject):
         self._lock = asyncio.Lock()
         self._flushers: list[Flusher] = []
         self._generation = 0
+        self._history_task: asyncio.Task[None] | None = None
 
     # -- state -------------------------------------------------------------------------------------
     @property
@@ -101,12 +127,13 @@ class CaptionSession(QObject):
         async with self._lock:
             store = await self._in_executor(CaptionStore, root)
             captions = await self._in_executor(_read_all, store, list(images))
+            history = await self._in_executor(_history, store)
         if generation != self._generation:
             return  # another folder was opened meanwhile
         self._store, self._root, self._captions = store, root, captions
         self.folder = str(root)
         self.loaded = True
-        self._publish_history()
+        self._publish_history(history)
         self.images_changed.emit()
         self.captions_changed.emit(list(captions))
 
@@ -132,7 +159,7 @@ class CaptionSession(QObject):
         self._store, self._root, self._captions = None, None, {}
         self.folder = ""
         self.loaded = False
-        self._publish_history()
+        self._publish_history(_NO_HISTORY)
         self.images_changed.emit()
 
     # -- changes -----------------------------------------------------------------------------------
@@ -140,11 +167,11 @@ class CaptionSession(QObject):
         """Write one caption (atomic, journalled); False when it was unchanged."""
         store = self._require_store()
         async with self._lock:
-            changed = await self._in_executor(store.write, image, text, label=label)
+            changed, history = await self._in_executor(_write, store, image, text, label)
         if store is not self._store:
             return changed
         self._captions[image] = text
-        self._publish_history()
+        self._publish_history(history)
         if changed:
             self.captions_changed.emit([image])
         return changed
@@ -156,10 +183,10 @@ class CaptionSession(QObject):
             return 0
         await self.flush_all()
         async with self._lock:
-            count = await self._in_executor(store.apply, dict(changes), label=label)
+            count, history = await self._in_executor(_apply, store, dict(changes), label)
         if store is self._store:
             self._captions.update(changes)
-            self._publish_history()
+            self._publish_history(history)
             self.captions_changed.emit(list(changes))
         return count
 
@@ -177,10 +204,30 @@ class CaptionSession(QObject):
             return
         async with self._lock:
             read = await self._in_executor(_read_all, store, paths)
+            history = await self._in_executor(_history, store)
         if store is self._store:
             self._captions.update(read)
-            self._publish_history()
+            self._publish_history(history)
             self.captions_changed.emit(paths)
+
+    def note_written(self, image: Path, text: str) -> None:
+        """The auto-caption runner wrote `image`'s caption through the store: follow it."""
+        if image in self._captions and self._captions[image] != text:
+            self._captions[image] = text
+            self.captions_changed.emit([image])
+
+    def refresh_history(self) -> None:
+        """Read the undo/redo state again (after the runner wrote through the store)."""
+        store = self._store
+        if store is None:
+            return
+        loop = asyncio.get_running_loop()
+        self._history_task = loop.create_task(self._run_refresh_history(store))
+
+    async def _run_refresh_history(self, store: CaptionStore) -> None:
+        history = await self._in_executor(_history, store)
+        if store is self._store:
+            self._publish_history(history)
 
     async def exclusive(self, work: Callable[[CaptionStore], Awaitable[T]]) -> T:
         """Run `work(store)` holding the store for itself (the auto-caption runner writes
@@ -201,11 +248,10 @@ class CaptionSession(QObject):
             return []
         await self.flush_all()
         async with self._lock:
-            changed = await self._in_executor(action, store)
-            read = await self._in_executor(_read_all, store, changed) if changed else {}
+            changed, read, history = await self._in_executor(_undo_step, store, action)
         if store is self._store:
-            self._captions.update({path: text for path, text in read.items()})
-            self._publish_history()
+            self._captions.update(read)
+            self._publish_history(history)
             if changed:
                 self.captions_changed.emit(list(changed))
         return list(changed)
@@ -217,12 +263,8 @@ class CaptionSession(QObject):
             raise ConfigError("Open a dataset folder first; its captions are edited here.")
         return self._store
 
-    def _publish_history(self) -> None:
-        store = self._store
-        self.can_undo = bool(store is not None and store.can_undo)
-        self.can_redo = bool(store is not None and store.can_redo)
-        self.undo_text = (store.undo_label or "") if store is not None and store.can_undo else ""
-        self.redo_text = (store.redo_label or "") if store is not None and store.can_redo else ""
+    def _publish_history(self, history: History) -> None:
+        self.can_undo, self.can_redo, self.undo_text, self.redo_text = history
 
     async def _in_executor(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from lora_studio.viewmodels.captions.captions_vm import CaptionsViewModel
 from lora_studio.viewmodels.models.thumbnail_grid_model import GridRole
+from lora_studio.views.captions.auto_caption_dialog import AutoCaptionDialog
 from lora_studio.views.captions.batch_dialog import BatchDialog
 from lora_studio.views.captions.caption_editor import CaptionEditorWidget
 from lora_studio.views.captions.tag_table import TagTableWidget
@@ -40,9 +41,6 @@ from lora_studio.views.widgets.error_banner import ErrorBanner
 PREVIOUS_KEYS = ("Alt+Left", "Ctrl+[", "PgUp")
 NEXT_KEYS = ("Alt+Right", "Ctrl+]", "PgDown")
 
-# Builds the auto-caption dialog (app.py passes one when auto-caption is available).
-DialogFactory = Callable[[QWidget, list[str]], QDialog]
-
 
 class CaptionsPage(QWidget):
     """The Captions page (see the module docstring)."""
@@ -50,13 +48,12 @@ class CaptionsPage(QWidget):
     def __init__(
         self,
         view_model: CaptionsViewModel,
-        auto_caption_dialog: DialogFactory | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._vm = view_model
-        self._auto_caption_dialog = auto_caption_dialog
         self.dialog: QDialog | None = None
+        self.auto_dialog: AutoCaptionDialog | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 8)
         layout.setSpacing(8)
@@ -103,6 +100,18 @@ class CaptionsPage(QWidget):
         self.tags_banner = ErrorBanner(self)
         self.tags_banner.bind(view_model.tags)
         layout.addWidget(self.tags_banner)
+        # A running auto-caption, also when its dialog is closed.
+        self.run_strip = QWidget(self)
+        strip = QHBoxLayout(self.run_strip)
+        strip.setContentsMargins(0, 0, 0, 0)
+        self.run_label = QLabel(self.run_strip)
+        self.run_show_button = QPushButton("Show", self.run_strip)
+        self.run_cancel_button = QPushButton("Cancel", self.run_strip)
+        strip.addWidget(self.run_label, 1)
+        strip.addWidget(self.run_show_button)
+        strip.addWidget(self.run_cancel_button)
+        self.run_strip.hide()
+        layout.addWidget(self.run_strip)
 
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self._build_empty_state())
@@ -225,7 +234,11 @@ class CaptionsPage(QWidget):
         self.open_button.clicked.connect(vm.request_open_folder)
         self.batch_button.clicked.connect(vm.request_batch)
         self.auto_button.clicked.connect(vm.request_auto_caption)
-        self.auto_button.setVisible(self._auto_caption_dialog is not None)
+        auto = vm.auto_caption
+        auto.running_changed.connect(self.run_strip.setVisible)
+        auto.progress_text_changed.connect(self.run_label.setText)
+        self.run_show_button.clicked.connect(self._on_vm_auto_caption_requested)
+        self.run_cancel_button.clicked.connect(auto.cancel)
         vm.batch_requested.connect(self._on_vm_batch_requested)
         vm.auto_caption_requested.connect(self._on_vm_auto_caption_requested)
         vm.has_dataset_changed.connect(self._on_vm_has_dataset_changed)
@@ -296,9 +309,18 @@ class CaptionsPage(QWidget):
         self._show_dialog(dialog)
 
     def _on_vm_auto_caption_requested(self) -> None:
-        if self._auto_caption_dialog is None:
+        if self.auto_dialog is not None:
+            self.auto_dialog.raise_()
+            self.auto_dialog.activateWindow()
             return
-        self._show_dialog(self._auto_caption_dialog(self, self.selected_paths()))
+        self._vm.prepare_auto_caption(self.selected_paths())
+        dialog = AutoCaptionDialog(self._vm.auto_caption, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _result: setattr(self, "auto_dialog", None))
+        self.auto_dialog = dialog
+        # Not modal: captions can be edited while a run goes on.
+        dialog.setModal(False)
+        dialog.show()
 
     def _show_dialog(self, dialog: QDialog) -> None:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
