@@ -24,7 +24,10 @@ def add_backend_options(parser: argparse.ArgumentParser, *, kind_required: bool)
         help=f"where to train: {titles}",
     )
     parser.add_argument(
-        "--url", metavar="URL", help="server address (ComfyUI default: http://127.0.0.1:8188)"
+        "--url",
+        metavar="URL",
+        help="server address (ComfyUI default: http://127.0.0.1:8188; Replicate: its API base "
+        "including /v1, default https://api.replicate.com/v1)",
     )
     parser.add_argument(
         "--allow-insecure-http",
@@ -39,6 +42,16 @@ def add_backend_options(parser: argparse.ArgumentParser, *, kind_required: bool)
         metavar="NAME=VALUE",
         help="extra HTTP header for a proxy in front of the server (repeatable; no tokens here — "
         "use LORA_STUDIO_COMFYUI_TOKEN)",
+    )
+    parser.add_argument(
+        "--create-destination",
+        action="store_true",
+        help="Replicate: create the destination model (private) if it does not exist yet",
+    )
+    parser.add_argument(
+        "--trainer",
+        metavar="OWNER/MODEL",
+        help="Replicate: the trainer model (default: ostris/flux-dev-lora-trainer)",
     )
     parser.add_argument(
         "--sd-scripts", metavar="DIR", help="kohya: the sd-scripts folder (holds train_network.py)"
@@ -80,6 +93,18 @@ def backend_settings(args: argparse.Namespace, kind: str) -> dict[str, Any]:
             options["chunked"] = True
             options["chunk_steps"] = args.chunk_steps
         settings["options"] = options
+    elif kind == "replicate":
+        # The token is not an option: REPLICATE_API_TOKEN or the keychain (Settings).
+        if args.url:
+            settings["url"] = args.url
+        if args.allow_insecure_http:
+            settings["allow_insecure_http"] = True
+        if getattr(args, "destination", None):
+            settings["destination"] = args.destination
+        if getattr(args, "create_destination", False):
+            settings["create_destination"] = True
+        if getattr(args, "trainer", None):
+            settings["trainer"] = args.trainer
     elif kind == "kohya":
         if getattr(args, "sd_scripts", None):
             settings["sd_scripts"] = args.sd_scripts

@@ -147,6 +147,9 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def _runner_for(args: argparse.Namespace, store: JobStore, job: Job) -> JobRunner | None:
+    server = job.backend_state.get("server")
+    if not getattr(args, "url", None) and isinstance(server, str) and server:
+        args.url = server  # follow the job where it was submitted
     try:
         backend = make_backend(args, args.backend or job.backend)
     except ConfigError as exc:

@@ -44,6 +44,7 @@ CostModel = Callable[[Estimate], Estimate]
 _ENTRY_MODULES: tuple[str, ...] = (
     "lora_studio.core.backends.comfyui.entry",
     "lora_studio.core.backends.kohya.entry",
+    "lora_studio.core.backends.replicate.entry",
 )
 
 

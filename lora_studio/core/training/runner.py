@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EventCallback = Callable[[JobEvent], None]
+_KEEPS_CHECKPOINT = frozenset({JobStatus.CANCELLED, JobStatus.FAILED, JobStatus.LOST})
 
 
 def is_terminal(event: JobEvent) -> bool:
@@ -186,13 +187,7 @@ class JobRunner:
                     writes.append(future)
             if job.backend_state != saved_state:
                 state = dict(job.backend_state)
-                writes.append(
-                    worker.submit(
-                        self.store.modify,
-                        job.id,
-                        lambda stored: setattr(stored, "backend_state", state),
-                    )
-                )
+                writes.append(worker.submit(self.store.modify, job.id, _with_state(state)))
                 saved_state = state
             wait = wait or worker.backlog > worker.max_backlog
             while writes and (wait or writes[0].done()):
@@ -224,7 +219,8 @@ class JobRunner:
         finally:
             await flush(wait=True)
         final = await self._io(self.store.get, job.id)
-        if final.status in (JobStatus.CANCELLED, JobStatus.FAILED) and final.checkpoints:
+        # Lost too: a server restart forgets the prompt, not the checkpoints it already saved.
+        if final.status in _KEEPS_CHECKPOINT and final.checkpoints:
             final = await self._keep_last_checkpoint(final, job, out_dir, dataset, on_event)
         await self._io(self._record_speed, final)
         return final
@@ -237,7 +233,7 @@ class JobRunner:
         dataset: TrainingDataset | None,
         on_event: EventCallback | None,
     ) -> Job:
-        """A cancelled or failed chunked job keeps what it learned: download its last checkpoint."""
+        """A cancelled, failed or lost chunked job keeps what it learned: its last checkpoint."""
         result = await self._collect(job, out_dir, dataset)
         if isinstance(result, Failed):
             note: JobEvent = Log(f"The last checkpoint could not be kept: {result.message}")
@@ -323,6 +319,19 @@ class JobRunner:
                 StatusChanged(JobStatus.CANCELLED, result.message),
             )
         return result
+
+
+def _with_state(state: dict[str, Any]) -> Callable[[Job], None]:
+    """Store a backend's state; a cloud backend's billed money (`cost_usd`) replaces the
+    estimate in the job's `cost`."""
+
+    def change(stored: Job) -> None:
+        stored.backend_state = state
+        billed = state.get("cost_usd")
+        if isinstance(billed, int | float) and not isinstance(billed, bool) and billed >= 0:
+            stored.cost = float(billed)
+
+    return change
 
 
 def _effective(backend: TrainingBackend, job: Job) -> EffectiveSettings | None:
