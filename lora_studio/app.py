@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,7 +178,11 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     settings_vm.theme_changed.connect(lambda choice: apply_theme(app, choice))
 
     jobs_vm = JobsViewModel(
-        services.job_store, services.executor, cancel_handler=services.training.cancel
+        services.job_store,
+        services.executor,
+        cancel_handler=services.training.cancel,
+        events=services.training,
+        retry_handler=_retry_handler(services),
     )
     presets_vm = PresetsViewModel(services.config_dir, services.executor)
     presets_vm.load()
@@ -223,8 +228,16 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     window.close_requested.connect(captions_vm.shutdown)  # first: a pending caption edit is saved
     window.close_requested.connect(dataset_vm.shutdown)
     window.close_requested.connect(train_vm.shutdown)
+    window.close_requested.connect(jobs_vm.shutdown)
+    # "Edit as new" on the Jobs page: the Train wizard, filled in with that job's settings.
+    jobs_vm.edit_requested.connect(
+        lambda folder, preset, config: _edit_job(window, train_vm, folder, preset, config)
+    )
     # The folder open on the Dataset page is the one the Train wizard starts from.
     dataset_vm.opened.connect(train_vm.set_dataset_folder)
+    # …and stays in step with it: imports, deletes and fixes, and the trigger word set there.
+    dataset_vm.contents_changed.connect(train_vm.follow_dataset_page)
+    dataset_vm.trigger_word_changed.connect(train_vm.parameters.suggest_trigger_word)
     train_vm.job_started.connect(lambda job_id: _show_job(window, jobs_vm, job_id))
     train_vm.dataset.captions_page_requested.connect(
         lambda folder: _show_captions(window, dataset_vm, folder)
@@ -237,6 +250,24 @@ def _show_captions(window: MainWindow, dataset_vm: DatasetViewModel, folder: str
     window.show_page("captions")
     if folder and Path(folder) != dataset_vm.root and not dataset_vm.busy:
         dataset_vm.open_folder(folder)
+
+
+def _retry_handler(services: Services) -> Callable[[str], Awaitable[str]]:
+    async def retry(job_id: str) -> str:
+        return (await services.training.retry(job_id)).id
+
+    return retry
+
+
+def _edit_job(
+    window: MainWindow,
+    train_vm: TrainWizardViewModel,
+    folder: str,
+    preset: str,
+    config: dict[str, object],
+) -> None:
+    train_vm.load_job(folder, preset, config)
+    window.show_page("train")
 
 
 def _show_job(window: MainWindow, jobs_vm: JobsViewModel, job_id: str) -> None:
@@ -252,7 +283,7 @@ async def _run_main_window(app: QApplication, services: Services) -> int:
     asyncio.get_running_loop().set_exception_handler(_report_task_exception)
     window.show()
     _reopen_last_dataset(window, services)
-    _reattach_jobs(services)
+    await _reattach_jobs(services)
     await closed.wait()
     await services.aclose()
     return 0
@@ -278,9 +309,10 @@ def _report_task_exception(loop: asyncio.AbstractEventLoop, context: dict[str, o
         loop.default_exception_handler(context)
 
 
-def _reattach_jobs(services: Services) -> None:
-    """Follow again the jobs that were running when LoRA Studio last closed."""
-    results = services.training.reattach_unfinished()
+async def _reattach_jobs(services: Services) -> None:
+    """Follow again the jobs that were running when LoRA Studio last closed (the store is read
+    on its own thread: the window is already up and stays responsive)."""
+    results = await services.training.reattach()
     following = sum(result.outcome == "following" for result in results)
     elsewhere = sum(result.outcome == "followed_elsewhere" for result in results)
     if following:

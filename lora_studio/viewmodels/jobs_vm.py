@@ -1,40 +1,64 @@
-"""View-model: the Jobs page — job history, the selected job's progress, loss series and logs.
+"""View-model: the Jobs page — job history, the selected job's live progress, loss and logs, and
+what the artist can do with a job (cancel, retry, duplicate and edit, inspect the file, delete).
 
-Reads the job store (in the executor, never on the GUI thread) on a one-second refresh, so jobs run
-from the command line or re-attached at start-up show up live too. Cancelling goes through an
-injected async `cancel_handler(job_id) -> message` supplied by app.py (the backends live there).
+Live, pushed, never on the GUI thread:
+- jobs this process follows arrive as events from the training service (`events.subscribe`): the
+  GUI thread only appends them to per-job buffers (`LiveJob`); a 10 Hz timer draws what changed —
+  new loss points are *appended* to the chart, new log lines appended, speed and ETA from the
+  backend's own figures. No polling for them.
+- jobs another process follows (a `lora-studio train` in a terminal) are re-read from the store
+  on a slow timer, and only while such a job exists.
+- every store read and write goes through the store's own thread (`JobStore.worker`); background
+  work runs through `BackgroundWork`, whose one error path puts expected failures in `error` and
+  sends bugs to the crash dialog.
+Confirmations are requests the view answers (`cancel_requested`, `delete_requested`); a job that
+ends emits `job_ended` for the desktop notification.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
-import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from lora_studio.core.errors import LoraStudioError
-from lora_studio.core.jobs import (
-    Job,
-    JobStatus,
-    JobStore,
-    Progress,
-    ProgressSnapshot,
-    ProgressTracker,
-    format_clock,
-)
+from lora_studio.core.jobs import Job, JobEvent, JobStore
 from lora_studio.core.jobs.records import LogLine, LossPoint
+from lora_studio.viewmodels.background import BackgroundWork
+from lora_studio.viewmodels.jobs_actions import cancel_question, inspect_text
+from lora_studio.viewmodels.jobs_live import (
+    LiveJob,
+    format_duration,
+    output_file,
+    output_folder,
+    percent_of,
+    progress_text,
+    seed_tracker,
+    summary_lines,
+)
 from lora_studio.viewmodels.models.jobs_table_model import JobRow, JobsTableModel
 from lora_studio.viewmodels.observable import Observable
 
 log = logging.getLogger(__name__)
 
+__all__ = ["JobsViewModel", "format_duration"]
+
 CancelHandler = Callable[[str], Awaitable[str]]
+RetryHandler = Callable[[str], Awaitable[str]]  # job id → the new job's id
+STATUS_FILTERS = ("", "queued", "running", "completed", "failed", "cancelled", "lost")
+
+
+class JobEventSource(Protocol):
+    """What the training service offers the monitor (see `TrainingService.subscribe`)."""
+
+    def subscribe(self, listener: Callable[[str, JobEvent], None]) -> Callable[[], None]: ...
+
+    def is_following(self, job_id: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -44,10 +68,6 @@ class JobDetail:
     job: Job
     loss: list[LossPoint]
     logs: list[LogLine]
-
-
-# What one refresh read: the job list and the selected job's detail, or an error sentence.
-ReadResult = tuple[list[Job], JobDetail | None] | str
 
 
 def _row(job: Job) -> JobRow:
@@ -66,11 +86,6 @@ def _row(job: Job) -> JobRow:
     )
 
 
-def format_duration(seconds: float | None) -> str:
-    text = format_clock(seconds)
-    return "—" if text == "?" else text
-
-
 class JobsViewModel(QObject):
     error_changed = Signal(str)
     busy_changed = Signal(bool)
@@ -80,195 +95,416 @@ class JobsViewModel(QObject):
     percent_changed = Signal(int)
     logs_text_changed = Signal(str)
     log_filter_changed = Signal(str)
+    status_filter_changed = Signal(str)
     can_cancel_changed = Signal(bool)
+    can_retry_changed = Signal(bool)
+    can_inspect_changed = Signal(bool)
     output_folder_changed = Signal(str)
-    loss_changed = Signal(list, list)  # steps, values
+    loss_changed = Signal(list, list)  # the whole series of a newly shown job: steps, values
+    loss_appended = Signal(list, list)  # points that arrived since the last frame
+    overlays_changed = Signal(dict)  # label → (steps, values) of jobs to compare
+    logs_appended = Signal(str)
     refreshed = Signal()
+    cancel_requested = Signal(str, str)  # job id, what cancelling will and will not stop
     cancel_finished = Signal(str)
+    delete_requested = Signal(str, str)  # job id, question
+    edit_requested = Signal(str, str, dict)  # dataset folder, preset, config
+    inspect_ready = Signal(str, str)  # title, text
+    job_ended = Signal(str, str, str)  # title, message, status
 
     error = Observable("")
     busy = Observable(False)
     selected_job_id = Observable("")
     summary = Observable("Select a job to see its progress, loss and logs.")
     progress_text = Observable("")
-    percent = Observable(-1)  # -1 = unknown (busy indicator)
+    percent = Observable(0)  # -1 only while a running job's amount is unknown (busy bar)
     logs_text = Observable("")
     log_filter = Observable("")
+    status_filter = Observable("")
     can_cancel = Observable(False)
+    can_retry = Observable(False)
+    can_inspect = Observable(False)
     output_folder = Observable("")  # folder of the finished LoRA, for "Open folder"
 
     def __init__(
         self,
         store: JobStore,
-        executor: Executor,
+        executor: Executor | None = None,
         cancel_handler: CancelHandler | None = None,
-        refresh_interval_ms: int = 1000,
+        refresh_interval_ms: int = 5000,
         parent: QObject | None = None,
+        *,
+        events: JobEventSource | None = None,
+        retry_handler: RetryHandler | None = None,
+        frame_interval_ms: int = 100,
     ) -> None:
         super().__init__(parent)
         self._store = store
-        self._executor = executor
+        self._work = BackgroundWork(executor)
         self._cancel_handler = cancel_handler
+        self._retry_handler = retry_handler
+        self._events = events
         self.model = JobsTableModel(self)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._jobs: dict[str, Job] = {}
+        self._live: dict[str, LiveJob] = {}
+        self._selected: Job | None = None
+        self._loss_count = 0  # points of the selected job already shown
+        self._shown_loss: float | None = None  # its latest finite loss
+        self._compare: list[str] = []
         self._refreshing = False
-        self._timer = QTimer(self)
-        self._timer.setInterval(refresh_interval_ms)
-        self._timer.timeout.connect(self.refresh)
+        self._refresh_again = False
+        self._unsubscribe = events.subscribe(self._handle_event) if events is not None else None
+        self._poll_timer = QTimer(self)
+        self._poll_timer.setInterval(refresh_interval_ms)
+        self._poll_timer.timeout.connect(self._poll)
+        self._frame_timer = QTimer(self)
+        self._frame_timer.setInterval(frame_interval_ms)  # ≤ 10 Hz: one redraw per frame
+        self._frame_timer.timeout.connect(self._frame)
 
-    # -- public, synchronous -------------------------------------------------------------------
+    # -- lifecycle -----------------------------------------------------------------------------
 
     def start_auto_refresh(self) -> None:
         self.refresh()
-        self._timer.start()
+        self._poll_timer.start()
+        self._frame_timer.start()
 
     def stop_auto_refresh(self) -> None:
-        self._timer.stop()
+        self._poll_timer.stop()
+        self._frame_timer.stop()
+
+    def shutdown(self) -> None:
+        self.stop_auto_refresh()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._work.cancel()
+
+    # -- intent --------------------------------------------------------------------------------
 
     def refresh(self) -> None:
+        """Re-read the job list (and the selected job's record) from the store."""
         if self._refreshing:
-            return  # a slow disk must not pile up refreshes
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            # No asyncio loop (self-test, scripts): read synchronously; nothing else is waiting.
-            job_id = self.selected_job_id
-            self._apply_read(job_id, self._read_all(job_id, self.log_filter))
+            self._refresh_again = True  # a slow disk must not pile up reads
             return
         self._refreshing = True
-        self._spawn(self._run_refresh())
+        self._work.spawn(self._run_refresh(), self._set_error)
 
     def select(self, job_id: str) -> None:
-        self.selected_job_id = job_id
-        if not job_id:
-            self.summary = "Select a job to see its progress, loss and logs."
-            self.progress_text, self.percent, self.logs_text = "", -1, ""
-            self.can_cancel = False
-            self.output_folder = ""
-            self.loss_changed.emit([], [])
+        if job_id == self.selected_job_id and self._selected is not None:
             return
-        self.refresh()
+        self.selected_job_id = job_id
+        self._selected = None
+        self._loss_count = 0
+        self._shown_loss = None
+        if not job_id:
+            self.loss_changed.emit([], [])
+            self.summary = "Select a job to see its progress, loss and logs."
+            self.progress_text, self.percent, self.logs_text = "", 0, ""
+            self.can_cancel = self.can_retry = self.can_inspect = False
+            self.output_folder = ""
+            return
+        self._work.spawn(self._run_load_detail(job_id), self._set_error)
 
     def set_log_filter(self, text: str) -> None:
         self.log_filter = text
-        self.refresh()
+        if self.selected_job_id:
+            self._work.spawn(self._run_load_logs(self.selected_job_id, text), self._set_error)
+
+    def set_status_filter(self, status: str) -> None:
+        if status not in STATUS_FILTERS:
+            raise ValueError(f"unknown status filter {status!r}")
+        self.status_filter = status
+        self._show_rows()
+
+    def set_compare(self, job_ids: list[str]) -> None:
+        """Overlay these jobs' losses on the chart (the selected one is always shown)."""
+        self._compare = [job_id for job_id in job_ids if job_id != self.selected_job_id][:6]
+        self._work.spawn(self._run_load_overlays(list(self._compare)), self._set_error)
 
     def cancel_selected(self) -> None:
-        job_id = self.selected_job_id
-        if not job_id:
+        """Ask the view to confirm, saying what this backend can and cannot stop."""
+        job = self._selected
+        if job is None or job.is_finished:
             return
         if self._cancel_handler is None:
             self.error = (
                 "Cancelling is not available: no training backend is configured in this window."
             )
             return
-        self.busy = True
-        self._spawn(self._run_cancel(job_id))
+        self.cancel_requested.emit(job.id, cancel_question(job))
 
-    # -- background work -----------------------------------------------------------------------
-
-    def _spawn(self, coroutine: Awaitable[None]) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)  # type: ignore[arg-type]
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _read_all(self, job_id: str, log_filter: str) -> ReadResult:
-        """Everything the page shows, in one go; a store failure becomes its sentence."""
-        try:
-            jobs = self._store.list(limit=500)
-            if not job_id:
-                return jobs, None
-            job = self._store.get(job_id)
-            loss = self._store.loss_series(job_id)
-            logs = self._store.logs(job_id, limit=2000, contains=log_filter or None)
-        except LoraStudioError as exc:
-            return exc.user_message
-        return jobs, JobDetail(job, loss, logs)
-
-    async def _run_refresh(self) -> None:
-        loop = asyncio.get_running_loop()
-        job_id, log_filter = self.selected_job_id, self.log_filter
-        try:
-            result = await loop.run_in_executor(self._executor, self._read_all, job_id, log_filter)
-        finally:
-            self._refreshing = False
-        self._apply_read(job_id, result)
-
-    def _apply_read(self, job_id: str, result: ReadResult) -> None:
-        if isinstance(result, str):
-            self.error = result
+    def confirm_cancel(self, job_id: str) -> None:
+        if self._cancel_handler is None or self.busy:
             return
-        jobs, detail = result
-        self.model.set_rows([_row(job) for job in jobs])
-        if detail is not None and detail.job.id == self.selected_job_id == job_id:
-            self._show_detail(detail)
-        self.refreshed.emit()
+        self.busy = True
+        self._work.spawn(self._run_cancel(job_id), self._set_error)
 
-    def _show_detail(self, detail: JobDetail) -> None:
-        job = detail.job
-        snapshot = self._progress_snapshot(job, detail.loss)
-        status = job.status.value.capitalize()
-        lines = [f"{job.name} — {status} on {job.backend}"]
-        if job.error:
-            lines.append(job.error)
-        if job.outputs:
-            lines.append("Output: " + ", ".join(job.outputs))
-        if job.checkpoints:
-            steps = ", ".join(str(c.step) for c in job.checkpoints if c.step is not None)
-            lines.append(
-                f"{len(job.checkpoints)} checkpoint(s)" + (f" at steps {steps}" if steps else "")
-            )
-        self.summary = "\n".join(lines)
-        total = job.progress.total
-        if total:
-            self.percent = int(100 * min(job.progress.step, total) / total)
-        else:
-            self.percent = 100 if job.status is JobStatus.COMPLETED else -1
-        parts = [f"step {job.progress.step}" + (f" of {total}" if total else "")]
-        if snapshot is not None and not job.is_finished:
-            if snapshot.speed:
-                parts.append(
-                    f"{snapshot.speed:.2f} steps/s"
-                    if snapshot.speed >= 1
-                    else f"{1 / snapshot.speed:.1f} s/step"
-                )
-            parts.append(f"ETA {format_duration(snapshot.eta_seconds)}")
-        if detail.loss:
-            finite = [p.value for p in detail.loss if math.isfinite(p.value)]
-            if finite:
-                parts.append(f"loss {finite[-1]:.4f}")
-        self.progress_text = " · ".join(parts)
-        self.can_cancel = not job.is_finished
-        local = [Path(output) for output in job.outputs if "://" not in output]
-        self.output_folder = str(local[0].parent) if local else ""
-        self.loss_changed.emit([p.step for p in detail.loss], [p.value for p in detail.loss])
-        self.logs_text = "\n".join(
-            f"{line.at.astimezone().strftime('%H:%M:%S')} {line.text}" for line in detail.logs
+    def retry_selected(self) -> None:
+        job = self._selected
+        if job is None or not job.is_finished:
+            return
+        if self._retry_handler is None:
+            self.error = "Retrying is not available: no training backend is set up in this window."
+            return
+        self.busy = True
+        self._work.spawn(self._run_retry(job.id), self._set_error)
+
+    def duplicate_selected(self) -> None:
+        """Open the Train wizard filled in with this job's dataset, preset and settings."""
+        job = self._selected
+        if job is not None:
+            self.edit_requested.emit(job.dataset_path, job.preset or "", dict(job.config))
+
+    def inspect_selected(self) -> None:
+        job = self._selected
+        path = output_file(job) if job is not None else ""
+        if path:
+            self._work.spawn(self._run_inspect(path), self._set_error)
+
+    def delete_selected(self) -> None:
+        job = self._selected
+        if job is None:
+            return
+        if self._events is not None and self._events.is_following(job.id):
+            self.error = f"Job {job.name} is still running here; cancel it before deleting it."
+            return
+        self.delete_requested.emit(
+            job.id,
+            f"Delete the record of job {job.name}? Its loss curve and logs go with it; the "
+            "trained LoRA files stay where they are.",
         )
 
-    @staticmethod
-    def _progress_snapshot(job: Job, loss: list[LossPoint]) -> ProgressSnapshot | None:
-        """Speed and ETA from the timestamps of the recorded loss points (one per step)."""
-        if not loss:
-            return None
-        tracker = ProgressTracker(clock=time.time)
-        for point in loss[-400:]:
-            tracker.feed(Progress(point.step, job.progress.total), at=point.at.timestamp())
-        if job.progress.step > tracker.step:
-            tracker.feed(
-                Progress(job.progress.step, job.progress.total), at=loss[-1].at.timestamp()
+    def confirm_delete(self, job_id: str) -> None:
+        self._work.spawn(self._run_delete(job_id), self._set_error)
+
+    # -- live events (GUI thread; must stay cheap) ---------------------------------------------
+
+    def _handle_event(self, job_id: str, event: JobEvent) -> None:
+        live = self._live.get(job_id)
+        if live is None:
+            live = self._live[job_id] = LiveJob()
+            known = self._jobs.get(job_id)
+            if known is not None:
+                live.tracker = seed_tracker(known)
+        live.feed(event, datetime.now(UTC))
+
+    def _frame(self) -> None:
+        """Draw what arrived since the last frame (≤ 10 Hz)."""
+        status_changed = False
+        for job_id, live in list(self._live.items()):
+            if live.status_changed:
+                live.status_changed = False
+                status_changed = True
+            if live.ended is not None:
+                ended, live.ended = live.ended, None
+                self._announce_end(job_id, ended)
+            snapshot = live.tracker.snapshot()
+            self.model.update_progress(job_id, snapshot.step, snapshot.total)
+            if job_id != self.selected_job_id or self._selected is None:
+                live.take_loss()
+                live.take_logs()
+                continue
+            steps, values = live.take_loss()
+            if steps:
+                self._loss_count += len(steps)
+                self.loss_appended.emit(steps, values)
+            lines = [line for line in live.take_logs() if self._matches(line)]
+            if lines:
+                self.logs_appended.emit(_format_logs(lines))
+            self._show_progress(self._selected, live)
+        if status_changed:
+            self.refresh()
+        elif self._selected is not None and self.selected_job_id not in self._live:
+            self._show_progress(self._selected, None)  # the ETA of a polled job counts down
+
+    def _announce_end(self, job_id: str, event: JobEvent) -> None:
+        name = self._jobs[job_id].name if job_id in self._jobs else job_id
+        status = getattr(getattr(event, "status", None), "value", "")
+        message = getattr(event, "message", "")
+        if not status:
+            status = "failed" if message else "completed"
+        titles = {
+            "completed": f"{name} finished",
+            "failed": f"{name} failed",
+            "cancelled": f"{name} was cancelled",
+            "lost": f"{name} was lost",
+        }
+        text = message or ("The LoRA is ready." if status == "completed" else "")
+        self.job_ended.emit(titles.get(status, f"{name}: {status}"), text, status)
+
+    def _matches(self, line: LogLine) -> bool:
+        return not self.log_filter or self.log_filter.lower() in line.text.lower()
+
+    def _poll(self) -> None:
+        """Slow re-read, only while a job is running that this process does not follow."""
+        if self._events is None or any(
+            not job.is_finished and not self._events.is_following(job.id)
+            for job in self._jobs.values()
+        ):
+            self.refresh()
+
+    # -- store reads and writes (on the store's thread) ----------------------------------------
+
+    async def _io(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await self._store.worker.call(fn, *args)
+
+    async def _run_refresh(self) -> None:
+        try:
+            while True:
+                self._refresh_again = False
+                job_id = self.selected_job_id
+                jobs: list[Job] = await self._io(self._store.list, None, None, 500)
+                extra: list[LossPoint] = []
+                logs: list[LogLine] | None = None
+                polled = job_id and not self._followed(job_id)
+                if polled and self._selected is not None:
+                    # Followed elsewhere: fetch only the loss points we have not drawn yet.
+                    extra = await self._io(self._store.loss_series, job_id, self._loss_count)
+                    logs = await self._io(self._store.logs, job_id, 2000, self.log_filter or None)
+                self._apply_list(jobs)
+                if job_id == self.selected_job_id and job_id in self._jobs:
+                    self._apply_selected(self._jobs[job_id], extra, logs)
+                self.refreshed.emit()
+                if not self._refresh_again:
+                    break
+        finally:
+            self._refreshing = False
+
+    async def _run_load_detail(self, job_id: str) -> None:
+        job: Job = await self._io(self._store.get, job_id)
+        loss: list[LossPoint] = await self._io(self._store.loss_series, job_id)
+        logs: list[LogLine] = await self._io(
+            self._store.logs, job_id, 2000, self.log_filter or None
+        )
+        if job_id != self.selected_job_id:
+            return  # the artist already picked another job
+        live = self._live.get(job_id)
+        if live is not None:
+            live.take_loss()  # already in what was just read
+            live.take_logs()
+        self._selected = job
+        self._jobs[job_id] = job
+        self._loss_count = len(loss)
+        self._shown_loss = _last_finite(loss)
+        self.loss_changed.emit([p.step for p in loss], [p.value for p in loss])
+        self.logs_text = _format_logs(logs)
+        self._apply_selected(job, [], None)
+
+    async def _run_load_logs(self, job_id: str, text: str) -> None:
+        logs = await self._io(self._store.logs, job_id, 2000, text or None)
+        if job_id == self.selected_job_id and text == self.log_filter:
+            self.logs_text = _format_logs(logs)
+
+    async def _run_load_overlays(self, job_ids: list[str]) -> None:
+        series: dict[str, tuple[list[int], list[float]]] = {}
+        for job_id in job_ids:
+            job: Job = await self._io(self._store.get, job_id)
+            loss: list[LossPoint] = await self._io(self._store.loss_series, job_id)
+            series[f"{job.name} ({job.id[-6:]})"] = (
+                [p.step for p in loss],
+                [p.value for p in loss],
             )
-        return tracker.snapshot(time.time())
+        if job_ids == self._compare:
+            self.overlays_changed.emit(series)
 
     async def _run_cancel(self, job_id: str) -> None:
         assert self._cancel_handler is not None
         try:
             message = await self._cancel_handler(job_id)
-        except LoraStudioError as exc:
-            self.error = exc.user_message
-            message = ""
         finally:
             self.busy = False
         if message:
             self.cancel_finished.emit(message)
         self.refresh()
+
+    async def _run_retry(self, job_id: str) -> None:
+        assert self._retry_handler is not None
+        try:
+            new_id = await self._retry_handler(job_id)
+        finally:
+            self.busy = False
+        self.refresh()
+        self.select(new_id)
+
+    async def _run_inspect(self, path: str) -> None:
+        title, text = await self._work.blocking(inspect_text, path)
+        self.inspect_ready.emit(title, text)
+
+    async def _run_delete(self, job_id: str) -> None:
+        await self._io(self._store.delete, job_id)
+        self._live.pop(job_id, None)
+        if job_id == self.selected_job_id:
+            self.select("")
+        self.refresh()
+
+    # -- applying what was read ----------------------------------------------------------------
+
+    def _followed(self, job_id: str) -> bool:
+        return self._events is not None and self._events.is_following(job_id)
+
+    def _apply_list(self, jobs: list[Job]) -> None:
+        before = {job_id: job.status for job_id, job in self._jobs.items()}
+        self._jobs = {job.id: job for job in jobs}
+        for job in jobs:
+            old = before.get(job.id)
+            # A job followed elsewhere ended: its end was not announced through events.
+            if (
+                old is not None
+                and not old.is_terminal
+                and job.is_finished
+                and job.id not in self._live
+            ):
+                self.job_ended.emit(
+                    f"{job.name}: {job.status.value}", job.error or "", job.status.value
+                )
+        self._show_rows()
+
+    def _show_rows(self) -> None:
+        wanted = self.status_filter
+        rows = [
+            _row(job) for job in self._jobs.values() if not wanted or job.status.value == wanted
+        ]
+        self.model.set_rows(rows)
+        for job_id, live in self._live.items():
+            snapshot = live.tracker.snapshot()
+            self.model.update_progress(job_id, snapshot.step, snapshot.total)
+
+    def _apply_selected(self, job: Job, extra: list[LossPoint], logs: list[LogLine] | None) -> None:
+        self._selected = job
+        if extra:
+            self._loss_count += len(extra)
+            self._shown_loss = _last_finite(extra) or self._shown_loss
+            self.loss_appended.emit([p.step for p in extra], [p.value for p in extra])
+        if logs is not None:
+            self.logs_text = _format_logs(logs)
+        self.summary = "\n".join(summary_lines(job))
+        self.can_cancel = not job.is_finished
+        self.can_retry = job.is_finished and self._retry_handler is not None
+        self.output_folder = output_folder(job)
+        self.can_inspect = bool(output_file(job))
+        self._show_progress(job, self._live.get(job.id))
+
+    def _show_progress(self, job: Job, live: LiveJob | None) -> None:
+        if live is not None and not job.is_finished:
+            snapshot = live.tracker.snapshot()
+            loss = live.last_loss
+        else:
+            snapshot, loss = None, None
+        if loss is None:
+            loss = self._shown_loss
+        self.percent = percent_of(job, snapshot)
+        self.progress_text = progress_text(job, snapshot, loss)
+
+    def _set_error(self, message: str) -> None:
+        self.error = message
+
+
+def _last_finite(points: list[LossPoint]) -> float | None:
+    for point in reversed(points):
+        if math.isfinite(point.value):
+            return point.value
+    return None
+
+
+def _format_logs(lines: list[LogLine]) -> str:
+    return "\n".join(f"{line.at.astimezone().strftime('%H:%M:%S')} {line.text}" for line in lines)

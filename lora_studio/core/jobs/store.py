@@ -328,11 +328,14 @@ class JobStore:
 
     # -- reading what a job accumulated ------------------------------------------------------
 
-    def loss_series(self, job_id: str) -> builtins.list[LossPoint]:
-        """Every loss point in arrival order (a restarted run's steps may repeat; NaN = diverged)."""
+    def loss_series(self, job_id: str, skip: int = 0) -> builtins.list[LossPoint]:
+        """Every loss point in arrival order (a restarted run's steps may repeat; NaN = diverged);
+        `skip` leaves out the first ones (a monitor that already shows them asks for the rest)."""
         with self._read(f"read the loss of job {job_id}") as conn:
             rows = conn.execute(
-                "SELECT step, value, at FROM loss_points WHERE job_id = ? ORDER BY id", (job_id,)
+                "SELECT step, value, at FROM loss_points WHERE job_id = ? ORDER BY id "
+                "LIMIT -1 OFFSET ?",
+                (job_id, max(0, skip)),
             ).fetchall()
         return [loss_row(row) for row in rows]
 

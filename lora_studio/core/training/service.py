@@ -18,9 +18,10 @@ from typing import Any
 
 from lora_studio.core.backends.base import BackendCheck, TrainingBackend
 from lora_studio.core.backends.registry import build_backend, get_kind, parse_settings
+from lora_studio.core.config.training_config import config_from_dict
 from lora_studio.core.errors import BackendUnavailable, JobError, LoraStudioError
-from lora_studio.core.jobs import Job, JobEvent, JobStore
-from lora_studio.core.training.dataset_input import TrainingDataset
+from lora_studio.core.jobs import Job, JobEvent, JobStore, dataset_fingerprint
+from lora_studio.core.training.dataset_input import TrainingDataset, load_training_dataset
 from lora_studio.core.training.job_lock import JobLock
 from lora_studio.core.training.runner import JobRunner
 
@@ -143,6 +144,24 @@ class TrainingService:
         stored = await runner.submit(job, dataset)
         self.follow(stored, on_event, dataset=dataset)
         return stored
+
+    async def retry(self, job_id: str) -> Job:
+        """Start the training of `job_id` again as a new job: same dataset folder, settings,
+        preset and backend kind. LoraStudioError when the dataset or settings no longer load."""
+        old = await self.store.worker.call(self.store.get, job_id)
+        config = config_from_dict(old.config)
+        folder = Path(old.dataset_path)
+        dataset = await asyncio.to_thread(load_training_dataset, folder, config)
+        fingerprint = await asyncio.to_thread(dataset_fingerprint, dataset.folder)
+        job = Job(
+            name=old.name,
+            backend=old.backend,
+            dataset_path=old.dataset_path,
+            dataset_fingerprint=fingerprint,
+            config=config.model_dump(mode="json"),
+            preset=old.preset,
+        )
+        return await self.start(job, dataset)
 
     async def check(self, kind: str) -> BackendCheck:
         """Ask the configured backend of `kind` whether it can train right now."""

@@ -1,14 +1,16 @@
-"""Qt item model: the job history as a table (name, backend, status, progress, times, cost).
+"""Qt item model: the job history as a table (name, backend, status, progress, started,
+duration, cost).
 
 A thin adapter over `JobRow` values the JobsViewModel owns. `set_rows` keeps the selection stable:
 when the same jobs are listed in the same order it emits `dataChanged` for the rows that changed
-instead of resetting the model.
+instead of resetting the model; `update_progress` changes one row's step from a live event without
+a store read. Numbers are right-aligned.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -52,13 +54,30 @@ class JobRow:
             return None
         return max(0.0, min(100.0, 100.0 * self.step / self.total))
 
+    def duration_seconds(self, now: datetime | None = None) -> float | None:
+        """Seconds from start to finish (to now while it runs); None before it started."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or (now or datetime.now(UTC))
+        return max(0.0, (end - self.started_at).total_seconds())
+
+
+def format_elapsed(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
 
 def _when(value: datetime | None) -> str:
     return "" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 class JobsTableModel(QAbstractTableModel):
-    COLUMNS = ("Name", "Backend", "Status", "Progress", "Started", "Finished", "Cost")
+    COLUMNS = ("Name", "Backend", "Status", "Progress", "Started", "Duration", "Cost")
+    NUMERIC_COLUMNS = frozenset({3, 5, 6})
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -84,6 +103,18 @@ class JobsTableModel(QAbstractTableModel):
         for index, (before, after) in enumerate(zip(old, rows, strict=True)):
             if before != after:
                 self.dataChanged.emit(self.index(index, 0), self.index(index, last_column))
+
+    def update_progress(self, job_id: str, step: int, total: int | None) -> None:
+        """A live step count for one row (no-op when unchanged or not listed)."""
+        index = self.row_of(job_id)
+        if index < 0:
+            return
+        row = self._rows[index]
+        new_total = total or row.total
+        if row.step == step and row.total == new_total:
+            return
+        self._rows[index] = replace(row, step=step, total=new_total)
+        self.dataChanged.emit(self.index(index, 3), self.index(index, 3))
 
     # -- Qt overrides --------------------------------------------------------------------------
 
@@ -111,6 +142,8 @@ class JobsTableModel(QAbstractTableModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in self.NUMERIC_COLUMNS:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             return row.error or f"{row.name} — {row.status}"
         if role == Qt.ItemDataRole.ForegroundRole and column == 2:
@@ -137,5 +170,5 @@ class JobsTableModel(QAbstractTableModel):
         if column == 4:
             return _when(row.started_at or row.created_at)
         if column == 5:
-            return _when(row.finished_at)
+            return format_elapsed(row.duration_seconds())
         return "" if row.cost is None else f"${row.cost:.2f}"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from lora_studio.core.backends.registry import get_kind
 from lora_studio.core.config.wizard_draft import WizardDraft, load_draft, save_draft
 from lora_studio.core.errors import LoraStudioError
 from lora_studio.core.training.service import TrainingService
@@ -116,6 +117,19 @@ class TrainWizardViewModel(QObject):
         finally:
             self._restoring = False
 
+    def load_job(self, folder: str, preset: str, config: dict[str, object]) -> None:
+        """Fill the wizard in from an earlier job ("Edit as new" on the Jobs page): its dataset
+        folder, preset and every setting the wizard shows, ready to change and start again."""
+        edits = {
+            name: str(value)
+            for name, value in config.items()
+            if isinstance(value, str | int | float) and not isinstance(value, bool)
+        }
+        self.parameters.restore(preset, edits)
+        if folder:
+            self.set_dataset_folder(folder)
+        self._draft_changed()
+
     def _draft_changed(self, *_args: object) -> None:
         if not self._restoring:
             self._save_timer.start()
@@ -154,6 +168,15 @@ class TrainWizardViewModel(QObject):
         self.dataset.set_folder(path)
         self.step = STEP_DATASET
         self._refresh()
+
+    def follow_dataset_page(self, folder: str) -> None:
+        """The Dataset page changed the pictures of `folder` (import, delete, fix, undo): the
+        wizard reads it again if it trains on it — it never holds a stale scan."""
+        if folder and self.dataset.folder == str(Path(folder).expanduser()):
+            self.dataset.recheck()
+            self._refresh()
+        elif folder:
+            self.set_dataset_folder(folder)
 
     def next(self) -> None:
         if not self.can_advance:
@@ -209,6 +232,9 @@ class TrainWizardViewModel(QObject):
             gpu_text=self.backend.gpu_text,
             gpu_vram_gb=self.backend.vram_gb or None,
             warnings=warnings,
+            check=self.backend.last_check,
+            auto_name=self.parameters.output_name_is_automatic,
+            local=get_kind(self.backend.kind).local,
         )
 
     def _handle_dataset_loaded(self) -> None:

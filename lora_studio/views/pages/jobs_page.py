@@ -1,5 +1,7 @@
-"""View: the Jobs page — every job in one table, and for the selected one its progress, ETA,
-live loss chart and searchable, copyable logs, with a Cancel button."""
+"""View: the Jobs page — every job in one table (filter by status; select several to compare
+their losses), and for the current one its progress, ETA, live loss chart, searchable and
+copyable logs and sample images, with the actions: cancel, retry, duplicate and edit, inspect the
+file, open its folder, delete the record."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -21,9 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lora_studio.viewmodels.jobs_vm import JobsViewModel
+from lora_studio.viewmodels.jobs_vm import STATUS_FILTERS, JobsViewModel
 from lora_studio.viewmodels.message_bridge import MessageBridge
 from lora_studio.viewmodels.models.jobs_table_model import JOB_ID_ROLE
+from lora_studio.views.icons import icon
+from lora_studio.views.jobs.dialogs import TextDialog, TrayNotifier, confirm
+from lora_studio.views.style import PAGE_MARGINS, page_header
 from lora_studio.views.widgets.error_banner import ErrorBanner
 from lora_studio.views.widgets.loss_plot import LossPlot
 
@@ -39,7 +45,19 @@ class JobsPage(QWidget):
         self._vm = view_model
         self._bridge = bridge
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setContentsMargins(*PAGE_MARGINS)
+        header, actions = page_header(
+            "Jobs", "Every training, live or finished: progress, loss, logs and results.", self
+        )
+        self.status_filter = QComboBox(self)
+        for status in STATUS_FILTERS:
+            self.status_filter.addItem(status.capitalize() if status else "All jobs", status)
+        self.status_filter.setToolTip("Show only jobs in this state")
+        self.status_filter.currentIndexChanged.connect(
+            lambda _i: view_model.set_status_filter(self.status_filter.currentData())
+        )
+        actions.addWidget(self.status_filter)
+        layout.addLayout(header)
         self.error_banner = ErrorBanner(self)
         self.error_banner.bind(view_model)
         layout.addWidget(self.error_banner)
@@ -48,7 +66,8 @@ class JobsPage(QWidget):
         self.table = QTableView(splitter)
         self.table.setModel(view_model.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setToolTip("Ctrl-click other jobs to compare their loss curves")
         self.table.verticalHeader().hide()
         self.table.setAlternatingRowColors(True)
         header_view = self.table.horizontalHeader()
@@ -56,41 +75,76 @@ class JobsPage(QWidget):
         header_view.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
+        self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         view_model.model.modelReset.connect(self._restore_selection)
 
         detail = QWidget(splitter)
         detail_layout = QVBoxLayout(detail)
         detail_layout.setContentsMargins(0, 8, 0, 0)
-        header = QHBoxLayout()
+        top = QHBoxLayout()
         self.summary_label = QLabel(view_model.summary, detail)
         self.summary_label.setWordWrap(True)
         self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        header.addWidget(self.summary_label, 1)
-        self.cancel_button = QPushButton("Cancel job", detail)
-        self.cancel_button.setToolTip("Stop this training; the backend says what it could stop")
+        top.addWidget(self.summary_label, 1)
+        buttons = QHBoxLayout()
+        buttons.setSpacing(4)
+        self.cancel_button = self._button("Cancel", "mdi6.stop-circle-outline", detail, buttons)
+        self.cancel_button.setToolTip("Stop this training; you are told first what can be stopped")
         self.cancel_button.clicked.connect(view_model.cancel_selected)
-        header.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignTop)
-        self.open_folder_button = QPushButton("Open folder", detail)
+        self.retry_button = self._button("Retry", "mdi6.restart", detail, buttons)
+        self.retry_button.setToolTip("Start the same training again, with the same settings")
+        self.retry_button.clicked.connect(view_model.retry_selected)
+        self.duplicate_button = self._button("Edit as new", "mdi6.content-copy", detail, buttons)
+        self.duplicate_button.setToolTip("Open the Train wizard filled in with this job's settings")
+        self.duplicate_button.clicked.connect(view_model.duplicate_selected)
+        self.inspect_button = self._button(
+            "Inspect file", "mdi6.file-search-outline", detail, buttons
+        )
+        self.inspect_button.setToolTip("Show what the trained LoRA file contains (rank, metadata…)")
+        self.inspect_button.clicked.connect(view_model.inspect_selected)
+        self.open_folder_button = self._button(
+            "Open folder", "mdi6.folder-open-outline", detail, buttons
+        )
         self.open_folder_button.setToolTip("Show the trained LoRA in your file manager")
         self.open_folder_button.clicked.connect(self._on_open_folder_clicked)
-        self.open_folder_button.setEnabled(bool(view_model.output_folder))
-        header.addWidget(self.open_folder_button, 0, Qt.AlignmentFlag.AlignTop)
-        detail_layout.addLayout(header)
+        self.delete_button = self._button("Delete", "mdi6.delete-outline", detail, buttons)
+        self.delete_button.setToolTip("Delete this job's record (the LoRA files stay)")
+        self.delete_button.clicked.connect(view_model.delete_selected)
+        top.addLayout(buttons)
+        detail_layout.addLayout(top)
         self.progress_bar = QProgressBar(detail)
+        self.progress_bar.setRange(0, 100)
         self.progress_label = QLabel("", detail)
         detail_layout.addWidget(self.progress_bar)
         detail_layout.addWidget(self.progress_label)
 
-        tabs = QTabWidget(detail)
-        self.loss_plot = LossPlot(tabs)
-        tabs.addTab(self.loss_plot, "Loss")
-        logs_tab = QWidget(tabs)
+        self.tabs = QTabWidget(detail)
+        self.loss_plot = LossPlot(self.tabs)
+        self.tabs.addTab(self.loss_plot, "Loss")
+        self.tabs.addTab(self._build_logs_tab(self.tabs), "Logs")
+        detail_layout.addWidget(self.tabs, 1)
+        splitter.addWidget(self.table)
+        splitter.addWidget(detail)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        layout.addWidget(splitter, 1)
+        self.notifier = TrayNotifier(QGuiApplication.windowIcon(), self)
+        self._bind(view_model)
+
+    @staticmethod
+    def _button(text: str, glyph: str, parent: QWidget, row: QHBoxLayout) -> QPushButton:
+        button = QPushButton(icon(glyph), text, parent)
+        row.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+        return button
+
+    def _build_logs_tab(self, parent: QWidget) -> QWidget:
+        logs_tab = QWidget(parent)
         logs_layout = QVBoxLayout(logs_tab)
         search_row = QHBoxLayout()
         self.log_search = QLineEdit(logs_tab)
         self.log_search.setPlaceholderText("Search the logs…")
         self.log_search.setClearButtonEnabled(True)
-        self.log_search.textChanged.connect(view_model.set_log_filter)
+        self.log_search.textChanged.connect(self._vm.set_log_filter)
         search_row.addWidget(self.log_search, 1)
         self.copy_logs_button = QPushButton("Copy", logs_tab)
         self.copy_logs_button.clicked.connect(self._on_copy_logs_clicked)
@@ -98,55 +152,94 @@ class JobsPage(QWidget):
         logs_layout.addLayout(search_row)
         self.logs_view = QPlainTextEdit(logs_tab)
         self.logs_view.setReadOnly(True)
+        self.logs_view.setMaximumBlockCount(20_000)  # a chatty backend must not grow it forever
         self.logs_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         logs_layout.addWidget(self.logs_view, 1)
-        tabs.addTab(logs_tab, "Logs")
-        detail_layout.addWidget(tabs, 1)
-        splitter.addWidget(self.table)
-        splitter.addWidget(detail)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
-        layout.addWidget(splitter, 1)
+        return logs_tab
 
-        view_model.summary_changed.connect(self.summary_label.setText)
-        view_model.progress_text_changed.connect(self.progress_label.setText)
-        view_model.percent_changed.connect(self._on_vm_percent_changed)
-        view_model.logs_text_changed.connect(self._on_vm_logs_changed)
-        view_model.loss_changed.connect(self.loss_plot.set_data)
-        view_model.can_cancel_changed.connect(self.cancel_button.setEnabled)
-        view_model.busy_changed.connect(lambda busy: self.cancel_button.setDisabled(busy))
-        view_model.cancel_finished.connect(self._on_vm_cancel_finished)
-        view_model.output_folder_changed.connect(
-            lambda folder: self.open_folder_button.setEnabled(bool(folder))
-        )
-        self.cancel_button.setEnabled(view_model.can_cancel)
-        self._on_vm_percent_changed(view_model.percent)
+    def _bind(self, vm: JobsViewModel) -> None:
+        vm.summary_changed.connect(self.summary_label.setText)
+        vm.progress_text_changed.connect(self.progress_label.setText)
+        vm.percent_changed.connect(self._on_vm_percent_changed)
+        vm.logs_text_changed.connect(self._on_vm_logs_changed)
+        vm.logs_appended.connect(self._on_vm_logs_appended)
+        vm.loss_changed.connect(self.loss_plot.set_data)
+        vm.loss_appended.connect(self.loss_plot.append)
+        vm.overlays_changed.connect(self.loss_plot.set_overlays)
+        vm.can_cancel_changed.connect(self._update_buttons)
+        vm.can_retry_changed.connect(self._update_buttons)
+        vm.can_inspect_changed.connect(self._update_buttons)
+        vm.busy_changed.connect(self._update_buttons)
+        vm.output_folder_changed.connect(self._update_buttons)
+        vm.selected_job_id_changed.connect(self._update_buttons)
+        vm.cancel_requested.connect(self._on_vm_cancel_requested)
+        vm.delete_requested.connect(self._on_vm_delete_requested)
+        vm.cancel_finished.connect(self._on_vm_cancel_finished)
+        vm.inspect_ready.connect(self._on_vm_inspect_ready)
+        vm.job_ended.connect(self.notifier.notify)
+        self._update_buttons()
+        self._on_vm_percent_changed(vm.percent)
+
+    def _update_buttons(self, *_args: object) -> None:
+        vm = self._vm
+        self.cancel_button.setEnabled(vm.can_cancel and not vm.busy)
+        self.retry_button.setEnabled(vm.can_retry and not vm.busy)
+        self.duplicate_button.setEnabled(bool(vm.selected_job_id))
+        self.inspect_button.setEnabled(vm.can_inspect)
+        self.open_folder_button.setEnabled(bool(vm.output_folder))
+        self.delete_button.setEnabled(bool(vm.selected_job_id) and not vm.can_cancel)
+
+    # -- table ---------------------------------------------------------------------------------
 
     def _on_table_current_changed(self, current, _previous) -> None:  # type: ignore[no-untyped-def]
         self._vm.select(current.data(JOB_ID_ROLE) or "" if current.isValid() else "")
+
+    def _on_table_selection_changed(self, *_args: object) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        self._vm.set_compare([index.data(JOB_ID_ROLE) for index in rows])
 
     def _restore_selection(self) -> None:
         row = self._vm.model.row_of(self._vm.selected_job_id)
         if row >= 0:
             self.table.selectRow(row)
 
+    # -- view-model → widgets ------------------------------------------------------------------
+
     def _on_vm_percent_changed(self, percent: int) -> None:
         if percent < 0:
-            self.progress_bar.setRange(0, 0)  # unknown: busy indicator
+            self.progress_bar.setRange(0, 0)  # running, amount unknown: busy indicator
         else:
             self.progress_bar.setRange(0, 100)
             self.progress_bar.setValue(percent)
 
     def _on_vm_logs_changed(self, text: str) -> None:
-        at_bottom = (
-            self.logs_view.verticalScrollBar().value()
-            >= self.logs_view.verticalScrollBar().maximum() - 4
-        )
+        bar = self.logs_view.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 4
         self.logs_view.setPlainText(text)
         if at_bottom:
-            self.logs_view.verticalScrollBar().setValue(
-                self.logs_view.verticalScrollBar().maximum()
-            )
+            bar.setValue(bar.maximum())
+
+    def _on_vm_logs_appended(self, text: str) -> None:
+        bar = self.logs_view.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 4
+        self.logs_view.appendPlainText(text)
+        if at_bottom:
+            bar.setValue(bar.maximum())
+
+    def _on_vm_cancel_requested(self, job_id: str, question: str) -> None:
+        confirm(
+            self, "Cancel training", question, "Cancel job", lambda: self._vm.confirm_cancel(job_id)
+        )
+
+    def _on_vm_delete_requested(self, job_id: str, question: str) -> None:
+        confirm(
+            self, "Delete job record", question, "Delete", lambda: self._vm.confirm_delete(job_id)
+        )
+
+    def _on_vm_inspect_ready(self, title: str, text: str) -> None:
+        dialog = TextDialog(title, text, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def _on_open_folder_clicked(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(self._vm.output_folder))

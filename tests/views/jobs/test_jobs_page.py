@@ -50,12 +50,15 @@ def add_running_job(store: JobStore, name: str = "hero-style", steps: int = 120)
     return store.get(job.id)
 
 
-def test_table_model_passes_qtmodeltester(qtmodeltester, store: JobStore, executor, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_table_model_passes_qtmodeltester(
+    qtmodeltester, store: JobStore, executor, qtbot, qloop
+) -> None:  # type: ignore[no-untyped-def]
     add_running_job(store)
     failed = store.add(Job(name="broken", backend="kohya", dataset_path="/d"))
     store.record_events(failed.id, [StatusChanged(JobStatus.RUNNING), Failed("CUDA out of memory")])
     vm = JobsViewModel(store, executor)
-    vm.refresh()  # no running loop here: synchronous read
+    with qtbot.waitSignal(vm.refreshed, timeout=3000):
+        vm.refresh()  # read on the store's thread, never on the GUI thread
     assert vm.model.rowCount() == 2
     qtmodeltester.check(vm.model)
     statuses = {vm.model.index(r, 2).data() for r in range(2)}
@@ -112,7 +115,7 @@ def test_finished_job_offers_its_folder_and_checkpoints(
         vm.select(job.id)
     assert vm.output_folder == str(lora.parent)
     assert page.open_folder_button.isEnabled()
-    assert "1 checkpoint(s) at steps 5" in page.summary_label.text()
+    assert "1 checkpoint at steps 5" in page.summary_label.text()
 
 
 def test_cancel_goes_through_the_handler(qtbot, qloop, store: JobStore, executor) -> None:  # type: ignore[no-untyped-def]
@@ -124,18 +127,25 @@ def test_cancel_goes_through_the_handler(qtbot, qloop, store: JobStore, executor
         return "The queued chunks were removed; the chunk already running finishes first."
 
     vm = JobsViewModel(store, executor, cancel_handler=cancel)
-    vm.select(job.id)
+    with qtbot.waitSignal(vm.loss_changed, timeout=3000):
+        vm.select(job.id)
+    questions: list[str] = []
+    vm.cancel_requested.connect(lambda job_id, text: questions.append(text))
+    vm.cancel_selected()
+    assert asked == []  # nothing happens before the artist confirms
+    assert "ComfyUI cannot stop a training node that is already running" in questions[0]
     with qtbot.waitSignal(vm.cancel_finished, timeout=3000) as blocker:
-        vm.cancel_selected()
+        vm.confirm_cancel(job.id)
     assert asked == [job.id]
     assert "chunk" in blocker.args[0]
     assert vm.busy is False
 
 
-def test_cancel_without_backend_explains(qtbot, store: JobStore, executor) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_without_backend_explains(qtbot, qloop, store: JobStore, executor) -> None:  # type: ignore[no-untyped-def]
     job = add_running_job(store)
     vm = JobsViewModel(store, executor)
-    vm.selected_job_id = job.id
+    with qtbot.waitSignal(vm.loss_changed, timeout=3000):
+        vm.select(job.id)
     vm.cancel_selected()
     assert "not available" in vm.error
 

@@ -1,0 +1,88 @@
+"""View-model support: the one way view-models run background work, with one error path.
+
+asyncio keeps only weak references to tasks, so a task nobody holds can vanish mid-flight; a
+view-model schedules its `_run_…` coroutines through one `BackgroundWork`, which holds them until
+they end. Errors have exactly two fates:
+- an expected failure (`LoraStudioError`) becomes its sentence: handed to the `on_error` given to
+  `spawn` (usually the view-model's `error` property), never a traceback;
+- anything else is a bug and goes to `sys.excepthook`, which the app points at the crash dialog,
+  instead of surfacing later as "Task exception was never retrieved".
+Blocking work runs through `blocking()` in the shared executor (job-store I/O through the store's
+own thread, `JobStore.worker`), never on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Executor
+from typing import Any, TypeVar
+
+from lora_studio.core.errors import LoraStudioError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+ErrorSink = Callable[[str], None]
+
+
+def has_running_loop() -> bool:
+    """True inside the app (qasync) and tests with `qloop`; False in the self-test and scripts."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class BackgroundWork:
+    """The tasks one view-model started, and its door to the executor."""
+
+    def __init__(self, executor: Executor | None = None) -> None:
+        self._executor = executor
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def running(self) -> bool:
+        return any(not task.done() for task in self._tasks)
+
+    def spawn(
+        self, coroutine: Coroutine[Any, Any, None], on_error: ErrorSink | None = None
+    ) -> asyncio.Task[None]:
+        """Schedule `coroutine` on the running loop and keep it alive until it ends; an expected
+        failure it raises goes to `on_error` as its sentence (logged when there is none)."""
+        task = asyncio.get_running_loop().create_task(self._guard(coroutine, on_error))
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    @staticmethod
+    async def _guard(coroutine: Coroutine[Any, Any, None], on_error: ErrorSink | None) -> None:
+        try:
+            await coroutine
+        except LoraStudioError as exc:
+            if on_error is None:
+                log.warning("%s", exc.user_message)
+            else:
+                on_error(exc.user_message)
+
+    async def blocking(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work(*args)` in the executor: disk and CPU work never runs on the GUI thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(work, *args))
+
+    def cancel(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("background task failed", exc_info=exc)
+            sys.excepthook(type(exc), exc, exc.__traceback__)

@@ -1,0 +1,1 @@
+"""Views of the Jobs page: dialogs, the desktop notifier and the samples grid."""
