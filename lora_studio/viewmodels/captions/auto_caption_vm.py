@@ -141,6 +141,8 @@ class AutoCaptionViewModel(QObject):
         self._run_task: asyncio.Task[None] | None = None
         self._models_task: asyncio.Task[None] | None = None
         self._key_task: asyncio.Task[None] | None = None
+        self._settings_task: asyncio.Task[None] | None = None
+        self._pending_settings: Settings | None = None
         self._started = 0.0
         first_preset = next(iter(PROMPT_PRESETS))
         self.preset = first_preset
@@ -436,23 +438,24 @@ class AutoCaptionViewModel(QObject):
         except (AttributeError, ValueError) as exc:
             log.info("caption provider not remembered: %s", exc)
             return
-        snapshot = settings.model_copy(deep=True)
+        self._pending_settings = settings.model_copy(deep=True)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        # Settings are a file: written in the executor, like the Settings page does.
-        future = loop.run_in_executor(self._executor, self._save_settings, snapshot)
-        future.add_done_callback(self._handle_settings_saved)
+        # Settings are a file: written in the executor (like the Settings page does), one save at
+        # a time and always the newest snapshot last, so an older choice never wins.
+        if self._settings_task is None or self._settings_task.done():
+            self._settings_task = loop.create_task(self._run_save_settings())
 
-    def _handle_settings_saved(self, future: asyncio.Future[None]) -> None:
-        if future.cancelled():
-            return
-        exc = future.exception()
-        if isinstance(exc, LoraStudioError):
-            log.info("caption settings not saved: %s", exc.user_message)
-        elif exc is not None:
-            raise exc
+    async def _run_save_settings(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending_settings is not None and self._save_settings is not None:
+            snapshot, self._pending_settings = self._pending_settings, None
+            try:
+                await loop.run_in_executor(self._executor, self._save_settings, snapshot)
+            except LoraStudioError as exc:
+                log.info("caption settings not saved: %s", exc.user_message)
 
     def _update_estimate(self) -> None:
         images = self._scope()

@@ -70,7 +70,12 @@ def test_provider_url_and_model_are_remembered(qtbot, qloop, executor, tmp_path)
     assert auto.needs_key and auto.url == "https://api.openai.com/v1"
     auto.set_url("http://127.0.0.1:1234/v1")
     auto.set_model("qwen2.5-vl-7b")
-    qtbot.waitUntil(lambda: len(saved) >= 3, timeout=5000)
+    # Saves are coalesced and ordered: the file ends with the newest choices.
+    qtbot.waitUntil(
+        lambda: load_settings(tmp_path).caption_models.get("openai") == "qwen2.5-vl-7b",
+        timeout=5000,
+    )
+    qtbot.waitUntil(lambda: auto._settings_task.done(), timeout=5000)
     loaded = load_settings(tmp_path)
     assert loaded.caption_provider == "openai"
     assert loaded.caption_urls["openai"] == "http://127.0.0.1:1234/v1"
@@ -82,3 +87,80 @@ def test_provider_url_and_model_are_remembered(qtbot, qloop, executor, tmp_path)
         "http://127.0.0.1:1234/v1",
         "qwen2.5-vl-7b",
     )
+
+
+def _ollama(auto, fake, model: str = "qwen2.5vl:7b") -> None:  # type: ignore[no-untyped-def]
+    auto.set_provider("ollama")
+    auto.set_url(fake.ollama_url)
+    auto.set_model(model)
+
+
+def test_ollama_fake_lists_models_and_captions(qtbot, caption_dataset, open_captions) -> None:  # type: ignore[no-untyped-def]
+    from tests.fakes.fake_caption_servers import FakeCaptionServer
+
+    root = caption_dataset(4)
+    _dataset, captions = open_captions(root)
+    auto = captions.auto_caption
+    with FakeCaptionServer(latency=0.05, caption_text="a woman with red hair") as fake:
+        _ollama(auto, fake, model="")
+        captions.prepare_auto_caption([])
+        qtbot.waitUntil(
+            lambda: auto.models_task is not None and auto.models_task.done(), timeout=10_000
+        )
+        assert auto.models_status.startswith("✔"), auto.models_status
+        assert "qwen2.5vl:7b" in auto.models and auto.model == auto.models[0]
+        auto.set_model("qwen2.5vl:7b")
+        auto.set_mode("overwrite")
+        auto.set_trigger("ohwx")
+        with qtbot.waitSignal(auto.finished, timeout=20_000) as finished:
+            auto.start()
+        assert finished.args == [True], auto.error
+        assert fake.max_in_flight <= auto.concurrency
+    for name in ("img_000.jpg", "img_003.jpg"):
+        assert caption_of(root, name) == "ohwx, a woman with red hair"
+    assert auto.summary.startswith("Done: 4 captioned.")
+    qtbot.waitUntil(lambda: captions.session.undo_text == "Auto-caption", timeout=5000)
+
+
+def test_cancel_keeps_finished_captions_and_retry_failed_reruns_them(
+    qtbot, caption_dataset, open_captions
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.fakes.fake_caption_servers import FakeCaptionServer
+
+    root = caption_dataset(8)
+    _dataset, captions = open_captions(root)
+    auto = captions.auto_caption
+    with FakeCaptionServer(latency=0.3, caption_text="a red sofa") as fake:
+        _ollama(auto, fake)
+        captions.prepare_auto_caption([])
+        auto.set_mode("overwrite")
+        auto.set_concurrency(2)
+        done: list[object] = []
+        auto.status_model.dataChanged.connect(lambda *_a: done.append(1))
+        with qtbot.waitSignal(auto.finished, timeout=20_000) as finished:
+            auto.start()
+            qtbot.waitUntil(lambda: len(done) >= 2, timeout=10_000)
+            auto.cancel()
+        assert finished.args == [False]
+        assert auto.summary.startswith("Cancelled:")
+        written = [n for n in range(8) if caption_of(root, f"img_{n:03d}.jpg") == "a red sofa"]
+        assert 2 <= len(written) < 8  # the finished ones are kept, the rest untouched
+        assert caption_of(root, "img_007.jpg") in ("a red sofa", None)
+
+        # A refused picture fails with the server's sentence; Retry failed runs it again. (The
+        # requests cancelled above are still sleeping in the server: let them end first.)
+        qtbot.waitUntil(lambda: fake._in_flight == 0, timeout=5000)
+        fake.fail_next(1, status=400, body={"error": "image too small to see anything"})
+        auto.set_concurrency(1)
+        with qtbot.waitSignal(auto.finished, timeout=20_000):
+            auto.start()
+        failed = auto.status_model.paths_with(ImageStatus.FAILED)
+        assert len(failed) == 1 and auto.can_retry
+        model = auto.status_model
+        rows = [model.index(r, 0) for r in range(model.rowCount())]
+        reasons = [i.data() for i in rows if i.data(STATUS_ROLE) == ImageStatus.FAILED.value]
+        assert "“image too small to see anything”" in reasons[0]
+        with qtbot.waitSignal(auto.finished, timeout=20_000) as again:
+            auto.retry_failed()
+        assert again.args == [True] and not auto.can_retry
+        assert caption_of(root, failed[0].name) == "a red sofa"
