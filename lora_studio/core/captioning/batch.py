@@ -49,6 +49,19 @@ def _starts_with_word(text: str, word: str) -> bool:
     return not rest or rest[0] in ",;" or rest[0].isspace()
 
 
+def with_trigger(text: str, word: str, separator: str = ",") -> str:
+    """`text` with `word` as its first tag: moved there if it appears later, added otherwise."""
+    word = word.strip()
+    if not word or _starts_with_word(text, word):
+        return text
+    key = tag_key(word)
+    tags = split_tags(text, separator)
+    if any(tag_key(t) == key for t in tags):
+        return join_tags([word, *(t for t in tags if tag_key(t) != key)], separator)
+    body = text.strip()
+    return join_tags([word, body], separator) if body else word
+
+
 def plan_trigger_word(
     captions: Mapping[Path, str], word: str, *, remove: bool = False, separator: str = ","
 ) -> BatchPlan:
@@ -59,13 +72,7 @@ def plan_trigger_word(
     key = tag_key(word)
 
     def add(text: str) -> str:
-        if _starts_with_word(text, word):
-            return text
-        tags = split_tags(text, separator)
-        if any(tag_key(t) == key for t in tags):
-            return join_tags([word, *(t for t in tags if tag_key(t) != key)], separator)
-        body = text.strip()
-        return join_tags([word, body], separator) if body else word
+        return with_trigger(text, word, separator)
 
     def drop(text: str) -> str:
         tags = split_tags(text, separator)

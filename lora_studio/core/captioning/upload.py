@@ -1,0 +1,65 @@
+"""Core/captioning: prepare a picture for upload to a vision model — smaller, re-encoded, no EXIF.
+
+Why: a 12 MP phone photo is 3–6 MB and carries EXIF (GPS position, camera serial, time); vision
+models look at ~0.5–1.5 MP anyway (OpenAI "low" detail is 512 px, LLaVA 336–672 px, Qwen2.5-VL
+resizes to its own grid). So every image is decoded with JPEG draft scaling (libjpeg decodes at
+1/2, 1/4… directly, the main speed-up on big photos), EXIF-rotated so the model sees it upright,
+flattened to RGB, downscaled so its longer side is at most `max_side`, and written as a fresh JPEG
+without any EXIF/XMP/ICC metadata. Runs on a worker thread (the runner uses an executor).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+from PIL import Image
+
+from lora_studio.core.dataset.formats import describe_image_error, open_image
+from lora_studio.core.dataset.imaging import apply_orientation, exif_orientation, to_rgb
+from lora_studio.core.errors import CaptionError
+
+DEFAULT_MAX_SIDE = 1024
+JPEG_QUALITY = 90
+
+
+@dataclass(frozen=True, slots=True)
+class UploadImage:
+    """An encoded picture ready to send: JPEG bytes without metadata, and its size."""
+
+    data: bytes
+    width: int
+    height: int
+    mime: str = "image/jpeg"
+
+    def base64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+    def data_url(self) -> str:
+        return f"data:{self.mime};base64,{self.base64()}"
+
+
+def prepare_upload(path: Path, max_side: int = DEFAULT_MAX_SIDE) -> UploadImage:
+    """Decode, orient, downscale and re-encode `path`; CaptionError naming the file on failure."""
+    max_side = max(64, int(max_side))
+    try:
+        with open_image(path) as image:
+            orientation = exif_orientation(image)
+            # draft() picks the largest DCT scale that keeps both sides ≥ the request.
+            if image.format == "JPEG":
+                image.draft("RGB", (max_side, max_side))
+            image.load()
+            picture = to_rgb(image)
+        picture = apply_orientation(picture, orientation)
+        if max(picture.size) > max_side:
+            picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        out = BytesIO()
+        # No exif=, icc_profile= or xmp= arguments: Pillow writes none of them then.
+        picture.save(out, "JPEG", quality=JPEG_QUALITY, optimize=False)
+        return UploadImage(out.getvalue(), picture.width, picture.height)
+    except CaptionError:
+        raise
+    except Exception as exc:  # Pillow raises many types for damaged files
+        raise CaptionError(describe_image_error(exc, Path(path)), detail=repr(exc)) from exc
