@@ -238,6 +238,9 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     # …and stays in step with it: imports, deletes and fixes, and the trigger word set there.
     dataset_vm.contents_changed.connect(train_vm.follow_dataset_page)
     dataset_vm.trigger_word_changed.connect(train_vm.parameters.suggest_trigger_word)
+    # …and stays in step with it: imports, deletes and fixes, and the trigger word set there.
+    dataset_vm.contents_changed.connect(train_vm.follow_dataset_page)
+    dataset_vm.trigger_word_changed.connect(train_vm.parameters.suggest_trigger_word)
     train_vm.job_started.connect(lambda job_id: _show_job(window, jobs_vm, job_id))
     train_vm.dataset.captions_page_requested.connect(
         lambda folder: _show_captions(window, dataset_vm, folder)

@@ -19,6 +19,7 @@ from pathlib import Path
 from lora_studio import paths
 from lora_studio.commands._backends import add_backend_options, make_backend
 from lora_studio.commands._console import EventPrinter
+from lora_studio.core.backends.registry import get_kind
 from lora_studio.core.config.estimates import estimate_training, format_estimate
 from lora_studio.core.config.issues import InvalidConfigError, errors_only, warnings_only
 from lora_studio.core.config.overrides import apply_overrides, parse_assignments
@@ -26,7 +27,9 @@ from lora_studio.core.config.presets import get_preset
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.errors import BackendUnavailable, ConfigError, DatasetError, LoraStudioError
 from lora_studio.core.jobs import Job, JobStatus, JobStore, dataset_fingerprint
+from lora_studio.core.jobs.naming import next_run_name, run_base, taken_names
 from lora_studio.core.plurals import plural
+from lora_studio.core.training.backend_estimate import estimate_on_backend
 from lora_studio.core.training.dataset_input import (
     load_training_dataset,
     measured_seconds_per_step,
@@ -70,7 +73,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="DIR",
         help="where the LoRA is saved (default: ./loras)",
     )
-    parser.add_argument("--name", metavar="NAME", help="job name (default: the output name)")
+    parser.add_argument(
+        "--name",
+        metavar="NAME",
+        help="run name, also the LoRA's file name (default: <dataset>_<preset>_<n>, n counting "
+        "the runs of that dataset and preset)",
+    )
     parser.add_argument(
         "--single-prompt",
         action="store_true",
@@ -88,6 +96,17 @@ def _config(args: argparse.Namespace) -> TrainingConfig:
     if args.base_model:
         overrides["base_model"] = args.base_model
     return apply_overrides(config, overrides) if overrides else config
+
+
+def _run_name(
+    args: argparse.Namespace, config: TrainingConfig, folder: Path, store: JobStore
+) -> str:
+    """The artist's name (--name, --set output_name=…) or `<dataset>_<preset>_<n>`."""
+    if args.name:
+        return str(args.name)
+    if "output_name" in parse_assignments(args.overrides):
+        return config.output_name
+    return next_run_name(run_base(folder, args.preset), taken_names(store))
 
 
 def _say(printer: EventPrinter, kind: str, text: str, **data: object) -> None:
@@ -141,8 +160,7 @@ async def _train(args: argparse.Namespace) -> int:
         "plan",
         f"Dataset: {plural(dataset.image_count, 'image')} in "
         f"{plural(len(dataset.dataset_dirs), 'folder')} of {dataset.folder}\n"
-        f"Plan: {estimate.length.total_steps:,} steps · VRAM {format_estimate(estimate.vram)} · "
-        f"time {format_estimate(estimate.duration)}"
+        f"Plan: {estimate.length.total_steps:,} steps · VRAM {format_estimate(estimate.vram)}"
         + (f" · cost {format_estimate(estimate.cost)}" if estimate.cost else ""),
         estimate=estimate.to_dict(),
         images=dataset.image_count,
@@ -156,14 +174,16 @@ async def _train(args: argparse.Namespace) -> int:
     store = JobStore()
     try:
         return await _run_on_backend(
-            args, printer, config, dataset, backend, store, estimate.length.total_steps
+            args, printer, config, dataset, backend, store, estimate.length.total_steps, measured
         )
     finally:
         await backend.aclose()
         store.close()
 
 
-async def _run_on_backend(args, printer, config, dataset, backend, store, total_steps) -> int:  # type: ignore[no-untyped-def]
+async def _run_on_backend(
+    args, printer, config, dataset, backend, store, total_steps, measured
+) -> int:  # type: ignore[no-untyped-def]
     check = await backend.check()
     if not check.available:
         print(f"error: {check.diagnosis}", file=sys.stderr)
@@ -182,10 +202,23 @@ async def _run_on_backend(args, printer, config, dataset, backend, store, total_
         print(f"{'error' if issue.is_error else 'warning'}: {issue.message}", file=sys.stderr)
     if any(issue.is_error for issue in issues):
         return EXIT_USAGE
+    # The same estimate as the wizard's review: on the hardware the backend reported.
+    on_backend = estimate_on_backend(
+        config, dataset.shape, backend.kind, check, measured, local=get_kind(backend.kind).local
+    )
+    _say(
+        printer,
+        "time",
+        f"Time: {on_backend.duration_text}",
+        estimate=on_backend.estimate.to_dict(),
+        hardware_known=on_backend.hardware_known,
+    )
 
+    name = await asyncio.to_thread(_run_name, args, config, dataset.folder, store)
+    config = config.model_copy(update={"output_name": name})
     fingerprint = await asyncio.to_thread(dataset_fingerprint, dataset.folder)
     job = Job(
-        name=args.name or config.output_name,
+        name=name,
         backend=backend.kind,
         dataset_path=str(dataset.folder),
         dataset_fingerprint=fingerprint,
@@ -222,6 +255,7 @@ async def follow_job(
     record ends as cancelled, and no cancellation can be lost inside library code.
     """
     interrupted = InterruptSignal()
+    printer.job_id = job.id
     follower = asyncio.ensure_future(runner.follow(job, out, dataset=dataset, on_event=printer))
     with interrupted:
         try:
@@ -236,7 +270,12 @@ async def follow_job(
             )
             return EXIT_FAILED
         except LoraStudioError as exc:
-            print(f"error: {exc.user_message}", file=sys.stderr)
+            # Following stopped, not the job: it is kept as it was, on the server and on record.
+            print(
+                f"error: {exc.user_message} Job {job.id} is kept; follow it again with "
+                f"`lora-studio jobs attach {job.id}`.",
+                file=sys.stderr,
+            )
             return EXIT_FAILED
     if final.status is JobStatus.COMPLETED:
         _say(

@@ -47,8 +47,8 @@ def load_training_dataset(folder: Path, config: TrainingConfig) -> TrainingDatas
     readable = [entry for entry in scan.entries if entry.ok]
     if not readable:
         raise DatasetError(
-            f"The dataset folder {scan.root} has no readable images. Add pictures (JPEG, PNG, "
-            "WebP, …) or run `lora-studio doctor` on it to see what is wrong."
+            f"The dataset folder {scan.root} has no readable images yet. Add pictures (JPEG, "
+            "PNG, WebP, …); the dataset doctor names any file it cannot read."
         )
     skipped = tuple(entry.error or entry.rel_path for entry in scan.entries if not entry.ok)
     kohya = scan.layout == LAYOUT_KOHYA

@@ -64,6 +64,7 @@ class DatasetViewModel(OperationViewModel):
     reveal_requested = Signal(str)  # view: select and scroll to this picture
     opened = Signal(str)
     imported = Signal(int)
+    contents_changed = Signal(str)  # pictures of this folder came or went (import, delete, undo…)
 
     folder = Observable("")
     image_count = Observable(0)
@@ -221,6 +222,7 @@ class DatasetViewModel(OperationViewModel):
         self.image_count = self.grid_model.rowCount()
         self.doctor.set_dataset(loaded.scan.root, loaded.scan, loaded.findings, self._options())
         self._after_rows_changed()
+        self.contents_changed.emit(str(loaded.scan.root))
 
     # -- import ------------------------------------------------------------------------------------
     def request_import(self, folder: bool = False) -> None:

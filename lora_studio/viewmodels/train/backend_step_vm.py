@@ -96,6 +96,7 @@ class BackendStepViewModel(QObject):
         self._work = BackgroundWork(executor)
         self.choices = BACKEND_CHOICES
         self._generation = 0
+        self.last_check: BackendCheck | None = None
         # What the current messages were validated for: (kind, config JSON, dataset object).
         self._validated: tuple[str, str, TrainingDataset] | None = None
 
@@ -173,6 +174,7 @@ class BackendStepViewModel(QObject):
         self.check_finished.emit()
 
     def _show(self, result: BackendCheck, issues: list[Issue], problem: str) -> None:
+        self.last_check = result if result.available else None  # the review's estimate uses it
         self.diagnosis = result.diagnosis
         self.available = result.available
         self.status_level = "ok" if result.available else "error"

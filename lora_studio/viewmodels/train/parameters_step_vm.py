@@ -24,6 +24,7 @@ from lora_studio.core.config.presets import Preset, PresetLoadResult, load_prese
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.config.training_length import DatasetShape
 from lora_studio.core.errors import LoraStudioError
+from lora_studio.core.jobs.naming import run_base
 from lora_studio.viewmodels.observable import Observable
 from lora_studio.viewmodels.presets_vm import config_to_text
 from lora_studio.viewmodels.train.background import BackgroundWork, has_running_loop
@@ -101,6 +102,7 @@ class ParametersStepViewModel(QObject):
 
     def __init__(self, config_dir: Path, executor: Executor, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self._name_folder: Path | None = None  # the dataset the output name follows
         self._config_dir = config_dir
         self._work = BackgroundWork(executor)
         self.fields = parameter_fields()
@@ -164,6 +166,8 @@ class ParametersStepViewModel(QObject):
             return
         self.selected_preset = name
         self.description = self._presets[name].description
+        if self._name_folder is not None:
+            self._suggested["output_name"] = run_base(self._name_folder, name)
         # The preset brings its own rank, rate, length and size; keep only this training's own.
         self._edits = {k: v for k, v in self._edits.items() if k in TRAINING_FIELDS}
         self._recompute()
@@ -201,13 +205,32 @@ class ParametersStepViewModel(QObject):
         self._recompute()
 
     def suggest_output_name(self, folder: Path) -> None:
-        """Name the LoRA after the dataset folder unless the artist named it."""
-        self._suggested["output_name"] = output_name_for(folder)
+        """Name the LoRA `<dataset>_<preset>` unless the artist named it; the review adds the
+        run number (core.jobs.naming: one rule with the CLI)."""
+        self._name_folder = folder
+        self._suggested["output_name"] = run_base(folder, self.selected_preset)
         if "output_name" not in self._edits:
             self._recompute()
 
+    @property
+    def output_name_is_automatic(self) -> bool:
+        """The artist did not type an output name: the run gets `<dataset>_<preset>_<n>`."""
+        return "output_name" not in self._edits
+
+    def suggest_trigger_word(self, word: str) -> None:
+        """The trigger word set on the Dataset page, unless the artist typed one here."""
+        word = word.strip()
+        if word:
+            self._suggested["trigger_word"] = word
+        else:
+            self._suggested.pop("trigger_word", None)
+        if "trigger_word" not in self._edits:
+            self._recompute()
+
     def set_checkpoints(self, checkpoints: list[str]) -> None:
+        """The backend's checkpoints: the base model is checked against them."""
         self.checkpoints = list(checkpoints)
+        self._recompute()
 
     def set_dataset_shape(self, shape: DatasetShape | None) -> None:
         self._shape = shape
@@ -226,6 +249,15 @@ class ParametersStepViewModel(QObject):
                     errors[name] = "; ".join(issue.message for issue in exc.issues)
         if not config.base_model and "base_model" not in errors:
             errors["base_model"] = "Choose the checkpoint to train on."
+        elif (
+            self.checkpoints
+            and config.base_model not in self.checkpoints
+            and "base_model" not in errors
+        ):
+            errors["base_model"] = (
+                f"The backend has no checkpoint “{config.base_model}”; choose one of its "
+                f"{len(self.checkpoints)} from the list."
+            )
         self._config = config
         texts = config_to_text(config)
         # A refused value stays in its field as typed, so the artist can correct it.

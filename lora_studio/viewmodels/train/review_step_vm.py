@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from lora_studio.core.config.estimates import (
-    GpuClass,
-    TrainingEstimate,
-    estimate_training,
-    format_estimate,
-)
+from lora_studio.core.backends.base import BackendCheck
+from lora_studio.core.config.estimates import TrainingEstimate, format_estimate
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.errors import LoraStudioError
 from lora_studio.core.jobs import Job, dataset_fingerprint
+from lora_studio.core.jobs.naming import next_run_name, taken_names
+from lora_studio.core.plurals import plural
+from lora_studio.core.training.backend_estimate import estimate_on_backend
 from lora_studio.core.training.dataset_input import TrainingDataset, measured_seconds_per_step
 from lora_studio.core.training.service import TrainingService
 from lora_studio.viewmodels.message_bridge import MessageBridge
@@ -54,20 +53,9 @@ class ReviewPlan:
     gpu_text: str
     gpu_vram_gb: float | None
     warnings: list[str] = field(default_factory=list)
-
-
-# The speed class the duration was timed for, as a person would name it.
-_GPU_CLASS_NAMES = {
-    GpuClass.CPU: "the CPU (no GPU)",
-    GpuClass.CONSUMER_8GB: "an 8 GB consumer GPU",
-    GpuClass.CONSUMER_12GB: "a 12 GB consumer GPU",
-    GpuClass.CONSUMER_16GB: "a 16 GB consumer GPU",
-    GpuClass.RTX_3090: "an RTX 3090-class GPU",
-    GpuClass.RTX_4090: "an RTX 4090",
-    GpuClass.L40S: "an L40S",
-    GpuClass.A100: "an A100",
-    GpuClass.H100: "an H100",
-}
+    check: BackendCheck | None = None  # the backend's last answer: its GPU, or that it has none
+    auto_name: bool = False  # output name not typed: the run becomes `<dataset>_<preset>_<n>`
+    local: bool = True  # the artist's machine or server (no SKU, no money per run)
 
 
 def _verdict_level(estimate: TrainingEstimate) -> str:
@@ -131,16 +119,20 @@ class ReviewStepViewModel(QObject):
         self._plan, self._dataset, self._estimate = plan, None, None
         self.error = ""
         self.started_job_id = ""
-        self.summary_text = (
-            f"{plan.config.output_name} · preset {plan.preset_title} · "
-            f"{plan.config.base_model} · on {plan.backend_title}"
-        )
+        self.summary_text = self._summary(plan)
         for name in ("steps_text", "vram_text", "verdict_text", "duration_text", "cost_text"):
             setattr(self, name, "…")
         self.verdict_level = ""
         self.warnings = []
         self._set_busy(True)
         self._work.spawn(self._run_prepare(self._generation, plan))
+
+    @staticmethod
+    def _summary(plan: ReviewPlan) -> str:
+        return (
+            f"{plan.config.output_name} · preset {plan.preset_title} · "
+            f"{plan.config.base_model} · on {plan.backend_title}"
+        )
 
     async def _run_prepare(self, generation: int, plan: ReviewPlan) -> None:
         try:
@@ -159,18 +151,24 @@ class ReviewStepViewModel(QObject):
         measured = await self._work.blocking(
             measured_seconds_per_step, self._training.store, plan.config, plan.backend
         )
+        if plan.auto_name:
+            # One naming rule with the CLI: the next free number for this dataset and preset.
+            taken = await self._work.blocking(taken_names, self._training.store)
+            name = next_run_name(plan.config.output_name, taken)
+            plan = replace(plan, config=plan.config.model_copy(update={"output_name": name}))
         if generation != self._generation:
             return
-        # Pure arithmetic over one config and the dataset's shape: fine on the GUI thread.
-        estimate = estimate_training(
-            plan.config,
-            dataset.shape,
-            backend=plan.backend,
-            gpu_vram_gb=plan.gpu_vram_gb,
-            measured_seconds_per_step=measured or None,
+        self._plan = plan
+        self.summary_text = self._summary(plan)
+        # Pure arithmetic over one config and the dataset's shape: fine on the GUI thread. The
+        # same function gives `lora-studio train` its plan, so both say the same.
+        on_backend = estimate_on_backend(
+            plan.config, dataset.shape, plan.backend, plan.check, measured, local=plan.local
         )
+        estimate = on_backend.estimate
         self._dataset, self._estimate = dataset, estimate
         self._show(plan, dataset, estimate, summarise_findings(findings))
+        self.duration_text = on_backend.duration_text
         self._set_busy(False)
 
     def _show(
@@ -187,7 +185,7 @@ class ReviewStepViewModel(QObject):
             else f"{length.epochs} epochs × {length.steps_per_epoch:,} steps"
         )
         self.steps_text = (
-            f"{length.total_steps:,} steps ({how}) on {dataset.image_count} images, "
+            f"{length.total_steps:,} steps ({how}) on {plural(dataset.image_count, 'image')}, "
             f"batch {length.effective_batch_size}"
         )
         self.vram_text = format_estimate(estimate.vram)
@@ -196,8 +194,6 @@ class ReviewStepViewModel(QObject):
         else:
             self.verdict_text = "The backend did not report its GPU memory; no verdict."
         self.verdict_level = _verdict_level(estimate)
-        gpu = _GPU_CLASS_NAMES.get(estimate.gpu_class, estimate.gpu_class.value)
-        self.duration_text = f"{format_estimate(estimate.duration)}, timed for {gpu}"
         self.cost_text = (
             format_estimate(estimate.cost) if estimate.cost else "Nothing to pay per run."
         )

@@ -17,6 +17,7 @@ from lora_studio.viewmodels.train.train_wizard_vm import (
 from tests.fakes.fake_comfyui import CHECKPOINTS, FakeComfyUI
 from tests.viewmodels.train.train_helpers import (
     DEAD_URL,
+    QUICK_RUN,
     advance,
     fill_parameters,
     wait_idle,
@@ -51,7 +52,8 @@ def test_every_step_in_order_then_a_job_that_completes(
     # 3. Parameters: the quiet backend check filled the base-model list.
     assert wizard.step == STEP_PARAMETERS
     qtbot.waitUntil(lambda: wizard.parameters.checkpoints == CHECKPOINTS, timeout=10_000)
-    assert wizard.parameters.values["output_name"] == "hero_set"  # named after the folder
+    # Named <dataset>_<preset>; the review adds the run number (one rule with the CLI).
+    assert wizard.parameters.values["output_name"] == "hero_set_sdxl"
     assert not wizard.can_advance and "red" in wizard.advance_hint  # no base model yet
     fill_parameters(wizard)
     assert wizard.parameters.field_errors == {}
@@ -75,6 +77,7 @@ def test_every_step_in_order_then_a_job_that_completes(
     assert review.vram_text.startswith("about ") and review.verdict_level == "fits"
     assert "RTX 4090" in review.verdict_text
     assert review.duration_text.startswith("about ")
+    assert "as the backend reported" in review.duration_text  # its GPU, not a guess
     assert review.cost_text == "Nothing to pay per run."
     assert any(w.startswith("Captions check: 1 problem ") for _, w in review.warnings)
     assert any("will be left out: broken 0.jpg" in w for _, w in review.warnings)
@@ -225,3 +228,41 @@ def test_a_folder_without_pictures_is_an_error_not_a_dataset(
     wizard.set_dataset_folder(str(tmp_path / "missing"))
     wait_idle(qtbot, wizard)
     assert "does not exist" in wizard.dataset.error
+
+
+def test_shared_dataset_trigger_word_run_names_and_the_servers_checkpoints(
+    fake: FakeComfyUI, service_for, wizard_for, qtbot, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The wizard follows the Dataset page (no stale scan), takes its trigger word, checks the
+    base model against the server's list, and names an unnamed run <dataset>_<preset>_<n>."""
+    from lora_studio.core.jobs import Job
+
+    service = service_for(fake.url)
+    wizard, _bridge = wizard_for(service)
+    folder = tmp_path / "anna"
+    folder.mkdir()
+    wizard.set_dataset_folder(str(folder))  # empty, as before an import
+    wait_idle(qtbot, wizard)
+    assert "no readable images yet" in wizard.dataset.error
+    assert "lora-studio" not in wizard.dataset.error  # no terminal command for a GUI user
+    write_dataset(folder, count=3)  # the Dataset page imported pictures…
+    wizard.follow_dataset_page(str(folder))  # …and said so
+    wait_idle(qtbot, wizard)
+    assert wizard.dataset.image_count == 3 and wizard.can_advance
+
+    wizard.parameters.suggest_trigger_word("annaxyz")
+    walk_to_parameters(qtbot, wizard, folder)
+    qtbot.waitUntil(lambda: wizard.parameters.checkpoints == CHECKPOINTS, timeout=10_000)
+    assert wizard.parameters.values["trigger_word"] == "annaxyz"
+    wizard.parameters.select_preset("sd15")
+    wizard.parameters.set_field("base_model", "256")
+    assert "no checkpoint “256”" in wizard.parameters.field_errors["base_model"]
+    values = {k: v for k, v in QUICK_RUN.items() if k not in ("output_name", "trigger_word")}
+    fill_parameters(wizard, values=values)
+    assert wizard.parameters.field_errors == {}
+    assert wizard.parameters.values["output_name"] == "anna_sd15"
+    service.store.add(Job(name="anna_sd15_1", backend="comfyui", dataset_path=str(folder)))
+    advance(qtbot, wizard)
+    advance(qtbot, wizard)
+    wait_idle(qtbot, wizard)
+    assert wizard.review.summary_text.startswith("anna_sd15_2 · ")

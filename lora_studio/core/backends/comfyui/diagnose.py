@@ -46,6 +46,9 @@ def diagnose(
             f"{where} runs on the CPU (no GPU found): training will take hours instead of minutes.",
         )
     )
+    if stats.get("devices"):
+        # What the estimate is timed for (core.training.backend_estimate reads it).
+        facts = {**facts, "device": "gpu" if has_gpu else "cpu"}
     checkpoints = checkpoint_names(specs)
     nodes = discover_training_nodes(specs)
     if nodes is not None:
