@@ -315,7 +315,6 @@ class FakeReplicate:
             created_at=iso(now),
             steps=int(inputs.get("steps", 1000)),
         )
-        training.dataset, training.invalid = self._dataset_of(inputs)
         self.trainings[training.id] = training
         if self.faults.drop_create_reply > 0:
             self.faults.drop_create_reply -= 1
@@ -396,6 +395,9 @@ class FakeReplicate:
             return self._finish(t, "canceled", [], now, None, error=None, ran=False)
         if now < started and not cancel_effective:
             return {**base, "status": "starting", "logs": ""}
+        if t.dataset is None and t.invalid is None:
+            # The worker fetches `input_images` when it starts (an expired file fails here).
+            t.dataset, t.invalid = self._dataset_of(t.input)
         if t.invalid:
             return self._finish(
                 t, "failed", [], now, None, error=f"Prediction input failed validation: {t.invalid}"

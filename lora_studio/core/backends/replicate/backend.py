@@ -340,6 +340,10 @@ class ReplicateBackend:
         reader = self._readers.setdefault(job.id, LogReader(steps=state.steps or None))
 
         def remember() -> None:
+            # A cancel asked meanwhile (here or by `jobs cancel` elsewhere) stays on record.
+            state.cancel_requested = state.cancel_requested or bool(
+                job.backend_state.get("cancel_requested")
+            )
             job.backend_state = state.to_dict()
 
         follower = TrainingFollower(
@@ -379,7 +383,8 @@ class ReplicateBackend:
                 "may still run (and be billed); cancel it at https://replicate.com/trainings.",
             )
         status = str(training.get("status") or "")
-        job.backend_state = {**state.to_dict(), "cancel_requested": True}
+        state.cancel_requested = True
+        job.backend_state = state.to_dict()
         if status == "canceled":
             return CancelResult(
                 CancelOutcome.STOPPED, f"Cancelled the training {tid} on Replicate."

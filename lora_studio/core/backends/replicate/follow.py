@@ -75,7 +75,7 @@ def failure_message(training: Mapping[str, Any], training_id: str) -> str:
     lowered = error.lower()
     if "out of memory" in lowered or "cuda oom" in lowered:
         hint = " The GPU ran out of memory: lower the batch size or the resolution."
-    elif "zip" in lowered or "input_images" in lowered:
+    elif any(word in lowered for word in ("zip", "input_images", "download", "expired")):
         hint = " The dataset upload was not usable; start the training again to re-upload it."
     elif "validation" in lowered:
         hint = " A setting was refused by the trainer; check the settings it names."
