@@ -1,8 +1,9 @@
 """Core/captioning: post-processing of a model's answer into a training caption.
 
 Order: `clean_caption` (one line, no chatty preamble, bullets, quotes or markdown) → combine with
-the existing caption in append mode → trigger word first (`batch.with_trigger`) → truncate to a
-CLIP-token or character limit at a tag or word boundary (the trigger, being first, survives).
+the existing caption in append mode → trigger word first (`batch.with_trigger`) → repeated tags
+dropped → truncate to a CLIP-token or character limit at a tag or word boundary (the trigger,
+being first, survives).
 
 Why one line: kohya reads only the first line of a caption file, so a model's list of tags on
 separate lines would train on its first tag alone.
@@ -14,7 +15,7 @@ import re
 from collections.abc import Callable
 
 from lora_studio.core.captioning.batch import with_trigger
-from lora_studio.core.captioning.tags import join_tags, split_tags
+from lora_studio.core.captioning.tags import dedupe_tags, join_tags, split_tags
 from lora_studio.core.dataset.tokens import estimate_clip_tokens
 
 _PREAMBLES = (
@@ -94,6 +95,11 @@ def postprocess(
         text = existing.strip().rstrip(separator + " ") + glue + text if text else existing.strip()
     if trigger:
         text = with_trigger(text, trigger, separator)
+    if cleanup and separator in text:
+        tags = split_tags(text, separator)
+        kept = dedupe_tags(tags)  # "ohwx, ohwx, …" from a template or a chatty model
+        if len(kept) != len(tags):
+            text = join_tags(kept, separator)
     if max_tokens:
         text = truncate_tokens(text, max_tokens, separator)
     if max_chars:
