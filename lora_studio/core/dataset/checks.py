@@ -228,7 +228,7 @@ def _size_findings(
         )
     ratio = max(entry.width, entry.height) / min(entry.width, entry.height)
     cropped = assignment.cropped_fraction
-    if ratio > options.extreme_aspect or cropped > options.max_cropped:
+    if ratio > options.extreme_aspect:
         found.append(
             Finding(
                 entry.path,
@@ -236,6 +236,21 @@ def _size_findings(
                 Severity.WARNING,
                 f"{entry.name} is {size} (aspect {ratio:.2f}:1); in its {bucket} bucket the "
                 f"trainer crops away {cropped:.0%} of it. Crop it yourself to keep what matters.",
+            )
+        )
+    elif cropped > options.max_cropped:
+        # An ordinary shape (a 3:2 photo) with no bucket near it: the buckets are the cause,
+        # e.g. at 256 px with a minimum bucket side of 256 only the square is left.
+        settings = options.bucket_settings
+        found.append(
+            Finding(
+                entry.path,
+                Kind.HEAVY_CROP,
+                Severity.INFO,
+                f"{entry.name} ({size}, aspect {ratio:.2f}:1) trains in the {bucket} bucket: at "
+                f"{settings.resolution} px with buckets from {settings.min_reso} px there is no "
+                f"bucket of its shape, so the trainer crops away {cropped:.0%}. Lower the "
+                "minimum bucket side or raise the resolution to keep its shape.",
             )
         )
     return found

@@ -53,6 +53,7 @@ class Kind(StrEnum):
     FORMAT_NOT_TRAINABLE = "format_not_trainable"
     TOO_SMALL = "too_small"
     EXTREME_ASPECT = "extreme_aspect"
+    HEAVY_CROP = "heavy_crop"  # an ordinary shape, but no bucket near it: much is cropped
     NEAR_DUPLICATE = "near_duplicate"
     MISSING_CAPTION = "missing_caption"
     EMPTY_CAPTION = "empty_caption"

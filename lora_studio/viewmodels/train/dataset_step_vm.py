@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.dataset import DoctorOptions, Finding, quick_findings
+from lora_studio.core.dataset.buckets import BucketSettings
 from lora_studio.core.errors import LoraStudioError
 from lora_studio.core.training.dataset_input import TrainingDataset, load_training_dataset
 from lora_studio.viewmodels.observable import Observable
@@ -37,10 +38,19 @@ log = logging.getLogger(__name__)
 def inspect_dataset(folder: Path, config: TrainingConfig) -> tuple[TrainingDataset, list[Finding]]:
     """Executor work: the training view of `folder` plus the doctor's quick findings."""
     dataset = load_training_dataset(folder, config)
+    # The buckets the trainer will use (the preset's min/max side and step), so a finding
+    # about cropping describes this training, not a default.
     options = DoctorOptions(
         resolution=config.resolution,
         trigger=config.trigger_word or None,
         batch_size=config.batch_size,
+        buckets=BucketSettings(
+            resolution=config.resolution,
+            min_reso=min(config.min_bucket_reso, config.resolution),
+            max_reso=max(config.max_bucket_reso, config.resolution),
+            step=config.bucket_reso_steps,
+            enabled=config.bucketing,
+        ),
     )
     return dataset, quick_findings(dataset.scan, options)
 

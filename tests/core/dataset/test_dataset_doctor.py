@@ -184,3 +184,20 @@ def test_fix_all_near_duplicates_keeps_the_largest_then_sharpest_of_each_group(
     assert all(r.ok for r in result.results) and len(result.results) == 2
     left = sorted(p.name for p in dataset.iterdir() if p.is_file())
     assert left == ["p1_big.jpg", "p2_b_sharp.jpg"]
+
+
+def test_ordinary_photos_are_not_extreme_at_a_low_resolution(dataset: Path, pictures) -> None:  # type: ignore[no-untyped-def]
+    """3:2 photos at 256 px with buckets from 256 px: only the square bucket is left. That is a
+    note about the buckets, not an "extreme aspect" warning; a real panorama still is one."""
+    from lora_studio.core.dataset.buckets import BucketSettings
+
+    pictures.jpeg(dataset / "photo.jpg", size=(1200, 800), seed=1)
+    pictures.jpeg(dataset / "pano.jpg", size=(3000, 800), seed=2)
+    only_square = DoctorOptions(resolution=256, buckets=BucketSettings(256, min_reso=256))
+    report = run_doctor(dataset, only_square)
+    assert kinds(report, "photo.jpg") - {Kind.MISSING_CAPTION} == {Kind.HEAVY_CROP}
+    crop = next(f for f in report.for_path(dataset / "photo.jpg") if f.kind == Kind.HEAVY_CROP)
+    assert "minimum bucket side" in crop.message and crop.severity == "info"
+    assert Kind.EXTREME_ASPECT in kinds(report, "pano.jpg")
+    wider = DoctorOptions(resolution=256, buckets=BucketSettings(256, min_reso=128))
+    assert kinds(run_doctor(dataset, wider), "photo.jpg") == {Kind.MISSING_CAPTION}
