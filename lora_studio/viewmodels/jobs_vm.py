@@ -29,7 +29,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from lora_studio.core.jobs import Job, JobEvent, JobStore
 from lora_studio.core.jobs.records import LogLine, LossPoint
-from lora_studio.viewmodels.background import BackgroundWork
+from lora_studio.viewmodels.background import BackgroundWork, has_running_loop
 from lora_studio.viewmodels.jobs_actions import cancel_question, inspect_text
 from lora_studio.viewmodels.jobs_live import (
     LiveJob,
@@ -164,6 +164,8 @@ class JobsViewModel(QObject):
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start_auto_refresh(self) -> None:
+        if not has_running_loop():
+            return  # the self-test builds the page without an event loop: nothing to read
         self.refresh()
         self._poll_timer.start()
         self._frame_timer.start()

@@ -187,8 +187,10 @@ class ProgressTracker:
         return None
 
     def _typical_interval(self) -> float:
-        times = [t for t, _ in self._samples]
-        gaps = [b - a for a, b in itertools.pairwise(times)]
+        # The recent gaps say how often this backend reports; the last 64 are plenty, and the
+        # monitor asks ten times a second, so this must not walk thousands of samples.
+        recent = list(itertools.islice(reversed(self._samples), 65))
+        gaps = [a - b for (a, _), (b, _) in itertools.pairwise(recent)]
         return statistics.median(gaps) if gaps else 0.0
 
     def stalled(self, now: float | None = None) -> bool:

@@ -76,11 +76,14 @@ class JobStore:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = self._open(busy_timeout_s)
         self._worker: StoreWorker | None = None
+        # Not `self._lock`: that one is held while SQLite waits for another process's write
+        # lock, and the event loop asking for the worker must never wait behind it.
+        self._worker_lock = threading.Lock()
 
     @property
     def worker(self) -> StoreWorker:
         """The thread that does this store's I/O for code running on an event loop."""
-        with self._lock:
+        with self._worker_lock:
             if self._worker is None:
                 self._worker = StoreWorker(self)
             return self._worker
@@ -147,7 +150,8 @@ class JobStore:
     def close(self) -> None:
         """Close the database (idempotent) after writing what the worker has queued. SQLite
         checkpoints the WAL into the main file."""
-        worker, self._worker = self._worker, None
+        with self._worker_lock:
+            worker, self._worker = self._worker, None
         if worker is not None:
             worker.close()
         with self._lock:
