@@ -125,13 +125,18 @@ class ParametersStepWidget(QWidget):
             line.editingFinished.connect(lambda n=spec.name, w=line: self._edited(n, w.text()))
             editor = line
         editor.setToolTip(spec.description)
+        # The red error border must not change the field's height (the rows below would jump).
+        editor.setFixedHeight(editor.sizeHint().height())
         column.addWidget(editor)
         hint = wrapped(spec.description, host, selectable=False)
         hint.setEnabled(False)
         column.addWidget(hint)
         error = wrapped("", host)
         set_color(error, ERROR_COLOR)
-        error.hide()
+        # The error line is always there (empty when the value is fine) and keeps one line of
+        # room: the fields below do not jump when an error appears or is fixed, so the next
+        # click lands where the artist aimed.
+        error.setMinimumHeight(error.fontMetrics().lineSpacing())
         column.addWidget(error)
         self.editors[spec.name] = editor
         self.error_labels[spec.name] = error
@@ -191,7 +196,6 @@ class ParametersStepWidget(QWidget):
             editor.setStyleSheet(_ERROR_BORDER if message else "")
             label = self.error_labels[name]
             label.setText(message)
-            label.setVisible(bool(message))
             label.parentWidget().updateGeometry()
         # QFormLayout caches the height-for-width of rows with wrapped text; without this a row
         # keeps the height of an error that was fixed.

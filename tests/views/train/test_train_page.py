@@ -96,15 +96,22 @@ def test_every_step_through_the_page_with_screenshots(
     parameters.preset_combo.setCurrentIndex(parameters.preset_combo.findData("sd15"))
     parameters.preset_combo.activated.emit(parameters.preset_combo.currentIndex())
     type_into(qtbot, parameters.editors["rank"], "500")
-    assert parameters.error_labels["rank"].isVisible() and not page.next_button.isEnabled()
+    assert parameters.error_labels["rank"].text() and not page.next_button.isEnabled()
     assert page.hint_label.text() == "Fix the settings marked in red."
     shoot(page, tmp_path, "train-3-parameters-error")
+    assert parameters.error_labels["base_model"].text()  # "Choose the checkpoint…"
+    below = parameters.editors["trigger_word"]
+    y_with_error = below.mapTo(parameters, below.rect().topLeft()).y()
     combo.setCurrentIndex(0)
     combo.textActivated.emit(combo.currentText())
+    QApplication.processEvents()
+    assert not parameters.error_labels["base_model"].text()
+    # The fields below keep their place: the error line's room is reserved.
+    assert below.mapTo(parameters, below.rect().topLeft()).y() == y_with_error
     for name, text in (("rank", "16"), ("max_steps", "6"), ("trigger_word", "ohwx")):
         type_into(qtbot, parameters.editors[name], text)
     type_into(qtbot, parameters.editors["output_name"], "hero")
-    assert not parameters.error_labels["rank"].isVisible()
+    assert not parameters.error_labels["rank"].text()
     assert parameters.estimate_label.text().startswith("6 steps")
     shoot(page, tmp_path, "train-3-parameters")
     click_next(qtbot, page)
