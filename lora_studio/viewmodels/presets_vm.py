@@ -111,6 +111,10 @@ def _spec(name: str) -> FieldSpec:
     return FieldSpec(name, label, "text", description, optional=optional)
 
 
+def _label_of(name: str) -> str:
+    return _spec(name).label if name in TrainingConfig.model_fields else name
+
+
 def field_specs() -> list[tuple[str, list[FieldSpec]]]:
     return [(title, [_spec(name) for name in names]) for title, names in FIELD_GROUPS]
 
@@ -249,8 +253,14 @@ class PresetsViewModel(QObject):
         if estimate.verdict is not None:
             lines.append(estimate.verdict.message)
         self.estimate_text = "\n".join(lines)
+        # A refused value (a learning rate of "abc") is a problem too: it leads the list, so the
+        # Checks never say "No problems found" beside a red field.
+        refused = [
+            f"⛔ {_label_of(name)}: {message}" for name, message in self.field_errors.items()
+        ]
         self.issues_text = "\n".join(
-            ("⛔ " if issue.is_error else "⚠ ") + str(issue) for issue in estimate.issues
+            refused
+            + [("⛔ " if issue.is_error else "⚠ ") + str(issue) for issue in estimate.issues]
         )
 
     # -- saving, importing, exporting ------------------------------------------------------------

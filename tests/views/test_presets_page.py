@@ -64,6 +64,23 @@ def test_bad_value_is_marked_and_explained(page: PresetsPage) -> None:
     assert rank.styleSheet() == ""
 
 
+def test_a_refused_value_is_listed_in_checks_and_fields_explain_themselves(
+    page: PresetsPage,
+) -> None:
+    rate = page.editor("learning_rate")
+    assert isinstance(rate, QLineEdit)
+    rate.setText("abc")
+    rate.editingFinished.emit()
+    assert "learning_rate" in page._vm.field_errors
+    text = page.issues_label.text()
+    assert text != "No problems found." and "Learning rate" in text and text.startswith("⛔")
+    rate.setText("1e-4")
+    rate.editingFinished.emit()
+    assert "Learning rate" not in page.issues_label.text()
+    # Every field shows its one-line explanation under it (not only in a tooltip).
+    assert page.help_labels["rank"].text() and page.help_labels["learning_rate"].text()
+
+
 def test_live_estimate_and_cross_field_warning(page: PresetsPage) -> None:
     assert "2,000 steps" in page.estimate_label.text()
     page.image_count_spin.setValue(80)

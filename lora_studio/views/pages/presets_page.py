@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from lora_studio.viewmodels.presets_vm import FieldSpec, PresetsViewModel
+from lora_studio.views.style import PAGE_MARGINS, SPACE, page_header
 from lora_studio.views.widgets.error_banner import ErrorBanner
 
 _ERROR_STYLE = "border: 1px solid #e53935; border-radius: 3px;"
@@ -39,11 +40,19 @@ class PresetsPage(QWidget):
         super().__init__(parent)
         self._vm = view_model
         self._editors: dict[str, QWidget] = {}
+        self.help_labels: dict[str, QLabel] = {}
         self._updating = False
         self._dialog: QWidget | None = None
 
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(16, 12, 16, 12)
+        outer.setContentsMargins(*PAGE_MARGINS)
+        outer.setSpacing(2 * SPACE)
+        header, _actions = page_header(
+            "Presets",
+            "Starting points for a training: pick one, change what you need, save it as your own.",
+            self,
+        )
+        outer.addLayout(header)
         self.error_banner = ErrorBanner(self)
         self.error_banner.bind(view_model)
         outer.addWidget(self.error_banner)
@@ -102,7 +111,7 @@ class PresetsPage(QWidget):
                 editor = self._make_editor(spec, group)
                 label = QLabel(spec.label, group)
                 label.setToolTip(spec.description)
-                form.addRow(label, editor)
+                form.addRow(label, self._with_help(editor, spec, group))
             form_column.addWidget(group)
         form_column.addStretch(1)
         scroll.setWidget(form_host)
@@ -183,6 +192,24 @@ class PresetsPage(QWidget):
         editor.setProperty("description", spec.description)
         self._editors[spec.name] = editor
         return editor
+
+    def _with_help(self, editor: QWidget, spec: FieldSpec, parent: QWidget) -> QWidget:
+        """The field with its one-line explanation under it, as in the wizard."""
+        host = QWidget(parent)
+        column = QVBoxLayout(host)
+        column.setContentsMargins(0, 0, 0, SPACE)
+        column.setSpacing(0)
+        column.addWidget(editor)
+        if spec.description:
+            hint = QLabel(spec.description, host)
+            hint.setWordWrap(True)
+            hint.setEnabled(False)  # the palette's muted text colour, in both themes
+            font = hint.font()
+            font.setPointSizeF(font.pointSizeF() * 0.9)
+            hint.setFont(font)
+            self.help_labels[spec.name] = hint
+            column.addWidget(hint)
+        return host
 
     def _edited(self, name: str, text: str) -> None:
         if not self._updating:
