@@ -17,7 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lora_studio.viewmodels.replicate_settings_vm import ReplicateSettingsViewModel
 from lora_studio.viewmodels.settings_vm import SettingsViewModel
+from lora_studio.views.pages.replicate_settings_box import ReplicateSettingsBox
 from lora_studio.views.widgets.error_banner import ErrorBanner
 
 _THEMES = (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark"))
@@ -92,6 +94,10 @@ class SettingsPage(QWidget):
         view_model.busy_changed.connect(lambda busy: self.test_button.setDisabled(busy))
 
         self._build_kohya(view_model, layout)
+        self.replicate_box = ReplicateSettingsBox(
+            ReplicateSettingsViewModel(view_model, self), self
+        )
+        layout.addWidget(self.replicate_box)
 
         storage = QGroupBox("Where your data lives", self)
         storage_form = QFormLayout(storage)

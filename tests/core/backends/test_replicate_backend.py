@@ -53,6 +53,7 @@ def test_a_whole_training_lands_a_verified_lora(fake: FakeReplicate, tmp_path: P
     check, events, files = run(scenario())
     assert check.available, check.diagnosis
     assert "alice" in check.diagnosis and TRAINER_VERSION[:12] in check.diagnosis
+    assert check.vram_gb == 80.0 and "H100" in (check.gpu_name or "")
     # State went to the store before the create request: the training id came after a
     # `creating` record holding the marker.
     phases = [(s["phase"], bool(s["file_url"]), tid) for s, tid in job.saved]

@@ -72,6 +72,17 @@ from lora_studio.core.jobs.status import JobStatus
 log = logging.getLogger(__name__)
 
 
+# What each hardware SKU runs on (Replicate's hardware list), for the GPU line and VRAM verdict.
+SKU_GPUS: dict[str, tuple[str, float]] = {
+    "gpu-h100": ("NVIDIA H100", 80.0),
+    "gpu-a100-large": ("NVIDIA A100", 80.0),
+    "gpu-l40s": ("NVIDIA L40S", 48.0),
+    "gpu-a40-large": ("NVIDIA A40", 48.0),
+    "gpu-a40-small": ("NVIDIA A40", 48.0),
+    "gpu-t4": ("NVIDIA T4", 16.0),
+}
+
+
 @dataclass(frozen=True)
 class ReplicateOptions:
     """Tunables; tests make them fast."""
@@ -193,18 +204,26 @@ class ReplicateBackend:
         if problems:
             return BackendCheck(False, " ".join(problems), tuple(warnings), facts=facts)
         diagnosis = (
-            f"Replicate account {username or '(unnamed)'}: trainer {self.trainer}"
-            + (f" (version {version[:12]})" if version else "")
-            + (f", weights go to {self.destination}" if self.destination else "")
-            + f"; billed per second of {self.sku} time."
+            f"Replicate account {username or '(unnamed)'} · {self.trainer}"
+            + (f" ({version[:12]})" if version else "")
+            + (f" → {self.destination}" if self.destination else "")
         )
-        return BackendCheck(True, diagnosis, tuple(warnings), gpu_name=self.sku, facts=facts)
+        gpu, vram = SKU_GPUS.get(self.sku, (self.sku, None))
+        return BackendCheck(
+            True,
+            diagnosis,
+            tuple(warnings),
+            gpu_name=f"{gpu} (Replicate {self.sku})",
+            vram_gb=vram,
+            facts=facts,
+        )
 
     def _missing_destination(self) -> str:
         return (
             f"The destination model {self.destination} does not exist on Replicate. Create it at "
             "https://replicate.com/create, or let LoRA Studio create it (private): "
-            "--create-destination on the command line, or “Create it if missing” in the wizard."
+            "--create-destination on the command line, or “Create it (private) if it does not "
+            "exist” in Settings → Replicate."
         )
 
     async def validate(
