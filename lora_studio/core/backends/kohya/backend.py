@@ -1,0 +1,441 @@
+"""Core/kohya: `KohyaBackend`, the TrainingBackend that runs sd-scripts on this computer.
+
+One run = one folder under the work directory (`<data>/kohya/<job id>/`): the staged dataset and
+its TOML, the trainer's `stdout.log`/`stderr.log`, `output/` (kohya's `--output_dir`: checkpoints
+and the final LoRA) and the launcher's pid and exit status (`launcher.py`). The job record holds
+only that folder, the pid and how far the logs were read, so any LoRA Studio process can follow
+the run again: while the launcher lives it keeps reading the logs; once it is gone the exit
+status decides (none at all → Lost with the reason; the checkpoints stay in `output/`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from lora_studio import paths
+from lora_studio.core.atomic_io import atomic_write_stream, atomic_write_text
+from lora_studio.core.backends.base import (
+    BackendCheck,
+    CancelOutcome,
+    CancelResult,
+    DatasetSummary,
+    EffectiveSettings,
+    Issue,
+    JobLike,
+    SaveState,
+)
+from lora_studio.core.backends.files import check_safetensors_file, reserve_new_path, safe_filename
+from lora_studio.core.backends.kohya.command import (
+    FLUX_FILES,
+    SCRIPTS,
+    bucket_plan,
+    dataset_toml,
+    stage_dataset,
+    trainer_args,
+)
+from lora_studio.core.backends.kohya.entry import KohyaSettings
+from lora_studio.core.backends.kohya.probe import ProbeResult, default_python, gaps, probe_python
+from lora_studio.core.backends.kohya.process import (
+    LogTail,
+    RunFiles,
+    pid_alive,
+    start_run,
+    terminate_group,
+)
+from lora_studio.core.backends.progress import KohyaOutput
+from lora_studio.core.config.training_config import (
+    EIGHT_BIT_OPTIMIZERS,
+    ModelFamily,
+    TrainingConfig,
+    config_from_dict,
+)
+from lora_studio.core.errors import BackendError, JobError
+from lora_studio.core.jobs.events import Failed, Finished, JobEvent, StatusChanged
+from lora_studio.core.jobs.status import JobStatus
+
+log = logging.getLogger(__name__)
+STREAMS = ("stdout", "stderr")
+
+
+def _config(config: TrainingConfig | Mapping[str, Any]) -> TrainingConfig:
+    if isinstance(config, TrainingConfig):
+        return config
+    return config_from_dict(config, context="The job's training settings")
+
+
+class KohyaBackend:
+    kind = "kohya"
+
+    def __init__(self, settings: KohyaSettings, *, poll_interval: float = 0.25) -> None:
+        self.settings = settings
+        self.sd_scripts = Path(settings.sd_scripts).expanduser() if settings.sd_scripts else None
+        self.python = settings.python or (
+            default_python(self.sd_scripts) if self.sd_scripts else "python3"
+        )
+        self.work_root = (
+            Path(settings.work_dir).expanduser()
+            if settings.work_dir
+            else paths.data_dir() / "kohya"
+        )
+        self.poll_interval = poll_interval
+        self._probe: ProbeResult | None = None
+        self._children: dict[str, asyncio.subprocess.Process] = {}
+        self._cancelled: set[str] = set()
+        self.where = f"kohya sd-scripts at {self.sd_scripts}" if self.sd_scripts else "kohya"
+
+    # -- checks ----------------------------------------------------------------------------
+    def _install_problem(self) -> str | None:
+        if self.sd_scripts is None:
+            return (
+                "No kohya sd-scripts folder is set. Set it in Settings → Backends, or pass "
+                "--sd-scripts DIR."
+            )
+        if not self.sd_scripts.is_dir():
+            return f"The kohya sd-scripts folder {self.sd_scripts} does not exist."
+        if not (self.sd_scripts / "train_network.py").is_file():
+            return (
+                f"{self.sd_scripts} is not an sd-scripts folder (it has no train_network.py). "
+                "Point to the folder you cloned kohya-ss/sd-scripts into."
+            )
+        return None
+
+    async def check(self) -> BackendCheck:
+        problem = self._install_problem()
+        if problem:
+            return BackendCheck(False, problem)
+        assert self.sd_scripts is not None
+        self._probe = await probe_python(self.python, self.sd_scripts)
+        errors, warnings = gaps(self._probe, eight_bit=False)
+        facts = {"sd_scripts": str(self.sd_scripts), "python": self.python}
+        if errors:
+            return BackendCheck(False, " ".join(errors), tuple(warnings), facts=facts)
+        gpu = self._probe.facts.get("gpu")
+        vram = self._probe.facts.get("vram_gb")
+        where = f"on {gpu}" if gpu else "on the CPU"
+        return BackendCheck(
+            True,
+            f"kohya sd-scripts is ready {where} (PyTorch {self._probe.torch}).",
+            tuple(warnings),
+            gpu_name=str(gpu) if gpu else None,
+            vram_gb=float(vram) if isinstance(vram, int | float) else None,
+            version=self._probe.torch,
+            facts=facts,
+        )
+
+    async def validate(
+        self, config: TrainingConfig | Mapping[str, Any], dataset: DatasetSummary
+    ) -> list[Issue]:
+        cfg = _config(config)
+        issues: list[Issue] = []
+        problem = self._install_problem()
+        if problem:
+            return [Issue("backend", "error", problem)]
+        assert self.sd_scripts is not None
+        script = SCRIPTS[cfg.base_model_family]
+        if not (self.sd_scripts / script).is_file():
+            issues.append(
+                Issue(
+                    "base_model_family",
+                    "error",
+                    f"This sd-scripts has no {script}; update it (git pull) to train "
+                    f"{cfg.base_model_family.value} LoRAs.",
+                )
+            )
+        issues += _model_issues(cfg)
+        if cfg.base_model_family is ModelFamily.FLUX_DEV:
+            given = " ".join(self.settings.trainer_args)
+            missing = [flag for flag in FLUX_FILES if flag not in given]
+            if missing:
+                issues.append(
+                    Issue(
+                        "backend",
+                        "error",
+                        "Flux training with kohya also needs the text encoders and the VAE: add "
+                        + ", ".join(f"{flag}=FILE" for flag in missing)
+                        + " as extra trainer arguments (Settings → Backends or --trainer-arg).",
+                    )
+                )
+        for note in bucket_plan(cfg).notes:
+            issues.append(Issue("min_bucket_reso", "warning", note))
+        if dataset.image_count == 0:
+            issues.append(Issue("dataset", "error", "The dataset has no images to train on."))
+        if self._probe is not None and cfg.optimizer in EIGHT_BIT_OPTIMIZERS:
+            errors, _ = gaps(self._probe, eight_bit=True)
+            issues += [Issue("optimizer", "error", e) for e in errors if "bitsandbytes" in e]
+        return issues
+
+    def estimate_cost(
+        self, config: TrainingConfig | Mapping[str, Any], dataset: DatasetSummary | None = None
+    ) -> float | None:
+        return None  # the artist's own machine
+
+    def effective_settings(self, job: JobLike) -> EffectiveSettings:
+        # kohya writes its own ss_* keys from what it really ran; they are kept as they are.
+        return EffectiveSettings()
+
+    # -- running ---------------------------------------------------------------------------
+    def _files(self, job: JobLike) -> RunFiles:
+        run_dir = job.backend_state.get("run_dir")
+        if not run_dir:
+            raise JobError(
+                f"Job {job.id} was never started with kohya; there is nothing to follow."
+            )
+        return RunFiles(Path(run_dir))
+
+    def _command(self, script: Path) -> list[str]:
+        if not self.settings.use_accelerate:
+            return [self.python, str(script)]
+        accelerate = Path(self.python).with_name("accelerate")
+        launcher = str(accelerate) if accelerate.exists() else shutil.which("accelerate")
+        if not launcher:
+            raise BackendError(
+                "accelerate is not installed next to the kohya Python; install it or turn "
+                "'use accelerate' off."
+            )
+        return [launcher, "launch", "--num_cpu_threads_per_process", "1", str(script)]
+
+    async def submit(self, job: JobLike, dataset: DatasetSummary, save_state: SaveState) -> None:
+        if job.backend_state.get("run_dir"):
+            raise JobError(f"Job {job.id} was already started with kohya.")
+        problem = self._install_problem()
+        if problem:
+            raise BackendError(problem)
+        assert self.sd_scripts is not None
+        config = _config(job.config)
+        errors = [i.message for i in await self.validate(config, dataset) if i.is_error]
+        if errors:
+            raise BackendError("The job cannot run with kohya: " + " ".join(errors))
+        files = RunFiles(self.work_root / safe_filename(job.id))
+        name = config.output_name
+        state: dict[str, Any] = {
+            "run_dir": str(files.root),
+            "identity": str(self.sd_scripts),
+            "output_name": name,
+            "phase": "starting",
+        }
+        await save_state(state, None)  # on record before anything starts
+        toml_path = files.root / "dataset.toml"
+
+        def prepare() -> None:
+            subsets = stage_dataset(dataset, config, files.root / "dataset")
+            atomic_write_text(toml_path, dataset_toml(config, subsets, bucket_plan(config)))
+
+        await asyncio.to_thread(prepare)
+        args = trainer_args(
+            config,
+            dataset_config=toml_path,
+            output_dir=files.output,
+            output_name=name,
+            comment=f"LoRA Studio job {job.id}",
+            extra=self.settings.trainer_args,
+        )
+        script = self.sd_scripts / SCRIPTS[config.base_model_family]
+        process = await start_run(
+            files, self.python, [*self._command(script), *args], self.sd_scripts
+        )
+        self._children[job.id] = process
+        await save_state({**state, "pid": process.pid, "phase": "running"}, f"pid {process.pid}")
+
+    async def events(
+        self, job: JobLike, save_state: SaveState | None = None
+    ) -> AsyncIterator[JobEvent]:
+        files = self._files(job)
+        state = job.backend_state
+        parser = KohyaOutput()
+        offsets = dict(state.get("offsets") or {})
+        tails = {stream: LogTail(getattr(files, stream)) for stream in STREAMS}
+        for stream, tail in tails.items():
+            # Re-attach: read what was already recorded without reporting it twice.
+            seen = int(offsets.get(stream, 0))
+            if seen:
+                parser.feed(stream, await asyncio.to_thread(tail.read, seen))
+        pid = state.get("pid") or files.read_pid()
+        child = self._children.get(job.id)
+        if not pid and state.get("phase") == "starting":
+            yield Failed(
+                f"Job {job.id} never started: LoRA Studio stopped while preparing the kohya run. "
+                "Start the training again."
+            )
+            return
+        while True:
+            ended = (child.returncode is not None) if child else not pid_alive(pid)
+            for stream, tail in tails.items():
+                text = await asyncio.to_thread(tail.read)
+                for event in parser.feed(stream, text):
+                    yield event
+            job.backend_state = {
+                **job.backend_state,
+                "offsets": {stream: tail.offset for stream, tail in tails.items()},
+            }
+            if parser.nan_at is not None:
+                if pid:
+                    await terminate_group(int(pid), self.settings.cancel_grace_seconds)
+                yield Failed(
+                    f"The training diverged: kohya's average loss became NaN at step "
+                    f"{parser.nan_at}. Lower the learning rate, or use bf16 instead of fp16."
+                    + _kept(parser),
+                    parser.error_detail(),
+                )
+                return
+            if ended:
+                for event in parser.flush():
+                    yield event
+                yield self._ending(job, files, parser, pid)
+                return
+            await asyncio.sleep(self.poll_interval)
+
+    def _ending(
+        self, job: JobLike, files: RunFiles, parser: KohyaOutput, pid: int | None
+    ) -> JobEvent:
+        code = files.read_exit_status()
+        kept = _kept(parser)
+        name = job.backend_state.get("output_name") or "last"
+        final = files.output / f"{name}.safetensors"
+        self._children.pop(job.id, None)
+        if job.id in self._cancelled or job.backend_state.get("cancel_requested"):
+            return StatusChanged(
+                JobStatus.CANCELLED, "Cancelled; the kohya trainer stopped." + kept
+            )
+        if code is None:
+            return StatusChanged(
+                JobStatus.LOST,
+                f"The kohya trainer (process {pid}) is gone and left no exit status: it was "
+                "killed or the computer restarted." + kept,
+            )
+        summary = parser.error_summary()
+        if parser.no_data:
+            return Failed(
+                "kohya found no training data in the staged dataset (it said “No data found” and "
+                "stopped). Check that the dataset folder holds images with captions.",
+                parser.error_detail(),
+            )
+        if code != 0:
+            how = f"was stopped by signal {-code}" if code < 0 else f"failed (exit code {code})"
+            reason = f": {summary}" if summary else ""
+            return Failed(f"The kohya trainer {how}{reason}." + kept, parser.error_detail())
+        if not final.is_file():
+            return Failed(
+                f"The kohya trainer ended without writing the LoRA ({final.name} is missing from "
+                f"{files.output})." + kept,
+                parser.error_detail(),
+            )
+        job.backend_state = {**job.backend_state, "finished": True}
+        return Finished((str(final),))
+
+    async def cancel(self, job: JobLike) -> CancelResult:
+        if not job.backend_state.get("run_dir"):
+            return CancelResult(CancelOutcome.STOPPED, "The kohya run never started.")
+        files = self._files(job)
+        pid = job.backend_state.get("pid") or files.read_pid()
+        job.backend_state = {**job.backend_state, "cancel_requested": True}
+        self._cancelled.add(job.id)
+        if job.backend_state.get("finished"):
+            return CancelResult(CancelOutcome.ALREADY_FINISHED, "The kohya run had finished.")
+        if not pid or not pid_alive(int(pid)):
+            return CancelResult(
+                CancelOutcome.STOPPED, "The kohya trainer was not running any more."
+            )
+        how = await terminate_group(int(pid), self.settings.cancel_grace_seconds)
+        detail = "" if how != "killed" else " It did not stop in time and was killed."
+        return CancelResult(
+            CancelOutcome.STOPPING,
+            f"Stopped the kohya trainer (process group {pid}).{detail} Checkpoints it saved "
+            "so far are kept.",
+        )
+
+    async def download(self, job: JobLike, dest_dir: Path) -> list[Path]:
+        files = self._files(job)
+        name = str(job.backend_state.get("output_name") or "last")
+        final = files.output / f"{name}.safetensors"
+        if job.backend_state.get("finished") and final.is_file():
+            source, local = final, f"{name}.safetensors"
+        else:
+            latest = _latest_checkpoint(files.output, name)
+            if latest is None:
+                raise BackendError(f"Job {job.id} has no LoRA or checkpoint in {files.output}.")
+            source, label = latest
+            local = f"{name}_{label}.safetensors"
+        return [await asyncio.to_thread(_deliver, source, Path(dest_dir), local)]
+
+    async def logs(self, job: JobLike) -> list[str]:
+        files = self._files(job)
+
+        def tail() -> list[str]:
+            lines: list[str] = []
+            for path in (files.stdout, files.stderr):
+                try:
+                    text = path.read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    continue
+                lines += [line for line in text.replace("\r", "\n").splitlines() if line.strip()]
+            return lines[-400:]
+
+        return await asyncio.to_thread(tail)
+
+    async def aclose(self) -> None:
+        # Trainers keep running when the app closes; a later start re-attaches to them.
+        self._children.clear()
+
+
+def _model_issues(cfg: TrainingConfig) -> list[Issue]:
+    model = cfg.base_model.strip()
+    if not model:
+        return [Issue("base_model", "error", "Choose the checkpoint file kohya should train on.")]
+    looks_like_file = model.endswith((".safetensors", ".ckpt", ".pt", ".bin"))
+    if looks_like_file and not Path(model).expanduser().is_file():
+        return [
+            Issue(
+                "base_model",
+                "error",
+                f"The checkpoint {model} does not exist on this computer; kohya needs the full "
+                "path of the model file.",
+            )
+        ]
+    return []
+
+
+def _kept(parser: KohyaOutput) -> str:
+    if not parser.checkpoints:
+        return ""
+    path, step, epoch = parser.checkpoints[-1]
+    when = f"step {step}" if step is not None else f"epoch {epoch}"
+    return f" The checkpoint of {when} is kept ({path})."
+
+
+def _latest_checkpoint(folder: Path, name: str) -> tuple[Path, str] | None:
+    best: tuple[float, Path, str] | None = None
+    for path in folder.glob(f"{name}-*.safetensors"):
+        label = path.stem[len(name) + 1 :]
+        if label.startswith("step") and label[4:].isdigit():
+            label = f"step{int(label[4:])}"
+        elif label.isdigit():
+            label = f"epoch{int(label)}"
+        else:
+            continue
+        mtime = path.stat().st_mtime
+        if best is None or mtime > best[0]:
+            best = (mtime, path, label)
+    return (best[1], best[2]) if best else None
+
+
+def _deliver(source: Path, dest_dir: Path, local_name: str) -> Path:
+    """Copy a LoRA into `dest_dir` under a new name, atomically, and verify it."""
+    check_safetensors_file(source)
+    target = reserve_new_path(dest_dir, safe_filename(local_name))
+
+    def fill(handle: BinaryIO) -> None:
+        with open(source, "rb") as src:
+            shutil.copyfileobj(src, handle, 1 << 20)
+
+    try:
+        atomic_write_stream(target, fill)
+        check_safetensors_file(target)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target

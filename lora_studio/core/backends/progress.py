@@ -1,0 +1,256 @@
+"""Core: progress and loss from trainers' console output — the shared tqdm reading, and the parser
+for kohya sd-scripts (PROTOCOLS.md Part A2, §4.5).
+
+tqdm writes a bar as `\\r`-prefixed segments with no newline until it closes; other writers' lines
+get glued to the end of the last segment. `SegmentSplitter` turns a byte stream's text into
+complete segments (split on `\\r` and `\\n`, an unfinished tail kept for the next chunk);
+`parse_bar` reads one bar (`desc: pct%|…| n/total [elapsed<eta, rate, postfix]`) from the start
+of a segment and returns what is glued after it. Each engine has its parser on top: ComfyUI's
+`Training LoRA` bar lives in `comfyui/logparse.py`, Replicate's in `replicate/logparse.py`, and
+kohya's here (`KohyaOutput`), because kohya's output is more than a bar: a banner with the total,
+`epoch N/M`, `saving checkpoint: PATH`, `model saved.` and errors that exit 0.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from lora_studio.core.jobs.events import Checkpoint, JobEvent, Log, Loss, Progress
+
+_BAR = re.compile(
+    r"(?P<desc>[^\r\n|]*?):\s+(?P<pct>\d+)%\|[^|]*\|\s*(?P<n>\d+)/(?P<total>\d+)\s*"
+    r"\[(?P<elapsed>[^<\]]*)<(?P<eta>[^,\]]*)(?:,\s*(?P<rate>[^,\]]+))?(?:,\s*(?P<post>[^\]]*))?\]"
+)
+_SPLIT = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class Bar:
+    desc: str
+    n: int
+    total: int
+    rate: float | None  # iterations per second
+    eta: float | None  # seconds
+    postfix: dict[str, str]
+
+
+class SegmentSplitter:
+    """Feed text chunks; get complete segments (`\\r`/`\\n` separated) in arrival order."""
+
+    def __init__(self) -> None:
+        self._tail = ""
+
+    def feed(self, text: str) -> list[str]:
+        parts = _SPLIT.split(self._tail + text)
+        self._tail = parts.pop()
+        return [p for p in parts if p.strip()]
+
+    @property
+    def tail(self) -> str:
+        return self._tail
+
+    def flush(self) -> list[str]:
+        tail, self._tail = self._tail, ""
+        return [tail] if tail.strip() else []
+
+
+def _seconds(text: str) -> float | None:
+    text = text.strip()
+    if not text or "?" in text:
+        return None
+    total = 0.0
+    try:
+        for part in text.split(":"):
+            total = total * 60 + float(part)
+    except ValueError:
+        return None
+    return total
+
+
+def _rate(text: str | None) -> float | None:
+    if not text:
+        return None
+    match = re.match(r"\s*([0-9.]+)\s*(it/s|s/it)", text)
+    if not match:
+        return None
+    value = float(match.group(1))
+    if value <= 0:
+        return None
+    return value if match.group(2) == "it/s" else 1.0 / value
+
+
+def _postfix(text: str | None) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in (text or "").split(","):
+        if "=" in item:
+            key, _, value = item.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def parse_bar(segment: str) -> tuple[Bar, str] | None:
+    """The bar at the start of `segment` and the text glued after it, or None."""
+    match = _BAR.match(segment.lstrip("\x1b[A"))
+    if match is None:
+        return None
+    bar = Bar(
+        desc=match.group("desc").strip(),
+        n=int(match.group("n")),
+        total=int(match.group("total")),
+        rate=_rate(match.group("rate")),
+        eta=_seconds(match.group("eta")),
+        postfix=_postfix(match.group("post")),
+    )
+    return bar, segment[match.end() :]
+
+
+# -- kohya ------------------------------------------------------------------------------------
+
+_TOTAL = re.compile(r"total optimization steps\s*/[^:]*:\s*(\d+)")
+_EPOCHS = re.compile(r"num epochs\s*/[^:]*:\s*(\d+)")
+_EPOCH = re.compile(r"^\s*epoch (\d+)/(\d+)\s*$")
+_SAVING = re.compile(r"saving checkpoint:\s*(.+?\.(?:safetensors|ckpt|pt))\s*$")
+_STEP_FILE = re.compile(r"-step(\d{8})\.[a-z]+$")
+_EPOCH_FILE = re.compile(r"-(\d{6})\.[a-z]+$")
+# Rich log lines: "[time] LEVEL  message   file.py:123", continuation lines indented.
+_ANY_BAR = re.compile(r"\d+%\|.*\|\s*\d+/\d+")
+_DATE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+")
+_NO_DATA = re.compile(r"No data found")
+
+
+@dataclass
+class KohyaOutput:
+    """Everything read so far from one kohya run; `feed()` returns the new events.
+
+    Feed stdout and stderr separately (`stream` = "stdout"/"stderr"): each keeps its own
+    unfinished segment. The step of a checkpoint comes from its file name, so the order in which
+    the two streams are read does not matter.
+    """
+
+    total: int | None = None
+    epochs: int | None = None
+    epoch: int = 0
+    step: int = 0
+    loss: float | None = None
+    loss_step: int = 0
+    nan_at: int | None = None  # first step whose average loss was NaN
+    model_saved: bool = False
+    no_data: bool = False
+    final_file: str | None = None
+    checkpoints: list[tuple[str, int | None, int | None]] = field(default_factory=list)
+    errors: deque[str] = field(default_factory=lambda: deque(maxlen=40))
+    _splitters: dict[str, SegmentSplitter] = field(default_factory=dict)
+    _pending_loss: tuple[int, float] | None = None
+
+    def feed(self, stream: str, text: str) -> list[JobEvent]:
+        splitter = self._splitters.setdefault(stream, SegmentSplitter())
+        events: list[JobEvent] = []
+        for segment in splitter.feed(text):
+            events += self._segment(stream, segment)
+        # A bar's latest update has no line end until the next one: show it now (reading it
+        # again later changes nothing; text glued to it is read once the segment completes).
+        parsed = parse_bar(splitter.tail)
+        if parsed is not None and parsed[0].desc == "steps":
+            events += self._steps(parsed[0])
+        return events
+
+    def flush(self) -> list[JobEvent]:
+        events: list[JobEvent] = []
+        for stream, splitter in self._splitters.items():
+            for segment in splitter.flush():
+                events += self._segment(stream, segment)
+        return events + self._settle_loss()
+
+    def _segment(self, stream: str, segment: str) -> list[JobEvent]:
+        parsed = parse_bar(segment)
+        events: list[JobEvent] = []
+        if parsed is not None:
+            bar, glued = parsed
+            if bar.desc == "steps":
+                events += self._steps(bar)
+            if not glued.strip():
+                return events
+            segment = glued
+        return events + self._line(stream, segment)
+
+    def _steps(self, bar: Bar) -> list[JobEvent]:
+        # kohya writes each step twice: first with the previous average, then with the new one.
+        # So a step's loss is the last value written for it, known once the next step shows.
+        events: list[JobEvent] = []
+        self.total = bar.total or self.total
+        if bar.n != self.step:
+            events += self._settle_loss()
+            self.step = bar.n
+            events.append(Progress(bar.n, bar.total, bar.rate, bar.eta))
+        raw = bar.postfix.get("avr_loss")
+        if raw is None or bar.n <= 0:
+            return events
+        try:
+            value = float(raw)
+        except ValueError:
+            return events
+        if math.isnan(value) or math.isinf(value):
+            if self.nan_at is None:
+                self.nan_at = bar.n
+            return events
+        self._pending_loss = (bar.n, value)
+        return events
+
+    def _settle_loss(self) -> list[JobEvent]:
+        pending, self._pending_loss = self._pending_loss, None
+        if pending is None or pending[0] == self.loss_step:
+            return []
+        self.loss_step, self.loss = pending
+        return [Loss(*pending)]
+
+    def _line(self, stream: str, line: str) -> list[JobEvent]:
+        text = line.rstrip()
+        stripped = text.strip()
+        if match := _TOTAL.search(stripped):
+            self.total = int(match.group(1))
+            return [Progress(self.step, self.total)]
+        if match := _EPOCHS.search(stripped):
+            self.epochs = int(match.group(1))
+        if match := _EPOCH.match(stripped):
+            self.epoch = int(match.group(1))
+            return [Log(f"Epoch {match.group(1)} of {match.group(2)}", stream)]
+        if match := _SAVING.search(stripped):
+            return self._saved(match.group(1))
+        if "model saved." in stripped:
+            self.model_saved = True
+        if _NO_DATA.search(stripped):
+            self.no_data = True
+        if stream == "stderr" and not _ANY_BAR.search(stripped):
+            self.errors.append(_DATE.sub("", stripped))
+        return [Log(stripped, stream)]
+
+    def _saved(self, path: str) -> list[JobEvent]:
+        name = PurePath(path).name
+        if match := _STEP_FILE.search(name):
+            step = int(match.group(1))
+            self.checkpoints.append((path, step, None))
+            return [Checkpoint(path, step=step)]
+        if match := _EPOCH_FILE.search(name):
+            epoch = int(match.group(1))
+            self.checkpoints.append((path, None, epoch))
+            return [Checkpoint(path, epoch=epoch)]
+        self.final_file = path
+        return [Log(f"Saved the final LoRA: {path}", "stdout")]
+
+    def error_summary(self) -> str:
+        """The reason in the trainer's own words: the exception line, else the last errors."""
+        lines = [line for line in self.errors if line]
+        for line in reversed(lines):
+            if re.match(r"^[A-Za-z_.]*(Error|Exception|Interrupt)\b.*", line) or "error:" in line:
+                return line
+        for line in reversed(lines):
+            if line.startswith("ERROR") or "No data found" in line:
+                return line
+        return lines[-1] if lines else ""
+
+    def error_detail(self) -> str:
+        return "\n".join(self.errors)
