@@ -1,0 +1,110 @@
+"""End to end: `lora-studio train --backend kohya` with the fake `train_network.py` (replaying a real
+sd-scripts run) as the trainer — progress and loss stream, the LoRA lands verified in --out with
+kohya's metadata plus ours, raw --trainer-arg reach the trainer, `jobs` lists the job."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from lora_studio.cli import main
+from lora_studio.core.jobs import JobStatus, JobStore
+from lora_studio.core.weights import read_metadata
+from tests.e2e.test_cli_train_comfyui import json_lines, make_dataset
+
+FAKE = Path(__file__).resolve().parents[1] / "fakes" / "fake_kohya"
+
+
+def test_train_with_kohya_to_a_verified_lora(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The trainer inherits the environment: the probe finds the fake torch, the fake trainer
+    # writes the arguments it got.
+    monkeypatch.setenv("PYTHONPATH", str(FAKE / "site"))
+    argv_file = tmp_path / "argv.json"
+    monkeypatch.setenv("FAKE_KOHYA_ARGV", str(argv_file))
+    dataset = make_dataset(tmp_path / "my dataset")
+    model = tmp_path / "sd15.safetensors"
+    model.write_bytes(b"checkpoint")
+    out = tmp_path / "out"
+    code = main(
+        [
+            "train",
+            str(dataset),
+            "--backend",
+            "kohya",
+            "--sd-scripts",
+            str(FAKE),
+            "--python",
+            sys.executable,
+            "--trainer-arg=--tokenizer_cache_dir=/models/tokenizers",
+            "--trainer-arg=--max_data_loader_n_workers=0",
+            "--preset",
+            "sd15",
+            "--base-model",
+            str(model),
+            "--set",
+            "max_steps=6",
+            "--set",
+            "trigger_word=ohwx",
+            "--set",
+            "output_name=hero",
+            "--set",
+            "optimizer=AdamW",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    lines = json_lines(captured.out)
+    kinds = [line["event"] for line in lines]
+    assert "progress" in kinds and "loss" in kinds and kinds[-1] == "done"
+    assert "No CUDA GPU" in captured.err  # the probe's warning, as a sentence
+    [output] = lines[-1]["outputs"]
+    path = Path(output)
+    assert path.parent == out and path.name == "hero.safetensors"
+    metadata = read_metadata(path)
+    assert metadata["ss_network_dim"] == "16"  # kohya's own key, from the arguments it ran
+    assert metadata["lorastudio.job_id"] == lines[-1]["job_id"]
+    argv = json.loads(argv_file.read_text())
+    assert argv[-2:] == [
+        "--tokenizer_cache_dir=/models/tokenizers",
+        "--max_data_loader_n_workers=0",
+    ]
+    with JobStore() as store:
+        job = store.get(lines[-1]["job_id"])
+    assert job.status is JobStatus.COMPLETED and job.backend == "kohya"
+    toml = (Path(job.backend_state["run_dir"]) / "dataset.toml").read_text()
+    assert "min_bucket_reso = 256" in toml and "num_repeats = " in toml
+
+    assert main(["jobs"]) == 0
+    listing = capsys.readouterr().out
+    assert job.id in listing and "kohya" in listing
+
+
+def test_kohya_without_a_folder_says_what_to_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dataset = make_dataset(tmp_path / "d")
+    code = main(["train", str(dataset), "--backend", "kohya", "--preset", "sd15"])
+    assert code == 1
+    assert "--sd-scripts DIR" in capsys.readouterr().err
+
+
+def test_an_8bit_optimizer_without_bitsandbytes_is_refused_with_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(FAKE / "site"))
+    dataset = make_dataset(tmp_path / "d")
+    model = tmp_path / "sd15.safetensors"
+    model.write_bytes(b"checkpoint")
+    args = ["train", str(dataset), "--backend", "kohya", "--sd-scripts", str(FAKE)]
+    args += ["--python", sys.executable, "--preset", "sd15", "--base-model", str(model)]
+    code = main([*args, "--set", "optimizer=AdamW8bit"])
+    assert code == 2
+    assert "pip install bitsandbytes" in capsys.readouterr().err

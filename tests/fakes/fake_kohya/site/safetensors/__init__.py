@@ -1,0 +1,1 @@
+"""Test fake: an installed-looking safetensors for the kohya Python probe (nothing else)."""
