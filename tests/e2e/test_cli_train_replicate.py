@@ -125,6 +125,15 @@ def test_train_on_replicate_lands_a_verified_lora(
     assert metadata["format"] == "pt"  # the trainer's own keys are kept
     training = next(iter(fake.trainings.values()))
     assert metadata["lorastudio.replicate.training_id"] == training.id
+    # The metadata tells what was submitted and what the tensors hold, not only what was asked.
+    sent = training.input
+    assert (
+        int(metadata["ss_network_dim"]) == sent["lora_rank"] == inspect_lora(lora).rank.most_common
+    )
+    assert float(metadata["ss_network_alpha"]) == sent["lora_rank"]  # alpha = rank (no alpha keys)
+    assert float(metadata["ss_learning_rate"]) == sent["learning_rate"]
+    assert int(metadata["ss_max_train_steps"]) == sent["steps"] == 90
+    assert sent["resolution"] == "512,768,1024" and metadata["ss_resolution"] == "(1024, 1024)"
 
     with JobStore() as store:
         job = store.get(job_id)

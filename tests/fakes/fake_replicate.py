@@ -42,6 +42,7 @@ TRAINER_VERSION = "b6af14222e6bd9be257cbc1ea4afda3cd0503e1133083b9d1de0364d8568e
 class Faults:
     rate_limited: int = 0  # next N API requests: 429 + Retry-After: 1
     get_errors: int = 0  # next N GETs of /trainings…: 5xx (alternating 503 and 500)
+    drop_gets: int = 0  # next N GETs of /trainings/{id}: the connection is cut, no reply
     drop_create_reply: int = 0  # next N creates: created, then the connection is cut
     file_limit: int = 100 * 1000 * 1000  # bigger uploads get 413
     fail_with: str | None = None  # trainings fail with this error after some steps
@@ -183,6 +184,15 @@ class FakeReplicate:
             response = problem(429, "Request was throttled. Expected available in 1 second.")
             response.headers["Retry-After"] = "1"
             return response
+        if (
+            request.method == "GET"
+            and request.path.startswith("/v1/trainings/")
+            and self.faults.drop_gets > 0
+        ):
+            self.faults.drop_gets -= 1
+            assert request.transport is not None
+            request.transport.abort()
+            raise asyncio.CancelledError
         if (
             request.method == "GET"
             and request.path.startswith("/v1/trainings")

@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from lora_studio.core.backends.base import BackendCheck, CancelOutcome, EffectiveSettings
+from lora_studio.core.backends.base import (
+    BackendCheck,
+    CancelOutcome,
+    EffectiveSettings,
+    TrainingBackend,
+)
 from lora_studio.core.backends.replicate.backend import ReplicateBackend
 from lora_studio.core.errors import BackendError
 from lora_studio.core.jobs.events import Failed, Finished, Log, Loss, Progress, StatusChanged
@@ -51,6 +56,7 @@ def test_a_whole_training_lands_a_verified_lora(fake: FakeReplicate, tmp_path: P
             await backend.aclose()
 
     check, events, files = run(scenario())
+    assert isinstance(make_backend(fake), TrainingBackend)  # the whole protocol, structurally
     assert check.available, check.diagnosis
     assert "alice" in check.diagnosis and TRAINER_VERSION[:12] in check.diagnosis
     assert check.vram_gb == 80.0 and "H100" in (check.gpu_name or "")

@@ -85,6 +85,22 @@ def test_server_errors_while_polling_are_ridden_out(fake: FakeReplicate, tmp_pat
     assert creates(fake) == 1
 
 
+def test_connections_cut_mid_poll_never_start_a_second_training(
+    fake: FakeReplicate, tmp_path: Path
+) -> None:
+    job = StandInJob("t3b", flux_config())
+
+    async def scenario(backend: ReplicateBackend) -> list[JobEvent]:
+        await backend.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
+        fake.faults.drop_gets = 6  # more than one poll's retries: the follower backs off too
+        return await collect(backend, job)
+
+    events = run(with_backend(make_backend(fake), scenario))
+    assert isinstance(events[-1], Finished)
+    assert fake.faults.drop_gets == 0
+    assert creates(fake) == 1 and len(fake.trainings) == 1
+
+
 def test_a_server_that_stays_broken_leaves_the_job_kept(
     fake: FakeReplicate, tmp_path: Path
 ) -> None:
