@@ -13,23 +13,26 @@ settings (never a key: keys live in the keychain or the environment).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from lora_studio.core.captioning.estimate import AutoCaptionEstimate
 from lora_studio.core.captioning.prompts import PROMPT_PRESETS
+from lora_studio.core.captioning.providers.base import CaptionProvider
 from lora_studio.core.captioning.providers.registry import (
     PROVIDER_INFO,
     PROVIDER_KINDS,
     build_provider,
 )
-from lora_studio.core.captioning.providers.template import DEFAULT_TEMPLATE
+from lora_studio.core.captioning.providers.template import DEFAULT_TEMPLATE, check_template
 from lora_studio.core.captioning.runner import (
     AutoCaptionOptions,
     CaptionOutcome,
@@ -255,7 +258,7 @@ class AutoCaptionViewModel(QObject):
 
     async def _run_models(self, kind: str) -> None:
         try:
-            provider = build_provider(kind, url=self.url or None, model=self.model or None)
+            provider = await self._build(kind, url=self.url or None, model=self.model or None)
         except LoraStudioError as exc:
             self.models_status = "✖ " + exc.user_message
             return
@@ -296,17 +299,18 @@ class AutoCaptionViewModel(QObject):
         if not images:
             self.error = "There are no pictures to caption."
             return
-        try:
-            provider = build_provider(
-                self.provider,
-                url=self.url or None,
-                model=self.model or None,
-                template=self.template,
-                trigger=self.trigger,
-            )
-        except LoraStudioError as exc:
-            self.error = exc.user_message
-            return
+        settings = {
+            "url": self.url or None,
+            "model": self.model or None,
+            "template": self.template,
+            "trigger": self.trigger,
+        }
+        if self.provider == "template":
+            try:  # cheap, and a bad pattern is best said before anything starts
+                check_template(self.template)
+            except LoraStudioError as exc:
+                self.error = exc.user_message
+                return
         options = AutoCaptionOptions(
             prompt=self.prompt,
             mode=mode or OverwriteMode(self.mode),
@@ -326,12 +330,27 @@ class AutoCaptionViewModel(QObject):
         self._token = CancelToken()
         self._started = time.monotonic()
         loop = asyncio.get_running_loop()
-        self._run_task = loop.create_task(self._run(provider, images, options, self._token))
+        self._run_task = loop.create_task(
+            self._run(self.provider, settings, images, options, self._token)
+        )
+
+    async def _build(self, kind: str, **settings: Any) -> CaptionProvider:
+        """Make the provider in the executor: an HTTP client loads the CA bundle (~50-80 ms)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(build_provider, kind, **settings)
+        )
 
     async def _run(
-        self, provider: object, images: list[Path], options: AutoCaptionOptions, token: CancelToken
+        self,
+        kind: str,
+        settings: dict[str, Any],
+        images: list[Path],
+        options: AutoCaptionOptions,
+        token: CancelToken,
     ) -> None:
         completed = False
+        provider: CaptionProvider | None = None
         loop = asyncio.get_running_loop()
         gui_thread = threading.current_thread()
 
@@ -342,6 +361,7 @@ class AutoCaptionViewModel(QObject):
                 loop.call_soon_threadsafe(self._handle_outcome, outcome)
 
         try:
+            provider = await self._build(kind, **settings)
             await self.session.flush_all()
             store = self.session.store
             if store is None:
@@ -353,7 +373,8 @@ class AutoCaptionViewModel(QObject):
         except LoraStudioError as exc:
             self.error = exc.user_message
         finally:
-            await provider.aclose()  # type: ignore[attr-defined]
+            if provider is not None:
+                await provider.aclose()
             self._token = None
             self.running = False
             self._finish_summary(token.cancelled)

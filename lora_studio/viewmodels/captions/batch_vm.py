@@ -149,7 +149,8 @@ class BatchViewModel(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(PREVIEW_DELAY_MS)
         self._timer.timeout.connect(self._handle_preview_timeout)
-        session.captions_changed.connect(lambda _paths: self._schedule_preview())
+        self._active = False  # a preview is only worth computing while the dialog is open
+        session.captions_changed.connect(self._handle_captions_changed)
 
     @property
     def preview_task(self) -> asyncio.Task[None] | None:
@@ -162,6 +163,7 @@ class BatchViewModel(QObject):
     # -- inputs ------------------------------------------------------------------------------------
     def prepare(self, selection: Sequence[str], trigger_word: str = "") -> None:
         """The dialog opens: the current selection and the dataset's trigger word."""
+        self._active = True
         self._selection = [Path(p) for p in selection]
         self.selection_count = len(self._selection)
         self.use_selection = len(self._selection) > 1
@@ -169,6 +171,15 @@ class BatchViewModel(QObject):
             self.fields = _replace(self.fields, word=trigger_word)
         self._update_scope_text()
         self._schedule_preview()
+
+    def close(self) -> None:
+        """The dialog closed: stop following caption changes."""
+        self._active = False
+        self._timer.stop()
+
+    def _handle_captions_changed(self, _paths: list[Path]) -> None:
+        if self._active:
+            self._schedule_preview()
 
     def set_operation(self, key: str) -> None:
         try:

@@ -151,6 +151,7 @@ class BatchDialog(QDialog):
         vm.use_selection_changed.connect(self._update_scope)
         vm.scope_text_changed.connect(self._update_scope)
         vm.applied.connect(self._on_vm_applied)
+        self.finished.connect(lambda _result: vm.close())
         index = self.operation_combo.findData(vm.operation)
         self.operation_combo.setCurrentIndex(max(index, 0))
         self._show_fields(vm.operation)
