@@ -45,6 +45,8 @@ class Faults:
     slow_response: float = 0.0  # seconds added to every HTTP reply
     proxy_502: int = 0  # the next N HTTP requests get a proxy's 502 HTML page
     malformed_json_paths: set[str] = field(default_factory=set)  # e.g. {"/queue"}
+    malformed_json_count: int = 0  # only the next N replies on those paths (0: every one)
+    trickle_downloads: float = 0.0  # /view sends this many bytes per second (0: full speed)
     truncate_downloads: int = 0  # the next N /view replies stop halfway (Content-Length full)
     rate_limited: int = 0  # the next N HTTP requests get 429 with Retry-After: 1
     corrupt_saved_files: bool = False  # SaveLoRA writes a truncated file
@@ -57,6 +59,9 @@ class Faults:
     raise_in_node: dict[str, tuple[str, str]] = field(default_factory=dict)  # class → (type, msg)
     reject_inputs: dict[tuple[str, str], str] = field(default_factory=dict)
     require_token: str | None = None  # proxy: "Authorization: Bearer X" or ?token=X
+    # POST /prompt queues the prompt, then holds its reply this long (a client killed meanwhile
+    # never learns the prompt was accepted).
+    hold_prompt_reply: float = 0.0
 
 
 class Interrupted(Exception):
@@ -181,6 +186,8 @@ class FakeComfyUI:
         engine.set_combo(
             info["CheckpointLoaderSimple"]["input"]["required"]["ckpt_name"], list(CHECKPOINTS)
         )
+        if "LoraLoaderModelOnly" in info:  # models/loras and output/loras, as on the real server
+            engine.set_combo(info["LoraLoaderModelOnly"]["input"]["required"]["lora_name"], loras)
         return info
 
     # -- server ----------------------------------------------------------------------------
@@ -268,6 +275,10 @@ class FakeComfyUI:
     def _json(self, request: web.Request, data: Any) -> web.Response:
         path = request.path.removeprefix("/api")
         if path in self.faults.malformed_json_paths:
+            if self.faults.malformed_json_count > 0:
+                self.faults.malformed_json_count -= 1
+                if self.faults.malformed_json_count == 0:
+                    self.faults.malformed_json_paths = set()
             return web.Response(
                 text='{"prompt_id": "x", "number": ', content_type="application/json"
             )
@@ -358,7 +369,12 @@ class FakeComfyUI:
         if image is None or not getattr(image, "filename", None):
             return web.Response(status=400)
         subfolder = str(form.get("subfolder", ""))
-        base = self.input_dir if form.get("type", "input") == "input" else self.temp_dir
+        # type=output with subfolder=loras lands in output/loras, a registered LoRA folder: how
+        # `lora-studio render` puts a LoRA from elsewhere onto the server (PROTOCOLS.md §1.6).
+        bases = {"input": self.input_dir, "temp": self.temp_dir, "output": self.output_dir}
+        base = bases.get(str(form.get("type", "input")))
+        if base is None:
+            return web.Response(status=400)
         folder = (base / subfolder).resolve()
         if base.resolve() not in (folder, *folder.parents):
             return web.Response(status=400)
@@ -395,6 +411,8 @@ class FakeComfyUI:
         path = folder / name
         if not path.is_file():
             return web.Response(status=404)
+        if self.faults.trickle_downloads:
+            return await self._trickle(request, path)
         if self.faults.truncate_downloads <= 0:
             return web.FileResponse(path, headers={"Content-Disposition": f'filename="{name}"'})
         self.faults.truncate_downloads -= 1
@@ -408,6 +426,26 @@ class FakeComfyUI:
             await response.write(handle.read(size // 2))
         assert request.transport is not None
         request.transport.close()  # the proxy/connection dies mid-body
+        return response
+
+    async def _trickle(self, request: web.Request, path: Path) -> web.StreamResponse:
+        """A proxy that passes the body on a few bytes at a time (and honours Range)."""
+        data = path.read_bytes()
+        start = 0
+        ranged = request.headers.get("Range", "")
+        if ranged.startswith("bytes=") and ranged[6:].rstrip("-").isdigit():
+            start = int(ranged[6:].rstrip("-"))
+        response = web.StreamResponse(
+            status=206 if start else 200,
+            headers={"Content-Type": "application/octet-stream", "Accept-Ranges": "bytes"},
+        )
+        response.content_length = len(data) - start
+        await response.prepare(request)
+        rate = self.faults.trickle_downloads
+        piece = max(1, int(rate / 10))
+        for offset in range(start, len(data), piece):
+            await response.write(data[offset : offset + piece])
+            await asyncio.sleep(piece / rate)
         return response
 
     async def _logs_subscribe(self, request: web.Request) -> web.Response:
@@ -511,6 +549,8 @@ class FakeComfyUI:
         await self.broadcast_status()
         assert self._wake is not None
         self._wake.set()
+        if self.faults.hold_prompt_reply:
+            await asyncio.sleep(self.faults.hold_prompt_reply)
         return self._json(request, {"prompt_id": pid, "number": self.number, **reply})
 
     async def _work(self) -> None:
