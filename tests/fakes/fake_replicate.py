@@ -44,6 +44,7 @@ class Faults:
     get_errors: int = 0  # next N GETs of /trainings…: 5xx (alternating 503 and 500)
     drop_gets: int = 0  # next N GETs of /trainings/{id}: the connection is cut, no reply
     drop_create_reply: int = 0  # next N creates: created, then the connection is cut
+    slow_create: float = 0.0  # seconds a create takes before the training exists
     file_limit: int = 100 * 1000 * 1000  # bigger uploads get 413
     fail_with: str | None = None  # trainings fail with this error after some steps
     abort: bool = False  # trainings end `aborted` while starting
@@ -309,6 +310,8 @@ class FakeReplicate:
                 "Invalid version or not permitted",
             )
         body = await request.json()
+        if self.faults.slow_create:
+            await asyncio.sleep(self.faults.slow_create)
         destination = body.get("destination") or ""
         if destination not in self.models:
             return problem(404, "The specified training destination does not exist")

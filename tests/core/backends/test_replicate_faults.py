@@ -4,12 +4,14 @@ the error bodies Replicate sends (401, 404, 413, 422)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from lora_studio.core.backends.base import CancelOutcome, CancelResult
 from lora_studio.core.backends.replicate.backend import ReplicateBackend
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.errors import BackendError, BackendUnavailable
@@ -241,3 +243,25 @@ def test_failed_validation_inside_the_training(fake: FakeReplicate, tmp_path: Pa
     end = events[-1]
     assert isinstance(end, Failed)
     assert "failed validation" in end.message and "re-upload" in end.message
+
+
+def test_cancel_while_the_create_request_is_on_its_way(fake: FakeReplicate, tmp_path: Path) -> None:
+    fake.faults.slow_create = 0.5
+    job = StandInJob("t12", flux_config())
+
+    async def scenario(backend: ReplicateBackend) -> tuple[CancelResult, list[JobEvent]]:
+        submitting = asyncio.ensure_future(
+            backend.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
+        )
+        while job.backend_state.get("phase") != "creating":
+            await asyncio.sleep(0.01)
+        result = await backend.cancel(job)
+        await submitting
+        return result, await collect(backend, job)
+
+    result, events = run(with_backend(make_backend(fake), scenario))
+    assert result.outcome is CancelOutcome.STOPPING and "as soon as" in result.message
+    end = events[-1]
+    assert isinstance(end, StatusChanged) and end.status is JobStatus.CANCELLED
+    (training_id,) = fake.trainings
+    assert fake.training_status(training_id) == "canceled"

@@ -292,6 +292,12 @@ class ReplicateBackend:
         await create_training(
             self.client, state, inputs, save, delays=self.options.reconcile_delays
         )
+        if job.id in self._cancelled:
+            # Cancel arrived while the create request was on its way: stop what it started.
+            log.info(
+                "Job %s was cancelled while starting; cancelling %s", job.id, state.training_id
+            )
+            await self.cancel(job)
 
     async def _ensure_destination(self, ref: ModelRef) -> None:
         if await self.client.get_model(ref) is not None:
@@ -372,6 +378,11 @@ class ReplicateBackend:
             price_per_second=self._price(state.sku),
             timings=self.options.timings,
             on_state=remember,
+            cancel_requested=lambda: (
+                state.cancel_requested
+                or job.id in self._cancelled
+                or bool(job.backend_state.get("cancel_requested"))
+            ),
         )
         async for event in follower.run(job.status):
             yield event
@@ -387,7 +398,19 @@ class ReplicateBackend:
             found = await reconcile(self.client, state, ())
             if found is not None:
                 state.training_id = str(found["id"])
+        if not state.training_id and state.phase == "creating":
+            # The create request is on its way (here or in another process): whoever follows
+            # the job cancels the training as soon as its id is known.
+            state.cancel_requested = True
+            job.backend_state = state.to_dict()
+            return CancelResult(
+                CancelOutcome.STOPPING,
+                f"Job {job.id} is being started on Replicate; it is cancelled as soon as "
+                "Replicate confirms it.",
+            )
         if not state.training_id:
+            state.cancel_requested = True
+            job.backend_state = state.to_dict()
             return CancelResult(
                 CancelOutcome.STOPPED,
                 f"Job {job.id} had not started on Replicate; nothing runs there.",

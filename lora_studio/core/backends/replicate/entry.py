@@ -98,7 +98,7 @@ ENTRY = BackendKind(
     title="Replicate (cloud)",
     description=(
         "Trains Flux dev LoRAs on Replicate's H100s with ostris/flux-dev-lora-trainer, billed "
-        "per second (API token and destination model are set in Settings → Backends)."
+        "per second (API token and destination model are set in Settings → Replicate)."
     ),
     settings_model=ReplicateSettings,
     factory=build,

@@ -122,12 +122,15 @@ class TrainingFollower:
         price_per_second: float,
         timings: PollTimings,
         on_state: Callable[[], None],
+        cancel_requested: Callable[[], bool] = lambda: False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client, self.state, self.reader = client, state, reader
         self.price, self.timings = price_per_second, timings
         self.on_state, self.clock = on_state, clock
+        self.cancel_requested = cancel_requested
         self.announced: set[str] = set()
+        self.cancel_sent = False
 
     async def run(self, status: JobStatus) -> AsyncIterator[JobEvent]:
         tid = self.state.training_id
@@ -165,12 +168,25 @@ class TrainingFollower:
                 yield event
                 if _is_end(event):
                     return
+            await self._cancel_if_asked()
             backoff = (
                 self.timings.queued_interval
                 if self.state.status == "starting"
                 else self.timings.interval
             )
             await asyncio.sleep(backoff)
+
+    async def _cancel_if_asked(self) -> None:
+        """A cancel recorded while the training was being created (or by another process that
+        could not reach it) is carried out here, once."""
+        if self.cancel_sent or self.state.status in TERMINAL or not self.cancel_requested():
+            return
+        self.cancel_sent = True
+        try:
+            await self.client.cancel_training(self.state.training_id)
+        except BackendError as exc:
+            self.cancel_sent = False  # try again at the next poll
+            log.info("Cancelling %s failed: %s", self.state.training_id, exc)
 
     def _events(self, training: Mapping[str, Any], status: JobStatus) -> list[JobEvent]:
         events: list[JobEvent] = []

@@ -129,7 +129,7 @@ def config_issues(
         add(
             "backend",
             "No destination model is set: give the Replicate model that receives the weights as "
-            "OWNER/NAME (--destination, or in Settings → Backends).",
+            "OWNER/NAME (--destination, or Settings → Replicate → Destination model).",
             error=True,
         )
     if config.base_model_family is not ModelFamily.FLUX_DEV:

@@ -18,7 +18,7 @@ from lora_studio.core.errors import BackendError, BackendUnavailable
 
 TOKEN_HELP = (
     "Create a token at https://replicate.com/account/api-tokens and store it in Settings → "
-    "Backends (kept in the system keychain) or set REPLICATE_API_TOKEN."
+    "Replicate → API token (kept in the system keychain) or set REPLICATE_API_TOKEN."
 )
 
 
