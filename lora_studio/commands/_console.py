@@ -23,9 +23,11 @@ from lora_studio.core.jobs import (
     Loss,
     Progress,
     ProgressTracker,
+    Sample,
     StatusChanged,
     format_clock,
 )
+from lora_studio.core.jobs.events import NOTICE_STREAM
 from lora_studio.core.redact import redact
 
 
@@ -43,6 +45,14 @@ def event_to_dict(event: JobEvent) -> dict[str, Any]:
             "location": event.location,
             "step": event.step,
             "epoch": event.epoch,
+        }
+    if isinstance(event, Sample):
+        return {
+            "event": "sample",
+            "step": event.step,
+            "prompt": event.prompt,
+            "path": event.path,
+            "with_lora": event.with_lora,
         }
     if isinstance(event, StatusChanged):
         return {"event": "status", "status": event.status.value, "message": event.message}
@@ -78,6 +88,9 @@ class EventPrinter:
         self.verbose = verbose
         self.out: Any = _Redacting(out or sys.stdout)
         self.tracker = ProgressTracker()
+        self.job_id: str | None = None  # set once known: notices say how to follow it later
+        self._download_percent = -1
+        self._download_at = 0.0
         self._last_percent = -1
         self._last_print = 0.0
         self._open_line = False
@@ -105,9 +118,20 @@ class EventPrinter:
         elif isinstance(event, Checkpoint):
             step = f" at step {event.step}" if event.step is not None else ""
             print(f"Checkpoint{step}: {event.location}", file=self.out, flush=True)
+        elif isinstance(event, Sample):
+            what = f"step {event.step}" if event.with_lora else "without the LoRA"
+            print(f"Sample ({what}): {event.path}", file=self.out, flush=True)
         elif isinstance(event, StatusChanged):
             message = f" — {event.message}" if event.message else ""
             print(f"Status: {event.status.value}{message}", file=self.out, flush=True)
+        elif isinstance(event, Log) and event.stream == NOTICE_STREAM:
+            hint = ""
+            if self.job_id and "answering again" not in event.text:
+                hint = (
+                    f" If you stop waiting, the job is still kept: `lora-studio jobs attach "
+                    f"{self.job_id}` follows it again later."
+                )
+            print(f"Note: {event.text}{hint}", file=self.out, flush=True)
         elif isinstance(event, Log) and self.verbose:
             print(f"  | {event.text}", file=self.out, flush=True)
         elif isinstance(event, Finished):
@@ -115,6 +139,30 @@ class EventPrinter:
                 print(f"Saved: {output}", file=self.out, flush=True)
         elif isinstance(event, Failed):
             print(f"Failed: {event.message}", file=self.out, flush=True)
+
+    def download_progress(self, name: str, done: int, total: int | None) -> None:
+        """A download's progress (`core.backends.http.DOWNLOAD_PROGRESS`): a line when the
+        percentage moves on a terminal, else every 5 s; nothing in JSON mode."""
+        if self.as_json:
+            return
+        now = time.monotonic()
+        percent = int(done * 100 / total) if total else -1
+        interactive = self.out.isatty()
+        if interactive and percent == self._download_percent and now - self._download_at < 1:
+            return
+        if not interactive and now - self._download_at < 5 and done != total:
+            return
+        self._download_percent, self._download_at = percent, now
+        size = f"{_mb(done)} of {_mb(total)}" if total else _mb(done)
+        share = f"{percent}% " if total else ""
+        line = f"Downloading {name}: {share}({size})"
+        if interactive:
+            print("\r" + line.ljust(78), end="", file=self.out, flush=True)
+            self._open_line = done != total
+            if done == total:
+                print(file=self.out)
+        else:
+            print(line, file=self.out, flush=True)
 
     def _progress_line(self) -> None:
         snapshot = self.tracker.snapshot()
@@ -146,3 +194,8 @@ class EventPrinter:
             self._open_line = True
         else:
             print(line, file=self.out, flush=True)
+
+
+def _mb(count: int | None) -> str:
+    value = (count or 0) / 2**20
+    return f"{value:.1f} MB" if value >= 0.1 else f"{count or 0:,} bytes"

@@ -4,6 +4,11 @@
     lora-studio jobs show ID [--json]
     lora-studio jobs cancel ID [--url URL]
     lora-studio jobs attach ID [--url URL] [--out DIR] [--json]
+    lora-studio jobs download ID [--url URL] [--out DIR]
+
+`download` fetches an ended job's LoRA again — a training that finished but whose download broke
+off (the job then becomes completed), or the last kept checkpoint of a failed, cancelled or lost
+chunked job — as long as the server still has the file.
 
 Exit codes: 0 ok, 1 the backend failed or the job ended badly, 2 unknown job or bad options,
 130 `attach` interrupted with Ctrl-C (which cancels the job, as in `train`).
@@ -19,9 +24,10 @@ from pathlib import Path
 
 from lora_studio.commands._backends import add_backend_options, make_backend
 from lora_studio.commands._console import EventPrinter
+from lora_studio.core.backends.http import DOWNLOAD_PROGRESS
 from lora_studio.core.errors import ConfigError, JobError, LoraStudioError
 from lora_studio.core.jobs import Job, JobStatus, JobStore
-from lora_studio.core.training.runner import JobRunner
+from lora_studio.core.training.runner import JobRunner, only_download_failed
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -61,6 +67,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     attach.add_argument("--json", action="store_true", help="print JSON lines, one per event")
     attach.add_argument("--verbose", action="store_true", help="also print the backend's log lines")
     attach.set_defaults(func=run_attach)
+
+    download = actions.add_parser(
+        "download", help="download an ended job's LoRA (or last kept checkpoint) again"
+    )
+    download.add_argument("job_id", metavar="ID")
+    add_backend_options(download, kind_required=False)
+    download.add_argument(
+        "--out", type=Path, default=Path("loras"), metavar="DIR", help="where the LoRA is saved"
+    )
+    download.set_defaults(func=run_download)
 
 
 def _summary(job: Job) -> dict[str, object]:
@@ -189,7 +205,13 @@ def run_attach(args: argparse.Namespace) -> int:
             if job is None:
                 return EXIT_USAGE
             if job.is_finished:
-                print(f"Job {job.id} already ended ({job.status.value}).", file=sys.stderr)
+                hint = ""
+                if only_download_failed(job):
+                    hint = (
+                        f" Its training finished but the download failed: `lora-studio jobs "
+                        f"download {job.id}` fetches it again."
+                    )
+                print(f"Job {job.id} already ended ({job.status.value}).{hint}", file=sys.stderr)
                 return EXIT_OK if job.status is JobStatus.COMPLETED else EXIT_FAILED
             runner = _runner_for(args, store, job)
             if runner is None:
@@ -204,3 +226,37 @@ def run_attach(args: argparse.Namespace) -> int:
         return asyncio.run(attach())
     except KeyboardInterrupt:
         return 130
+
+
+def run_download(args: argparse.Namespace) -> int:
+    async def download() -> int:
+        with JobStore() as store:
+            job = _get(store, args.job_id)
+            if job is None:
+                return EXIT_USAGE
+            if not job.is_finished:
+                print(
+                    f"Job {job.id} is still {job.status.value}; `lora-studio jobs attach "
+                    f"{job.id}` follows it and downloads the LoRA when it ends.",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
+            runner = _runner_for(args, store, job)
+            if runner is None:
+                return EXIT_USAGE
+            try:
+                before = set(job.outputs) | {c.location for c in job.checkpoints}
+                DOWNLOAD_PROGRESS.set(EventPrinter(as_json=False).download_progress)
+                final = await runner.fetch(job, args.out)
+            except LoraStudioError as exc:
+                print(f"error: {exc.user_message}", file=sys.stderr)
+                return EXIT_FAILED
+            finally:
+                await runner.backend.aclose()
+        saved = [p for p in [*final.outputs, *(c.location for c in final.checkpoints)]]
+        for path in dict.fromkeys(p for p in saved if p not in before):
+            print(f"Saved: {path}")
+        print(f"Job {final.id} is {final.status.value}.")
+        return EXIT_OK
+
+    return asyncio.run(download())

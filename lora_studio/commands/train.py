@@ -19,6 +19,7 @@ from pathlib import Path
 from lora_studio import paths
 from lora_studio.commands._backends import add_backend_options, make_backend
 from lora_studio.commands._console import EventPrinter
+from lora_studio.core.backends.http import DOWNLOAD_PROGRESS
 from lora_studio.core.backends.registry import get_kind
 from lora_studio.core.config.estimates import estimate_training, format_estimate
 from lora_studio.core.config.issues import InvalidConfigError, errors_only, warnings_only
@@ -85,6 +86,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="ComfyUI: train in one prompt instead of cancellable chunks",
     )
     parser.add_argument("--chunk-steps", type=int, metavar="N", help="ComfyUI: steps per chunk")
+    parser.add_argument(
+        "--sample-prompt",
+        dest="sample_prompts",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="render TEXT with every checkpoint (and once without the LoRA) into NAME_samples/ "
+        "beside the LoRA (repeatable)",
+    )
     parser.add_argument("--verbose", action="store_true", help="also print the backend's log lines")
     parser.add_argument("--json", action="store_true", help="print JSON lines, one per event")
     parser.set_defaults(func=run)
@@ -95,7 +105,14 @@ def _config(args: argparse.Namespace) -> TrainingConfig:
     overrides = parse_assignments(args.overrides)
     if args.base_model:
         overrides["base_model"] = args.base_model
-    return apply_overrides(config, overrides) if overrides else config
+    config = apply_overrides(config, overrides) if overrides else config
+    if getattr(args, "sample_prompts", None):
+        try:
+            config = config.model_copy(update={"sample_prompts": list(args.sample_prompts)})
+            config = TrainingConfig.model_validate(config.model_dump())
+        except ValueError as exc:
+            raise ConfigError(f"A --sample-prompt is not usable: {exc}") from exc
+    return config
 
 
 def _run_name(
@@ -256,6 +273,8 @@ async def follow_job(
     """
     interrupted = InterruptSignal()
     printer.job_id = job.id
+    # The follower task copies this context: the LoRA's download reports its progress here.
+    DOWNLOAD_PROGRESS.set(printer.download_progress)
     follower = asyncio.ensure_future(runner.follow(job, out, dataset=dataset, on_event=printer))
     with interrupted:
         try:

@@ -63,6 +63,16 @@ def make_temp(directory: Path, suffix: str = ".tmp") -> tuple[int, str]:
     return tempfile.mkstemp(prefix=f"{TEMP_MARK}{os.getpid()}-", suffix=suffix, dir=directory)
 
 
+def display_name(path: Path) -> str:
+    """The name to show for `path`: a staging file `.~ls<pid>-<token>-<name>` shows as `<name>`."""
+    name = Path(path).name
+    if name.startswith(TEMP_MARK):
+        parts = name[len(TEMP_MARK) :].split("-", 2)
+        if len(parts) == 3 and parts[0].isdigit() and parts[2]:
+            return parts[2]
+    return name
+
+
 def _pid_of(name: str) -> int:
     text = name[len(TEMP_MARK) :].split("-", 1)[0]
     return int(text) if text.isdigit() else -1

@@ -10,12 +10,15 @@ that sends `../x` is misbehaving and the artist should hear about it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import secrets
 import struct
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from lora_studio.core.atomic_io import TEMP_MARK, clean_stale_temps, fsync_dir
 from lora_studio.core.errors import BackendError, WeightsError
 
 _MAX_NAME = 200
@@ -81,7 +84,8 @@ def reserve_new_path(folder: Path, name: str) -> Path:
 
     The file is created empty (O_EXCL) so two downloads running at once, or a LoRA the artist
     already has under that name, can never be overwritten; the download then replaces the empty
-    placeholder atomically. Callers remove the placeholder when the download fails.
+    placeholder atomically. Callers remove the placeholder when the download fails. A killed
+    process leaves the empty placeholder behind: new code uses `NewFile`, which does not.
     """
     first = safe_join(Path(folder), name)
     first.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +97,57 @@ def reserve_new_path(folder: Path, name: str) -> Path:
             continue
         return candidate
     raise BackendError(f"{folder} already holds 999 files named like {name}; clear some out.")
+
+
+class NewFile:
+    """A new download that overwrites nothing and leaves nothing under a final name if killed.
+
+    Written to `staging` (a temporary name carrying our pid, in the same folder); `commit()` then
+    gives it the first free name — `name`, `stem-2`, … — with a hard link, which fails instead of
+    replacing an existing file, so an existing LoRA or a concurrent job's download keeps its name.
+    A `kill -9` before `commit()` leaves only the staging file, which the next download into that
+    folder removes (`core.atomic_io.clean_stale_temps`).
+    """
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.first = safe_join(Path(folder), name)
+        self.first.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_temps(self.first.parent)
+        token = secrets.token_hex(4)
+        # The final name rides along (for messages: `atomic_io.display_name`); a name is at most
+        # 200 characters (`safe_filename`), so this stays within the 255-byte limit.
+        self.staging = self.first.parent / f"{TEMP_MARK}{os.getpid()}-{token}-{self.first.name}"
+
+    def commit(self) -> Path:
+        """Move the finished staging file to its final, unused name and return that."""
+        for index in range(1, 1000):
+            first = self.first
+            candidate = (
+                first if index == 1 else first.with_name(f"{first.stem}-{index}{first.suffix}")
+            )
+            try:
+                os.link(self.staging, candidate)
+            except FileExistsError:
+                continue
+            except OSError:
+                # No hard links here (FAT, some network shares): claim the name, then replace.
+                try:
+                    os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+                except FileExistsError:
+                    continue
+                os.replace(self.staging, candidate)
+            else:
+                os.unlink(self.staging)
+            with contextlib.suppress(OSError):
+                fsync_dir(candidate.parent)
+            return candidate
+        raise BackendError(
+            f"{self.first.parent} already holds 999 files named like {self.first.name}; clear "
+            "some out."
+        )
+
+    def discard(self) -> None:
+        self.staging.unlink(missing_ok=True)
 
 
 def check_safetensors_file(path: Path) -> int:

@@ -24,9 +24,9 @@ import ipaddress
 import logging
 import os
 import random
-import tempfile
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from lora_studio.core.atomic_io import clean_stale_temps, display_name, make_temp, new_file_mode
 from lora_studio.core.errors import BackendError, BackendUnavailable, ConfigError, StorageError
 from lora_studio.core.redact import redact, register_secret
 
@@ -48,6 +49,8 @@ class Timeouts:
     connect: float = 5.0
     read: float = 30.0
     download_read: float = 120.0  # a big file behind a slow proxy may stall between chunks
+    download_stall: float = 60.0  # a download slower than stall_bytes per this many seconds…
+    stall_bytes: int = 64 * 1024  # …is stalled (a trickling proxy): give up with a message
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,35 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+# The CLI sets this around following a job to show a download's progress; None: no one listens.
+DOWNLOAD_PROGRESS: ContextVar[Callable[[str, int, int | None], None] | None] = ContextVar(
+    "DOWNLOAD_PROGRESS", default=None
+)
+
+
+class _StallWatch:
+    """Gives up on a download that trickles: fewer than `least` bytes in any `window` seconds."""
+
+    def __init__(self, window: float, least: int) -> None:
+        self.window, self.least = window, least
+        self.since, self.bytes = time.monotonic(), 0
+
+    def feed(self, count: int, label: str, where: str, written: int, total: int | None) -> None:
+        self.bytes += count
+        now = time.monotonic()
+        if now - self.since < self.window:
+            return
+        if self.bytes < self.least:
+            done = f"{written:,} of {total:,} bytes" if total else f"{written:,} bytes"
+            raise BackendError(
+                f"The download of {label} from {where} stalled: only {self.bytes:,} bytes "
+                f"arrived in the last {self.window:.0f} s ({done} in all). Nothing was saved; "
+                "the file is still on the server. Check the connection (or the proxy in front "
+                "of the server) and download it again."
+            )
+        self.since, self.bytes = now, 0
 
 
 def _write_chunk(handle: IO[bytes], data: bytes) -> None:
@@ -303,8 +335,21 @@ class HttpClient:
             raise self.status_error(response, action)
 
     async def get_json(self, path: str, *, action: str | None = None, **kwargs: Any) -> Any:
-        response = await self.request("GET", path, action=action, **kwargs)
-        return self.parse_json(response, action or f"GET {path}")
+        """GET and parse JSON. A reply that is not JSON (a proxy's error page, a reply cut off
+        mid-body) is transient like a 5xx: asked again with the same back-off; when it stays so,
+        BackendUnavailable — callers that follow a job keep trying, as for a server that is down.
+        """
+        action = action or f"GET {path}"
+        for attempt in range(1, self.retry.attempts + 1):
+            response = await self.request("GET", path, action=action, **kwargs)
+            try:
+                return self.parse_json(response, action)
+            except BackendError as exc:
+                if attempt == self.retry.attempts:
+                    raise BackendUnavailable(exc.user_message, detail=exc.detail) from exc
+                log.info("%s sent a reply that is not JSON to %s; asking again", self.where, action)
+                await asyncio.sleep(self.retry.delay(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def parse_json(self, response: httpx.Response, action: str) -> Any:
         try:
@@ -328,21 +373,33 @@ class HttpClient:
     ) -> Path:
         """Stream `path` into `dest` atomically; resume with Range after a cut if possible.
 
-        Raises BackendError when the body stays incomplete, StorageError for local disk problems
-        (the partial file is always removed).
+        Raises BackendError when the body stays incomplete or stalls, StorageError for local disk
+        problems (the partial file is always removed; a killed process leaves only a temporary
+        file, which the next download into that folder removes). Progress goes to `on_progress`
+        and to the `DOWNLOAD_PROGRESS` callback of the calling context (the CLI's progress line).
         """
         dest = Path(dest)
-        label = dest.name
+        label = display_name(dest)
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{label}.", suffix=".part", dir=dest.parent)
+            clean_stale_temps(dest.parent)
+            fd, tmp_name = make_temp(dest.parent, ".part")
         except OSError as exc:
             raise self._storage_error(exc, dest) from exc
         tmp = Path(tmp_name)
+        context_progress = DOWNLOAD_PROGRESS.get()
+
+        def progress(done: int, total: int | None) -> None:
+            if on_progress is not None:
+                on_progress(done, total)
+            if context_progress is not None:
+                context_progress(label, done, total)
+
         try:
             with os.fdopen(fd, "wb") as handle:
-                await self._download_into(handle, path, label, params, chunk_size, on_progress)
+                await self._download_into(handle, path, label, params, chunk_size, progress)
                 await asyncio.to_thread(_fsync, handle)
+            os.chmod(tmp, new_file_mode())  # the artist's file: the usual mode, not 0600
             os.replace(tmp, dest)
         except OSError as exc:
             raise self._storage_error(exc, dest) from exc
@@ -359,14 +416,16 @@ class HttpClient:
         label: str,
         params: Mapping[str, str] | None,
         chunk_size: int,
-        on_progress: Callable[[int, int | None], None] | None,
+        on_progress: Callable[[int, int | None], None],
     ) -> None:
         written = 0
+        most = 0  # the most that arrived in one go: what the final message reports
         total: int | None = None
         resumable = False
         timeout = httpx.Timeout(self.timeouts.download_read, connect=self.timeouts.connect)
         for attempt in range(1, self.retry.attempts + 1):
             headers = {"Range": f"bytes={written}-"} if written and resumable else {}
+            buffer = bytearray()
             try:
                 async with self._client.stream(
                     "GET",
@@ -389,15 +448,30 @@ class HttpClient:
                         await response.aread()
                         raise self.status_error(response, f"the download of {label}")
                     resumable = response.headers.get("accept-ranges", "").lower() == "bytes"
-                    async for chunk in response.aiter_bytes(chunk_size):
-                        await asyncio.to_thread(_write_chunk, handle, chunk)
-                        written += len(chunk)
-                        if on_progress is not None:
-                            on_progress(written, total)
+                    stall = _StallWatch(self.timeouts.download_stall, self.timeouts.stall_bytes)
+                    # Unchunked iteration: bytes are counted as they arrive, so a trickle is
+                    # seen (a chunk_size read would wait silently for a full megabyte).
+                    async for piece in response.aiter_bytes():
+                        buffer += piece
+                        if len(buffer) >= chunk_size:
+                            await asyncio.to_thread(_write_chunk, handle, bytes(buffer))
+                            buffer.clear()
+                        written += len(piece)
+                        most = max(most, written)
+                        on_progress(written, total)
+                        stall.feed(len(piece), label, self.where, written, total)
+                    if buffer:
+                        await asyncio.to_thread(_write_chunk, handle, bytes(buffer))
                 if total is None or written == total:
                     return
                 log.info("Download of %s stopped at %d of %d bytes", label, written, total)
             except httpx.TransportError as exc:
+                if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) and (
+                    attempt == self.retry.attempts
+                ):
+                    raise self._unavailable(exc) from exc  # down, not breaking off
+                if buffer:  # what arrived before the cut is kept for a Range resume
+                    await asyncio.to_thread(_write_chunk, handle, bytes(buffer))
                 log.info(
                     "Download of %s interrupted at %d bytes: %s",
                     label,
@@ -407,10 +481,11 @@ class HttpClient:
                 if attempt == self.retry.attempts:
                     break
             await asyncio.sleep(self.retry.delay(attempt))
-        got = f"{written} of {total} bytes" if total else f"{written} bytes"
+        got = f"{most:,} of {total:,} bytes" if total else f"{most:,} bytes"
         raise BackendError(
-            f"The download of {label} from {self.where} kept breaking off ({got} received); "
-            "nothing was saved. Try again — the file is still on the server."
+            f"The download of {label} from {self.where} kept breaking off (at most {got} arrived "
+            f"in {self.retry.attempts} tries); nothing was saved. The file is still on the server: "
+            "download it again."
         )
 
     def _storage_error(self, exc: OSError, dest: Path) -> StorageError:

@@ -48,7 +48,6 @@ _ENTRY_MODULES: tuple[str, ...] = (
 )
 
 
-
 class BackendSettings(BaseModel):
     """What every configured backend has: its kind and a name unique among configured ones."""
 

@@ -28,15 +28,17 @@ from lora_studio.core.jobs.events import (
     Log,
     Loss,
     Progress,
+    Sample,
     StatusChanged,
 )
-from lora_studio.core.jobs.job import CheckpointRef, Job
+from lora_studio.core.jobs.job import CheckpointRef, Job, SampleRef
 from lora_studio.core.jobs.records import LogLine, LossPoint
 from lora_studio.core.jobs.status import JobStatus
 from lora_studio.core.redact import redact
 
 MAX_LOG_LINE_CHARS = 8_000
 NOTE_STREAM = "lorastudio"  # log lines written by LoRA Studio itself, not by the backend
+_ENDED_BADLY = frozenset({JobStatus.FAILED, JobStatus.LOST})
 
 
 @dataclass
@@ -87,10 +89,23 @@ def apply_event(job: Job, event: JobEvent, at: datetime, out: AppliedEvents) -> 
             job.checkpoints.append(
                 CheckpointRef(location=event.location, step=event.step, epoch=event.epoch, at=at)
             )
+    elif isinstance(event, Sample):
+        if all(ref.path != event.path for ref in job.samples):
+            job.samples.append(
+                SampleRef(
+                    step=event.step,
+                    prompt=event.prompt,
+                    path=event.path,
+                    with_lora=event.with_lora,
+                    at=at,
+                )
+            )
     elif isinstance(event, StatusChanged):
         if event.status is JobStatus.COMPLETED and job.status is JobStatus.QUEUED:
             _move(job, JobStatus.RUNNING, "", at, out)
-        _move(job, event.status, event.message, at, out)
+        moved = _move(job, event.status, event.message, at, out)
+        if moved and event.message and not job.error and event.status in _ENDED_BADLY:
+            job.error = event.message  # "lost: the server was restarted…" is the reason
     elif isinstance(event, Finished):
         _apply_finished(job, event, at, out)
     elif isinstance(event, Failed):

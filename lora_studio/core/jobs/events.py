@@ -29,10 +29,15 @@ class Loss:
     value: float
 
 
+# A log line the artist must see even without --verbose: the server stopped answering, a download
+# stalls. Recorded like any log line; the CLI prints it at once, the GUI shows it as the status.
+NOTICE_STREAM = "notice"
+
+
 @dataclass(frozen=True)
 class Log:
     text: str
-    stream: str = "log"  # "stdout", "stderr", "server", "log"
+    stream: str = "log"  # "stdout", "stderr", "server", "log", NOTICE_STREAM
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,17 @@ class Checkpoint:
     location: str
     step: int | None = None
     epoch: int | None = None
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A test image rendered with the checkpoint of `step` (0 and `with_lora` False: the same
+    prompt without the LoRA, the reference) from `prompt`; `path` is the local PNG."""
+
+    step: int
+    prompt: str
+    path: str
+    with_lora: bool = True
 
 
 @dataclass(frozen=True)
@@ -63,4 +79,4 @@ class Failed:
     detail: str = ""
 
 
-JobEvent = Progress | Loss | Log | Checkpoint | StatusChanged | Finished | Failed
+JobEvent = Progress | Loss | Log | Checkpoint | Sample | StatusChanged | Finished | Failed

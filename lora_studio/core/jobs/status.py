@@ -2,6 +2,9 @@
 
 Queued → Running → Completed | Failed | Cancelled, plus Lost (the backend no longer knows the job).
 Queued may also go straight to Failed/Cancelled/Lost (refused or removed before it started).
+Failed → Completed is the one move out of an end state: a training that finished on the backend
+but whose LoRA could not be downloaded completes when `jobs download` fetches it (the runner
+allows it only then; a late "finished" report from a backend never does it, see `apply`).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ ALLOWED_TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
         {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.LOST}
     ),
     JobStatus.COMPLETED: frozenset(),
-    JobStatus.FAILED: frozenset(),
+    JobStatus.FAILED: frozenset({JobStatus.COMPLETED}),
     JobStatus.CANCELLED: frozenset(),
     JobStatus.LOST: frozenset(),
 }

@@ -26,7 +26,7 @@ from lora_studio.core.backends.base import (
     TrainingBackend,
 )
 from lora_studio.core.config.training_config import TrainingConfig, config_from_dict
-from lora_studio.core.errors import JobError, LoraStudioError
+from lora_studio.core.errors import BackendError, JobError, LoraStudioError
 from lora_studio.core.jobs import (
     Checkpoint,
     Failed,
@@ -41,6 +41,7 @@ from lora_studio.core.jobs import (
 from lora_studio.core.training.dataset_input import TrainingDataset, load_training_dataset
 from lora_studio.core.training.job_lock import JobLock
 from lora_studio.core.training.metadata import stamp_metadata
+from lora_studio.core.training.samples import make_session
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ T = TypeVar("T")
 
 EventCallback = Callable[[JobEvent], None]
 _KEEPS_CHECKPOINT = frozenset({JobStatus.CANCELLED, JobStatus.FAILED, JobStatus.LOST})
+_DOWNLOAD_FAILED = "but the LoRA could not be downloaded"  # in `_collect`'s Failed message
 
 
 def is_terminal(event: JobEvent) -> bool:
@@ -178,6 +180,15 @@ class JobRunner:
         # database must not hold up the stream) except at the end and when the backlog is large.
         writes: list[Future[Job]] = []
 
+        def emit_samples(events: list[JobEvent]) -> None:
+            # Renders finish in the background, possibly after the job itself has ended.
+            for event in events:
+                if on_event is not None:
+                    on_event(event)
+            worker.record_later(job.id, events)
+
+        samples = make_session(self.backend, job, job.config, out_dir, emit_samples)
+
         async def flush(wait: bool = False) -> None:
             nonlocal last_flush, saved_state
             if pending:
@@ -208,15 +219,23 @@ class JobRunner:
                     if on_event is not None:
                         on_event(finished)
                     await self._io(self.store.record_event, job.id, finished)
+                    if samples is not None:
+                        samples.update(job.backend_state)  # the final file's samples
                     break
                 if on_event is not None:
                     on_event(event)
+                if samples is not None and isinstance(event, Checkpoint):
+                    samples.update(job.backend_state)
                 pending.append(event)
                 if is_terminal(event) or self._clock() - last_flush >= self._flush_interval_s:
                     await flush(wait=is_terminal(event))
                 if is_terminal(event):
                     break
+            if samples is not None:
+                await samples.finish()
         finally:
+            if samples is not None:
+                samples.cancel()  # no-op when finished; stops renders when following stops
             await flush(wait=True)
         final = await self._io(self.store.get, job.id)
         # Lost too: a server restart forgets the prompt, not the checkpoints it already saved.
@@ -247,6 +266,38 @@ class JobRunner:
                 on_event(event)
         return await self._io(self.store.record_events, job.id, events)
 
+    async def fetch(self, job: Job, out_dir: Path) -> Job:
+        """Download an ended job's LoRA again (`jobs download`): the final one of a finished
+        training, else the last kept checkpoint. A job that failed only because its download
+        failed becomes completed. Raises the download's error (the record is unchanged)."""
+        lock = JobLock(job.id)
+        if not lock.acquire():
+            raise JobError(
+                f"Job {job.id} is being followed by another LoRA Studio window or command; it "
+                "downloads the LoRA itself when the training ends."
+            )
+        try:
+            result = await self._collect(job, out_dir, None)
+            if isinstance(result, Failed):
+                raise BackendError(result.message, detail=result.detail or None)
+            paths = list(result.outputs)
+
+            def record(stored: Job) -> None:
+                if only_download_failed(stored):
+                    stored.transition(JobStatus.COMPLETED, "Downloaded with `jobs download`.")
+                    stored.error = None
+                if stored.status is JobStatus.COMPLETED:
+                    stored.outputs.extend(p for p in paths if p not in stored.outputs)
+
+            stored = await self._io(self.store.modify, job.id, record)
+            events: list[JobEvent] = [Log(f"Downloaded again: {path}") for path in paths]
+            if stored.status is not JobStatus.COMPLETED:  # a kept checkpoint, not the result
+                step = stored.checkpoints[-1].step if stored.checkpoints else None
+                events += [Checkpoint(path, step=step) for path in paths]
+            return await self._io(self.store.record_events, job.id, events)
+        finally:
+            lock.release()
+
     async def _collect(
         self, job: Job, out_dir: Path, dataset: TrainingDataset | None
     ) -> Finished | Failed:
@@ -255,8 +306,9 @@ class JobRunner:
             files = await self.backend.download(job, Path(out_dir))
         except LoraStudioError as exc:
             return Failed(
-                f"The training of job {job.id} finished on {self.backend.kind}, but the LoRA "
-                f"could not be downloaded: {exc.user_message}",
+                f"The training of job {job.id} finished on {self.backend.kind}, "
+                f"{_DOWNLOAD_FAILED}: {exc.user_message} `lora-studio jobs download "
+                f"{job.id}` fetches it again.",
                 exc.detail or "",
             )
         stored = await self._io(self.store.get, job.id)
@@ -332,6 +384,15 @@ def _with_state(state: dict[str, Any]) -> Callable[[Job], None]:
             stored.cost = float(billed)
 
     return change
+
+
+def only_download_failed(job: Job) -> bool:
+    """The training finished on the backend, but its LoRA could not be downloaded (`_collect`):
+    `jobs download` can still fetch it, and the job then completes."""
+    if job.status is not JobStatus.FAILED or not job.history:
+        return False
+    last = job.history[-1]
+    return last.to_status is JobStatus.FAILED and _DOWNLOAD_FAILED in last.message
 
 
 def _effective(backend: TrainingBackend, job: Job) -> EffectiveSettings | None:

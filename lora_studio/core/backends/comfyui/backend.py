@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from lora_studio.core.atomic_io import display_name
 from lora_studio.core.backends.base import (
     BackendCheck,
     CancelResult,
@@ -67,18 +68,19 @@ from lora_studio.core.backends.comfyui.params import (
     train_params,
 )
 from lora_studio.core.backends.comfyui.prompt_errors import PromptRejected
+from lora_studio.core.backends.comfyui.render import ComfyRenderer
 from lora_studio.core.backends.comfyui.state import ComfyJobState
 from lora_studio.core.backends.comfyui.upload import ResizeRule, upload_dataset
 from lora_studio.core.backends.comfyui.validate import validate_config
 from lora_studio.core.backends.comfyui.ws import WsSession
 from lora_studio.core.backends.files import (
+    NewFile,
     check_safetensors_file,
-    reserve_new_path,
     safe_filename,
 )
 from lora_studio.core.backends.http import HttpClient, RetryPolicy, Timeouts
 from lora_studio.core.config.training_config import TrainingConfig
-from lora_studio.core.errors import BackendError, BackendUnavailable, JobError
+from lora_studio.core.errors import BackendError, BackendUnavailable, JobError, WeightsError
 from lora_studio.core.jobs.events import (
     Checkpoint,
     Failed,
@@ -505,6 +507,10 @@ class ComfyUIBackend:
     async def cancel(self, job: JobLike) -> CancelResult:
         return await cancel_job(self, job)
 
+    def sample_renderer(self) -> ComfyRenderer:
+        """Renders a job's sample prompts with its checkpoints on this server (samples.py)."""
+        return ComfyRenderer(self.client)
+
     async def download(self, job: JobLike, dest_dir: Path) -> list[Path]:
         state = self.job_state(job)
         chunk = state.last_done
@@ -516,14 +522,17 @@ class ComfyUIBackend:
             local_name = safe_filename(f"{output_name}{suffix}.safetensors")
         else:
             local_name = safe_filename(chunk.file)
-        target = reserve_new_path(Path(dest_dir), local_name)
+        target = NewFile(Path(dest_dir), local_name)  # nothing under a final name until verified
         try:
-            path = await self.client.download_output(chunk.file, SUBFOLDER, target)
-            check_safetensors_file(path)
-        except BaseException:
-            target.unlink(missing_ok=True)  # the placeholder, or a file that failed the check
-            raise
-        return [path]
+            path = await self.client.download_output(chunk.file, SUBFOLDER, target.staging)
+            try:
+                check_safetensors_file(path)
+            except WeightsError as exc:  # name the LoRA, not its temporary file
+                message = exc.user_message.replace(path.name, display_name(path))
+                raise WeightsError(message, detail=exc.detail) from exc
+            return [target.commit()]
+        finally:
+            target.discard()  # gone once committed; a file that failed the check goes
 
     async def logs(self, job: JobLike) -> list[str]:
         lines = list(self._job_logs.get(job.id, ()))

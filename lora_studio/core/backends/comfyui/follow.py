@@ -38,7 +38,14 @@ from lora_studio.core.backends.comfyui.ws import (
     WsSession,
 )
 from lora_studio.core.errors import BackendUnavailable
-from lora_studio.core.jobs.events import JobEvent, Log, Loss, Progress, StatusChanged
+from lora_studio.core.jobs.events import (
+    NOTICE_STREAM,
+    JobEvent,
+    Log,
+    Loss,
+    Progress,
+    StatusChanged,
+)
 from lora_studio.core.jobs.status import JobStatus
 
 
@@ -332,11 +339,16 @@ class PromptFollower:
                 raise
             if not self.said_offline:
                 self.said_offline = True
-                yield Log(f"{exc.user_message} Still trying…", "server")
+                minutes = max(1, round(self.t.unreachable_timeout / 60))
+                yield Log(
+                    f"{exc.user_message} Still trying for up to {minutes} min; the job is kept "
+                    "whatever happens.",
+                    NOTICE_STREAM,
+                )
             return
         if self.unreachable_since is not None:
             self.unreachable_since, self.said_offline = None, False
-            yield Log(f"{self.client.where} is answering again.", "server")
+            yield Log(f"{self.client.where} is answering again.", NOTICE_STREAM)
         if entry is not None:
             yield outcome_from_history(entry, self.chunk)
             return
