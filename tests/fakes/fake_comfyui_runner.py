@@ -216,7 +216,75 @@ async def run_node(
         return [], {"images": [{"filename": name, "subfolder": "", "type": "temp"}]}
     if kind == "PreviewAny":
         return [], {"text": [json.dumps(inputs["source"])]}
+    if kind in _INFERENCE:
+        return await _INFERENCE[kind](fake, item, nid, inputs)
     raise RuntimeError(f"The fake cannot execute {kind}")
+
+
+# -- inference (ws_infer_with_trained_lora.jsonl): a PNG whose colour depends on everything
+# upstream of the sampler (prompt, seed, LoRA and its strength), so tests can tell renders apart.
+
+
+async def _lora_loader(
+    fake: FakeComfyUI, item: dict[str, Any], nid: str, inputs: dict[str, Any]
+) -> tuple[list[Any], Any]:
+    name = inputs["lora_name"]
+    if not (fake.output_dir / "loras" / name).exists():
+        raise FileNotFoundError(f"Model in folder 'loras' with filename '{name}' not found.")
+    return [f"{inputs['model']}+{name}@{inputs['strength_model']}"], None
+
+
+async def _empty_latent(
+    fake: FakeComfyUI, item: dict[str, Any], nid: str, inputs: dict[str, Any]
+) -> tuple[list[Any], Any]:
+    return [(inputs["width"], inputs["height"])], None
+
+
+async def _ksampler(
+    fake: FakeComfyUI, item: dict[str, Any], nid: str, inputs: dict[str, Any]
+) -> tuple[list[Any], Any]:
+    pid, cid = item["prompt_id"], item["extra_data"].get("client_id")
+    steps = int(inputs["steps"])
+    for step in range(1, steps + 1):  # real `progress` events, as the recording shows
+        await asyncio.sleep(1 / fake.steps_per_second)
+        await fake.send(
+            cid, "progress", {"value": step, "max": steps, "prompt_id": pid, "node": nid}
+        )
+    key = engine.signature(item["prompt"], nid)
+    return [(inputs["latent_image"], key)], None
+
+
+async def _vae_decode(
+    fake: FakeComfyUI, item: dict[str, Any], nid: str, inputs: dict[str, Any]
+) -> tuple[list[Any], Any]:
+    return [inputs["samples"]], None
+
+
+async def _save_image(
+    fake: FakeComfyUI, item: dict[str, Any], nid: str, inputs: dict[str, Any]
+) -> tuple[list[Any], Any]:
+    import hashlib
+
+    from PIL import Image
+
+    (width, height), key = inputs["images"]
+    sub, _, base = str(inputs["filename_prefix"]).rpartition("/")
+    folder = fake.output_dir / sub
+    folder.mkdir(parents=True, exist_ok=True)
+    counter = 1 + len(list(folder.glob(f"{base}_*_.png")))
+    name = f"{base}_{counter:05}_.png"
+    colour = tuple(hashlib.sha256(key.encode()).digest()[:3])
+    await asyncio.to_thread(Image.new("RGB", (width, height), colour).save, folder / name)
+    return [], {"images": [{"filename": name, "subfolder": sub, "type": "output"}]}
+
+
+_INFERENCE = {
+    "LoraLoaderModelOnly": _lora_loader,
+    "EmptyLatentImage": _empty_latent,
+    "KSampler": _ksampler,
+    "VAEDecode": _vae_decode,
+    "SaveImage": _save_image,
+}
 
 
 async def _train(

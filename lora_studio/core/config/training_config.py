@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -228,6 +229,14 @@ class TrainingConfig(BaseModel):
     )
     train_text_encoder: bool = Field(
         default=False, description="Also train the text encoder (SD 1.5 mostly); needs more VRAM."
+    )
+    sample_prompts: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    ] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Prompts rendered with every checkpoint (and once without the LoRA) to see "
+        "what the training learned.",
     )
 
     @field_validator(

@@ -12,6 +12,7 @@ from lora_studio.core.jobs.events import (
     Log,
     Loss,
     Progress,
+    Sample,
     StatusChanged,
 )
 from lora_studio.core.jobs.fingerprint import dataset_fingerprint
@@ -20,6 +21,7 @@ from lora_studio.core.jobs.job import (
     CheckpointRef,
     Job,
     JobProgress,
+    SampleRef,
     StatusTransition,
     strip_secrets,
 )
@@ -46,6 +48,8 @@ __all__ = [
     "Progress",
     "ProgressSnapshot",
     "ProgressTracker",
+    "Sample",
+    "SampleRef",
     "SpeedSample",
     "StatusChanged",
     "StatusTransition",

@@ -28,9 +28,10 @@ from lora_studio.core.jobs.events import (
     Log,
     Loss,
     Progress,
+    Sample,
     StatusChanged,
 )
-from lora_studio.core.jobs.job import CheckpointRef, Job
+from lora_studio.core.jobs.job import CheckpointRef, Job, SampleRef
 from lora_studio.core.jobs.records import LogLine, LossPoint
 from lora_studio.core.jobs.status import JobStatus
 from lora_studio.core.redact import redact
@@ -87,6 +88,17 @@ def apply_event(job: Job, event: JobEvent, at: datetime, out: AppliedEvents) -> 
         if all(ref.location != event.location for ref in job.checkpoints):
             job.checkpoints.append(
                 CheckpointRef(location=event.location, step=event.step, epoch=event.epoch, at=at)
+            )
+    elif isinstance(event, Sample):
+        if all(ref.path != event.path for ref in job.samples):
+            job.samples.append(
+                SampleRef(
+                    step=event.step,
+                    prompt=event.prompt,
+                    path=event.path,
+                    with_lora=event.with_lora,
+                    at=at,
+                )
             )
     elif isinstance(event, StatusChanged):
         if event.status is JobStatus.COMPLETED and job.status is JobStatus.QUEUED:

@@ -118,6 +118,16 @@ class CheckpointRef(BaseModel):
     at: UtcDatetime
 
 
+class SampleRef(BaseModel):
+    """A sample image rendered after a checkpoint (`with_lora` False: the no-LoRA reference)."""
+
+    step: int
+    prompt: str
+    path: str
+    with_lora: bool = True
+    at: UtcDatetime
+
+
 class Job(BaseModel):
     """One training run. Create with the required fields; the store fills `history` on reads."""
 
@@ -139,6 +149,7 @@ class Job(BaseModel):
     progress: JobProgress = Field(default_factory=JobProgress)
     outputs: list[str] = Field(default_factory=list)
     checkpoints: list[CheckpointRef] = Field(default_factory=list)
+    samples: list[SampleRef] = Field(default_factory=list)
     error: str | None = None
     cost: float | None = Field(default=None, ge=0)
     backend_state: dict[str, Any] = Field(default_factory=dict)

@@ -140,7 +140,8 @@ def test_happy_path_end_to_end(
         StatusChanged(JobStatus.RUNNING, events[0].message)  # type: ignore[union-attr]
     ]
     progress = [e for e in events if isinstance(e, Progress)]
-    assert progress[-1] == Progress(12, 12, progress[-1].rate) and progress[-1].rate
+    last = progress[-1]
+    assert last == Progress(12, 12, last.rate, last.eta) and last.rate and last.eta == 0.0
     assert [p.step for p in progress] == sorted(p.step for p in progress)
     assert {p.total for p in progress} == {12}
     steps_seen = {p.step for p in progress}

@@ -291,7 +291,10 @@ class PromptFollower:
         if self.progress_clock is not None and value > self.progress_clock[1]:
             rate = (value - self.progress_clock[1]) / max(1e-6, now - self.progress_clock[0])
         self.progress_clock = (now, value)
-        event = self.progress.step(self.start_step + value, rate)
+        left = None
+        if rate:  # this chunk's steps still to do, at the rate the server's events show
+            left = max(0, self.chunk.end_step - (self.start_step + value)) / rate
+        event = self.progress.step(self.start_step + value, rate, left, self.chunk.end_step)
         return [event] if event is not None else []
 
     def _logs(self, data: dict[str, Any]) -> list[JobEvent]:
