@@ -4,8 +4,9 @@ Why: a 12 MP phone photo is 3–6 MB and carries EXIF (GPS position, camera seri
 models look at ~0.5–1.5 MP anyway (OpenAI "low" detail is 512 px, LLaVA 336–672 px, Qwen2.5-VL
 resizes to its own grid). So every image is decoded with JPEG draft scaling (libjpeg decodes at
 1/2, 1/4… directly, the main speed-up on big photos), EXIF-rotated so the model sees it upright,
-flattened to RGB, downscaled so its longer side is at most `max_side`, and written as a fresh JPEG
-without any EXIF/XMP/ICC metadata. Runs on a worker thread (the runner uses an executor).
+flattened to RGB, downscaled so its longer side is at most `max_side` (and at least 90 % of it
+when the photo is bigger, so JPEG draft scaling can skip most of the decoding), and written as a
+fresh JPEG without any EXIF/XMP/ICC metadata. Runs on a worker thread (the runner uses an executor).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from lora_studio.core.errors import CaptionError
 
 DEFAULT_MAX_SIDE = 1024
 JPEG_QUALITY = 90
+DRAFT_SLACK = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +49,22 @@ def prepare_upload(path: Path, max_side: int = DEFAULT_MAX_SIDE) -> UploadImage:
     try:
         with open_image(path) as image:
             orientation = exif_orientation(image)
-            # draft() picks the largest DCT scale that keeps both sides ≥ the request.
             if image.format == "JPEG":
-                image.draft("RGB", (max_side, max_side))
+                # draft() picks the smallest DCT scale (1/2, 1/4, 1/8) whose result still covers
+                # the request on both sides: ask for the final size, not a max_side square, or
+                # a 3:2 photo would be decoded at full size.
+                # Accepting 90 % of max_side lets a 4000×3000 photo decode at 1/4 (1000×750)
+                # instead of 1/2 (2000×1500): four times less work, and no model notices.
+                width, height = image.size
+                scale = min(1.0, DRAFT_SLACK * max_side / max(width, height))
+                image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
             image.load()
             picture = to_rgb(image)
         picture = apply_orientation(picture, orientation)
         if max(picture.size) > max_side:
-            picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            # Pillow's bilinear filter widens its support when shrinking (no aliasing) and
+            # costs under half of Lanczos; a captioning model cannot tell them apart.
+            picture.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
         out = BytesIO()
         # No exif=, icc_profile= or xmp= arguments: Pillow writes none of them then.
         picture.save(out, "JPEG", quality=JPEG_QUALITY, optimize=False)

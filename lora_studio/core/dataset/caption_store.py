@@ -40,8 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from lora_studio.core.atomic_io import atomic_write_text
+from lora_studio.core.atomic_io import atomic_write_text, clean_stale_temps
 from lora_studio.core.dataset.captions import caption_path_for, read_caption
+from lora_studio.core.dataset.concurrency import ProgressCallback
 from lora_studio.core.dataset.sidecar import Sidecar
 from lora_studio.core.errors import DatasetError, StorageError
 
@@ -159,8 +160,19 @@ class CaptionStore:
         """
         return self.apply({image: text}, label=label, group=group) == 1
 
-    def apply(self, changes: Mapping[Path, str], *, label: str, group: str | None = None) -> int:
-        """Write many captions as ONE undo step; returns how many actually changed."""
+    def apply(
+        self,
+        changes: Mapping[Path, str],
+        *,
+        label: str,
+        group: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        """Write many captions as ONE undo step; returns how many actually changed.
+
+        `progress(done, total)` is called after each caption file is written (on this thread);
+        a whole-dataset operation writes several hundred captions a second (each one fsynced).
+        """
         with self._lock:
             self._refresh()
             effective: list[CaptionChange] = []
@@ -187,7 +199,7 @@ class CaptionStore:
                 }
             )
             self._apply_change_record(step_id, label, group, effective)
-            self._write_targets([(c.path, c.new) for c in effective])
+            self._write_targets([(c.path, c.new) for c in effective], progress)
             self._append({"op": "done", "id": step_id}, sync=False)
             return len(effective)
 
@@ -224,8 +236,10 @@ class CaptionStore:
             return _unique_paths(self, targets)
 
     # -- disk ------------------------------------------------------------------------------
-    def _write_targets(self, targets: list[tuple[str, str | None]]) -> None:
-        for key, text in targets:
+    def _write_targets(
+        self, targets: list[tuple[str, str | None]], progress: ProgressCallback | None = None
+    ) -> None:
+        for done, (key, text) in enumerate(targets, start=1):
             caption = caption_path_for(self.image_path(key))
             if text is None:
                 try:
@@ -239,6 +253,8 @@ class CaptionStore:
                     ) from exc
             else:
                 atomic_write_text(caption, text)
+            if progress is not None:
+                progress(done, len(targets))
 
     def _append(self, record: dict[str, Any], *, sync: bool = True) -> None:
         line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
@@ -372,6 +388,8 @@ class CaptionStore:
         else:
             targets = [(c.path, c.new) for c in step.changes]
         log.info("Finishing an interrupted caption change (%s #%s)", op, step_id)
+        for folder in {caption_path_for(self.image_path(k)).parent for k, _ in targets}:
+            clean_stale_temps(folder)  # the killed writer's half-written temporary file
         try:
             changed = [(k, t) for k, t in targets if self._read_optional(k) != t]
             self._write_targets(changed)

@@ -79,7 +79,11 @@ def test_plan_applies_as_one_undo_step(tmp_path: Path) -> None:
     store = CaptionStore(tmp_path)
     caps = {tmp_path / f"{n}.png": store.read(tmp_path / f"{n}.png") for n in "abc"}
     plan = plan_trigger_word(caps, "ohwx")
-    assert store.apply(plan.changes, label=plan.label) == 3
+    ticks: list[tuple[int, int]] = []
+    assert (
+        store.apply(plan.changes, label=plan.label, progress=lambda d, t: ticks.append((d, t))) == 3
+    )
+    assert ticks == [(1, 3), (2, 3), (3, 3)]
     assert CaptionStore(tmp_path).undo_label == plan.label
     assert len(CaptionStore(tmp_path).undo()) == 3
     assert (tmp_path / "a.txt").read_text() == "a, smile"
