@@ -233,6 +233,12 @@ class AutoCaptionDialog(QDialog):
             (vm.uses_template_changed, self._show_rows),
             (vm.key_status_changed, self.key_status.setText),
             (vm.prompt_changed, self._show_prompt),
+            (vm.preset_changed, self.preset_combo.setCurrentText),
+            (vm.template_changed, self._show_template),
+            (vm.mode_changed, self._show_mode),
+            (vm.concurrency_changed, self.concurrency_spin.setValue),
+            (vm.trigger_changed, self._show_trigger),
+            (vm.max_tokens_changed, self.max_tokens_spin.setValue),
             (vm.estimate_text_changed, self.estimate_label.setText),
             (vm.running_changed, self._show_running),
             (vm.progress_value_changed, self.progress_bar.setValue),
@@ -258,10 +264,10 @@ class AutoCaptionDialog(QDialog):
         self.key_status.setText(vm.key_status)
         self.preset_combo.setCurrentText(vm.preset)
         self._show_prompt(vm.prompt)
-        self.template_field.setText(vm.template)
-        self.mode_combo.setCurrentIndex(max(self.mode_combo.findData(vm.mode), 0))
+        self._show_template(vm.template)
+        self._show_mode(vm.mode)
         self.concurrency_spin.setValue(vm.concurrency)
-        self.trigger_field.setText(vm.trigger)
+        self._show_trigger(vm.trigger)
         self.max_tokens_spin.setValue(vm.max_tokens)
         self.estimate_label.setText(vm.estimate_text)
         self._show_maximum(vm.progress_maximum)
@@ -298,6 +304,20 @@ class AutoCaptionDialog(QDialog):
     def _show_prompt(self, prompt: str) -> None:
         if self.prompt_edit.toPlainText() != prompt:
             self.prompt_edit.setPlainText(prompt)
+
+    def _show_template(self, text: str) -> None:
+        if self.template_field.text() != text:
+            self.template_field.setText(text)
+
+    def _show_trigger(self, text: str) -> None:
+        # The view-model strips spaces: do not fight the artist typing "ohwx " → "ohwx".
+        if self.trigger_field.text().strip() != text:
+            self.trigger_field.setText(text)
+
+    def _show_mode(self, mode: str) -> None:
+        index = self.mode_combo.findData(mode)
+        if index >= 0 and index != self.mode_combo.currentIndex():
+            self.mode_combo.setCurrentIndex(index)
 
     def _show_rows(self, *_args: object) -> None:
         vm = self._vm

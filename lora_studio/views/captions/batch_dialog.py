@@ -62,7 +62,7 @@ class BatchDialog(QDialog):
         super().__init__(parent)
         self._vm = view_model
         self.setWindowTitle("Batch edit captions")
-        self.setMinimumWidth(640)
+        self.setMinimumSize(660, 540)
         layout = QVBoxLayout(self)
         intro = QLabel(
             "Change many captions at once. Nothing is written until you press Apply, and "

@@ -101,9 +101,10 @@ class CaptionEditorWidget(QWidget):
             "Saved automatically. Ctrl+Z / Ctrl+Shift+Z undo and redo, even after a restart."
         )
         self.text_edit.setObjectName("CaptionText")
-        layout.addWidget(self.text_edit, 1)
+        layout.addWidget(self.text_edit, 1 if compact else 0)
 
         self.length_label = QLabel(self)
+        self.length_label.setWordWrap(True)
         self.length_label.setToolTip(
             "Stable Diffusion's text encoder reads 75 tokens; words past that are ignored. "
             "The count is an estimate of CLIP's tokenizer."
@@ -116,6 +117,7 @@ class CaptionEditorWidget(QWidget):
             self.text_edit.setMaximumHeight(120)
         else:
             self.text_edit.setMinimumHeight(90)
+            self.text_edit.setMaximumHeight(200)  # the chips and the tag table need the room
             self.chips = TagChipsWidget(view_model.remove_tag, view_model.add_tag, self)
             layout.addWidget(self.chips)
         self._bind()
