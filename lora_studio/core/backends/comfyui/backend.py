@@ -68,7 +68,6 @@ from lora_studio.core.backends.comfyui.params import (
     train_params,
 )
 from lora_studio.core.backends.comfyui.prompt_errors import PromptRejected
-from lora_studio.core.backends.comfyui.render import ComfyRenderer
 from lora_studio.core.backends.comfyui.state import ComfyJobState
 from lora_studio.core.backends.comfyui.upload import ResizeRule, upload_dataset
 from lora_studio.core.backends.comfyui.validate import validate_config
@@ -506,10 +505,6 @@ class ComfyUIBackend:
 
     async def cancel(self, job: JobLike) -> CancelResult:
         return await cancel_job(self, job)
-
-    def sample_renderer(self) -> ComfyRenderer:
-        """Renders a job's sample prompts with its checkpoints on this server (samples.py)."""
-        return ComfyRenderer(self.client)
 
     async def download(self, job: JobLike, dest_dir: Path) -> list[Path]:
         state = self.job_state(job)
