@@ -14,8 +14,8 @@ resume) and encode the upload on worker threads (`provider.prepare`), feeding a 
 - Cancel (a `CancelToken`, polled every 50 ms) cancels the in-flight requests; captions being
   written finish writing and count as done; everything else is "skipped: cancelled".
 - Resume: `.lorastudio/autocaption-resume.jsonl` lists the images finished by a run with the same
-  settings; a rerun skips them (this matters in overwrite and append modes) and a run that
-  completes deletes the file.
+  settings; a rerun skips them (this matters in overwrite and append modes), so rerunning after a
+  cancel, a stop or failures does only what is left. A run with nothing left over deletes it.
 """
 
 from __future__ import annotations
@@ -226,7 +226,8 @@ class _Run:
         for index, image in enumerate(self.images):
             if self.outcomes[index] is None:
                 self._record(index, CaptionOutcome(image, "skipped", None, reason))
-        if not self.cancelled and self.stop_reason is None:
+        failed = any(o is not None and o.status == "failed" for o in self.outcomes)
+        if not self.cancelled and self.stop_reason is None and not failed:
             await asyncio.to_thread(self.resume.finish)
         return [o for o in self.outcomes if o is not None]
 

@@ -108,11 +108,17 @@ def test_retries_run_out_per_image(fake_server: Make, photos: Photos) -> None:
     fake = fake_server()
     images = photos(2)
     fake.fail_next(3, status=500, body={"error": "out of memory"})
-    out = caption_run(fake, images, concurrency=1, retries=2)
+    out = caption_run(fake, images, concurrency=1, retries=2, mode=OverwriteMode.OVERWRITE)
     failed = [o for o in out if o.status == "failed"]
     assert len(failed) == 1 and "out of memory" in (failed[0].reason or "")
     assert failed[0].attempts == 3
     assert [o.status for o in out].count("ok") == 1
+    # "Run again to retry the failed ones" — also in overwrite mode, only the failed one is redone.
+    again = caption_run(fake, images, concurrency=1, mode=OverwriteMode.OVERWRITE)
+    assert {o.image: o.status for o in again} == {
+        failed[0].image: "ok",
+        next(o.image for o in out if o.status == "ok"): "skipped",
+    }
 
 
 def test_model_not_found_stops_the_run(fake_server: Make, photos: Photos) -> None:
