@@ -102,6 +102,11 @@ class CaptionStore:
         try:
             return PurePosixPath(path.absolute().relative_to(self.root)).as_posix()
         except ValueError:
+            pass
+        try:  # one side reached through a symbolic link (e.g. /tmp → /private/tmp)
+            relative = path.resolve().relative_to(self.root.resolve())
+            return PurePosixPath(relative).as_posix()
+        except (ValueError, OSError):
             raise DatasetError(
                 f"{path} is not inside the dataset {self.root}; its caption cannot be changed "
                 "from here."

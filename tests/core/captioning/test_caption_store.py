@@ -156,3 +156,12 @@ def test_compaction_keeps_recent_steps(root: Path) -> None:
     while reopened.undo():
         pass
     assert reopened.read(img(root, "a")) == "v5"
+
+
+def test_paths_through_a_symlink(root: Path, tmp_path: Path) -> None:
+    link = tmp_path / "link"
+    link.symlink_to(root)
+    store = CaptionStore(link)
+    assert store.write(img(root, "b"), "via the real path")
+    assert store.relative(img(link, "b")) == "10_cat/b.png"
+    assert CaptionStore(root).undo() == [img(root, "b")]

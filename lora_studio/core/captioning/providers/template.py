@@ -8,6 +8,7 @@ leave stray commas behind ("{trigger}, {existing}" with no caption gives "ohwx")
 
 from __future__ import annotations
 
+import asyncio
 import re
 import string
 from pathlib import Path
@@ -76,7 +77,7 @@ class TemplateProvider:
 
     async def caption(self, image: Path, prompt: str, **_: Any) -> str:
         del prompt
-        found = read_caption_for(Path(image))
+        found = await asyncio.to_thread(read_caption_for, Path(image))  # disk: not on the loop
         return fill_template(
             self.template, image, trigger=self.trigger, existing=found.text if found else ""
         )
