@@ -183,6 +183,7 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
         cancel_handler=services.training.cancel,
         events=services.training,
         retry_handler=_retry_handler(services),
+        promote_handler=services.training.promote_checkpoint,
     )
     presets_vm = PresetsViewModel(services.config_dir, services.executor)
     presets_vm.load()
@@ -235,9 +236,6 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     )
     # The folder open on the Dataset page is the one the Train wizard starts from.
     dataset_vm.opened.connect(train_vm.set_dataset_folder)
-    # …and stays in step with it: imports, deletes and fixes, and the trigger word set there.
-    dataset_vm.contents_changed.connect(train_vm.follow_dataset_page)
-    dataset_vm.trigger_word_changed.connect(train_vm.parameters.suggest_trigger_word)
     # …and stays in step with it: imports, deletes and fixes, and the trigger word set there.
     dataset_vm.contents_changed.connect(train_vm.follow_dataset_page)
     dataset_vm.trigger_word_changed.connect(train_vm.parameters.suggest_trigger_word)

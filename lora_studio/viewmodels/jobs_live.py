@@ -27,6 +27,7 @@ from lora_studio.core.jobs import (
     Progress,
     ProgressSnapshot,
     ProgressTracker,
+    Sample,
     StatusChanged,
     format_clock,
 )
@@ -72,7 +73,7 @@ class LiveJob:
             self.new_logs.append(LogLine(at, event.stream, event.text))
         elif isinstance(event, Failed):
             self.new_logs.append(LogLine(at, "lorastudio", event.message))
-        if isinstance(event, StatusChanged | Finished | Failed | Checkpoint):
+        if isinstance(event, StatusChanged | Finished | Failed | Checkpoint | Sample):
             self.status_changed = True
         if isinstance(event, Finished | Failed) or (
             isinstance(event, StatusChanged) and event.status.is_terminal

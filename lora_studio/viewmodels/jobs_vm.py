@@ -42,6 +42,12 @@ from lora_studio.viewmodels.jobs_live import (
     summary_lines,
 )
 from lora_studio.viewmodels.models.jobs_table_model import JobRow, JobsTableModel
+from lora_studio.viewmodels.models.samples_model import (
+    SampleGrid,
+    SamplesModel,
+    build_grid,
+    load_thumbnails,
+)
 from lora_studio.viewmodels.observable import Observable
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,7 @@ __all__ = ["JobsViewModel", "format_duration"]
 
 CancelHandler = Callable[[str], Awaitable[str]]
 RetryHandler = Callable[[str], Awaitable[str]]  # job id → the new job's id
+PromoteHandler = Callable[[str, int], Awaitable[str]]  # job id, step → what happened
 STATUS_FILTERS = ("", "queued", "running", "completed", "failed", "cancelled", "lost")
 
 
@@ -111,6 +118,9 @@ class JobsViewModel(QObject):
     edit_requested = Signal(str, str, dict)  # dataset folder, preset, config
     inspect_ready = Signal(str, str)  # title, text
     job_ended = Signal(str, str, str)  # title, message, status
+    samples_changed = Signal(int)  # how many sample images the selected job has
+    promote_requested = Signal(str, int, str)  # job id, step, question
+    promote_finished = Signal(str)
 
     error = Observable("")
     busy = Observable(False)
@@ -136,6 +146,7 @@ class JobsViewModel(QObject):
         *,
         events: JobEventSource | None = None,
         retry_handler: RetryHandler | None = None,
+        promote_handler: PromoteHandler | None = None,
         frame_interval_ms: int = 100,
     ) -> None:
         super().__init__(parent)
@@ -144,7 +155,11 @@ class JobsViewModel(QObject):
         self._cancel_handler = cancel_handler
         self._retry_handler = retry_handler
         self._events = events
+        self._promote_handler = promote_handler
         self.model = JobsTableModel(self)
+        self.samples_model = SamplesModel(self)
+        self._samples_key: tuple[str, ...] = ()
+        self._loss_at: dict[int, float] = {}
         self._jobs: dict[str, Job] = {}
         self._live: dict[str, LiveJob] = {}
         self._selected: Job | None = None
@@ -198,6 +213,10 @@ class JobsViewModel(QObject):
         self._selected = None
         self._loss_count = 0
         self._shown_loss = None
+        self._samples_key = ()
+        self._loss_at = {}
+        self.samples_model.set_grid(SampleGrid())
+        self.samples_changed.emit(0)
         if not job_id:
             self.loss_changed.emit([], [])
             self.summary = "Select a job to see its progress, loss and logs."
@@ -279,6 +298,29 @@ class JobsViewModel(QObject):
     def confirm_delete(self, job_id: str) -> None:
         self._work.spawn(self._run_delete(job_id), self._set_error)
 
+    def promote_selected(self, step: int) -> None:
+        """ "Use this checkpoint": ask the view to confirm making `step` the final LoRA."""
+        job = self._selected
+        if job is None or step <= 0:
+            return
+        if self._promote_handler is None or not job.is_finished or not output_file(job):
+            self.error = "Only a finished job with a downloaded LoRA can take another checkpoint."
+            return
+        if all(c.step != step for c in job.checkpoints):
+            self.error = f"Job {job.name} kept no checkpoint at step {step}."
+            return
+        self.promote_requested.emit(
+            job.id,
+            step,
+            f"Use the checkpoint of step {step} as {job.name}'s LoRA? It replaces "
+            f"{output_file(job)} (with our metadata); the current file is kept beside it.",
+        )
+
+    def confirm_promote(self, job_id: str, step: int) -> None:
+        if self._promote_handler is not None:
+            self.busy = True
+            self._work.spawn(self._run_promote(job_id, step), self._set_error)
+
     # -- live events (GUI thread; must stay cheap) ---------------------------------------------
 
     def _handle_event(self, job_id: str, event: JobEvent) -> None:
@@ -309,6 +351,7 @@ class JobsViewModel(QObject):
             steps, values = live.take_loss()
             if steps:
                 self._loss_count += len(steps)
+                self._loss_at.update(zip(steps, values, strict=True))
                 self.loss_appended.emit(steps, values)
             lines = [line for line in live.take_logs() if self._matches(line)]
             if lines:
@@ -388,6 +431,7 @@ class JobsViewModel(QObject):
         self._jobs[job_id] = job
         self._loss_count = len(loss)
         self._shown_loss = _last_finite(loss)
+        self._loss_at = {p.step: p.value for p in loss}
         self.loss_changed.emit([p.step for p in loss], [p.value for p in loss])
         self.logs_text = _format_logs(logs)
         self._apply_selected(job, [], None)
@@ -427,6 +471,15 @@ class JobsViewModel(QObject):
             self.busy = False
         self.refresh()
         self.select(new_id)
+
+    async def _run_promote(self, job_id: str, step: int) -> None:
+        assert self._promote_handler is not None
+        try:
+            message = await self._promote_handler(job_id, step)
+        finally:
+            self.busy = False
+        self.promote_finished.emit(message)
+        self.refresh()
 
     async def _run_inspect(self, path: str) -> None:
         title, text = await self._work.blocking(inspect_text, path)
@@ -476,6 +529,7 @@ class JobsViewModel(QObject):
         if extra:
             self._loss_count += len(extra)
             self._shown_loss = _last_finite(extra) or self._shown_loss
+            self._loss_at.update((p.step, p.value) for p in extra)
             self.loss_appended.emit([p.step for p in extra], [p.value for p in extra])
         if logs is not None:
             self.logs_text = _format_logs(logs)
@@ -485,6 +539,21 @@ class JobsViewModel(QObject):
         self.output_folder = output_folder(job)
         self.can_inspect = bool(output_file(job))
         self._show_progress(job, self._live.get(job.id))
+        self._show_samples(job)
+
+    def _show_samples(self, job: Job) -> None:
+        key = tuple(sample.path for sample in job.samples)
+        if key == self._samples_key:
+            return
+        self._samples_key = key
+        grid = build_grid(job.samples, self._loss_at)
+        self._work.spawn(self._run_thumbnails(job.id, grid), self._set_error)
+
+    async def _run_thumbnails(self, job_id: str, grid: SampleGrid) -> None:
+        loaded = await self._work.blocking(load_thumbnails, grid)  # decoding is disk + CPU work
+        if job_id == self.selected_job_id:
+            self.samples_model.set_grid(loaded)
+            self.samples_changed.emit(len(loaded.cells))
 
     def _show_progress(self, job: Job, live: LiveJob | None) -> None:
         if live is not None and not job.is_finished:

@@ -20,9 +20,10 @@ from lora_studio.core.backends.base import BackendCheck, TrainingBackend
 from lora_studio.core.backends.registry import build_backend, get_kind, parse_settings
 from lora_studio.core.config.training_config import config_from_dict
 from lora_studio.core.errors import BackendUnavailable, JobError, LoraStudioError
-from lora_studio.core.jobs import Job, JobEvent, JobStore, dataset_fingerprint
+from lora_studio.core.jobs import Job, JobEvent, JobStore, Log, dataset_fingerprint
 from lora_studio.core.training.dataset_input import TrainingDataset, load_training_dataset
 from lora_studio.core.training.job_lock import JobLock
+from lora_studio.core.training.promote import final_file, promote_checkpoint
 from lora_studio.core.training.runner import JobRunner
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,16 @@ class TrainingService:
             preset=old.preset,
         )
         return await self.start(job, dataset)
+
+    async def promote_checkpoint(self, job_id: str, step: int) -> str:
+        """Make the checkpoint of `step` the final LoRA of finished job `job_id` (see
+        promote.py); returns the sentence to show."""
+        job = await self.store.worker.call(self.store.get, job_id)
+        kept = await promote_checkpoint(self.backend_for(job), job, step)
+        target = final_file(job)
+        note = Log(f"The checkpoint of step {step} is now {target}; the previous file: {kept}")
+        await self.store.worker.call(self.store.record_event, job_id, note)
+        return f"{target.name} is now the checkpoint of step {step} (the previous one is kept as {kept.name})."
 
     async def check(self, kind: str) -> BackendCheck:
         """Ask the configured backend of `kind` whether it can train right now."""

@@ -29,6 +29,7 @@ from lora_studio.viewmodels.message_bridge import MessageBridge
 from lora_studio.viewmodels.models.jobs_table_model import JOB_ID_ROLE
 from lora_studio.views.icons import icon
 from lora_studio.views.jobs.dialogs import TextDialog, TrayNotifier, confirm
+from lora_studio.views.jobs.samples_grid import SamplesGrid
 from lora_studio.views.style import PAGE_MARGINS, page_header
 from lora_studio.views.widgets.error_banner import ErrorBanner
 from lora_studio.views.widgets.loss_plot import LossPlot
@@ -122,6 +123,8 @@ class JobsPage(QWidget):
         self.loss_plot = LossPlot(self.tabs)
         self.tabs.addTab(self.loss_plot, "Loss")
         self.tabs.addTab(self._build_logs_tab(self.tabs), "Logs")
+        self.samples_grid = SamplesGrid(view_model, self.tabs)
+        self.tabs.addTab(self.samples_grid, "Samples")
         detail_layout.addWidget(self.tabs, 1)
         splitter.addWidget(self.table)
         splitter.addWidget(detail)
@@ -176,6 +179,8 @@ class JobsPage(QWidget):
         vm.delete_requested.connect(self._on_vm_delete_requested)
         vm.cancel_finished.connect(self._on_vm_cancel_finished)
         vm.inspect_ready.connect(self._on_vm_inspect_ready)
+        vm.promote_requested.connect(self._on_vm_promote_requested)
+        vm.promote_finished.connect(self._on_vm_cancel_finished)
         vm.job_ended.connect(self.notifier.notify)
         self._update_buttons()
         self._on_vm_percent_changed(vm.percent)
@@ -234,6 +239,15 @@ class JobsPage(QWidget):
     def _on_vm_delete_requested(self, job_id: str, question: str) -> None:
         confirm(
             self, "Delete job record", question, "Delete", lambda: self._vm.confirm_delete(job_id)
+        )
+
+    def _on_vm_promote_requested(self, job_id: str, step: int, question: str) -> None:
+        confirm(
+            self,
+            "Use this checkpoint",
+            question,
+            "Use it",
+            lambda: self._vm.confirm_promote(job_id, step),
         )
 
     def _on_vm_inspect_ready(self, title: str, text: str) -> None:
