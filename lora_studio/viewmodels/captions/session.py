@@ -166,11 +166,19 @@ class CaptionSession(QObject):
     async def write(self, image: Path, text: str, *, label: str = "Edit caption") -> bool:
         """Write one caption (atomic, journalled); False when it was unchanged."""
         store = self._require_store()
-        async with self._lock:
-            changed, history = await self._in_executor(_write, store, image, text, label)
+        # The copy shows the new text at once: coming back to this picture before the write
+        # has landed must not show the old caption (and then save it over the new one).
+        before = self._captions.get(image)
+        self._captions[image] = text
+        try:
+            async with self._lock:
+                changed, history = await self._in_executor(_write, store, image, text, label)
+        except BaseException:
+            if store is self._store and before is not None and self._captions.get(image) == text:
+                self._captions[image] = before
+            raise
         if store is not self._store:
             return changed
-        self._captions[image] = text
         self._publish_history(history)
         if changed:
             self.captions_changed.emit([image])
