@@ -7,8 +7,11 @@ and the glyph can change in one place. The app icon stays our own (resources/ico
 
 from __future__ import annotations
 
+from typing import Any
+
 import qtawesome
 from PySide6.QtGui import QGuiApplication, QIcon, QPalette
+from PySide6.QtWidgets import QApplication, QWidget
 
 GLYPHS = {
     "page.dataset": "mdi6.image-multiple-outline",
@@ -44,3 +47,33 @@ def icon(name: str, *, primary: bool = False) -> QIcon:
         color_active=colour,
         color_selected=palette.color(QPalette.ColorRole.HighlightedText),
     )
+
+
+def set_icon(widget: Any, name: str, *, primary: bool = False) -> None:
+    """Give a button, action or tab-less widget its icon and remember which one, so a theme
+    switch can recolour it (`refresh_themed`)."""
+    widget.setIcon(icon(name, primary=primary))
+    widget.setProperty("icon_name", name)
+    widget.setProperty("icon_primary", primary)
+
+
+def set_themed_style(widget: QWidget, style: str) -> None:
+    """A style sheet that uses palette(...) colours; Qt resolves those once, so it is kept and
+    re-applied when the theme changes."""
+    widget.setProperty("themed_style", style)
+    widget.setStyleSheet(style)
+
+
+def refresh_themed(app: QApplication) -> None:
+    """After a palette change: re-resolve themed style sheets and recolour remembered icons."""
+    for widget in app.allWidgets():
+        style = widget.property("themed_style")
+        if isinstance(style, str):
+            widget.setStyleSheet("")
+            widget.setStyleSheet(style)
+        refresh = getattr(widget, "refresh_icons", None)
+        if callable(refresh):  # item views whose items carry icons (the sidebar)
+            refresh()
+        name = widget.property("icon_name")
+        if isinstance(name, str) and hasattr(widget, "setIcon"):
+            widget.setIcon(icon(name, primary=bool(widget.property("icon_primary"))))

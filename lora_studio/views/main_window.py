@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
 
 from lora_studio import APP_NAME
 from lora_studio.viewmodels.message_bridge import MessageBridge
+from lora_studio.views import icons as themed
+from lora_studio.views.icons import set_themed_style
 
 
 @dataclass
@@ -57,14 +59,20 @@ class MainWindow(QMainWindow):
         self.sidebar.setObjectName("Sidebar")
         self.sidebar.setFixedWidth(150)
         self.sidebar.setIconSize(QSize(20, 20))
-        self.sidebar.setStyleSheet(
-            "#Sidebar { border: none; outline: 0; font-size: 11pt; }"
-            "#Sidebar::item { padding: 10px 14px; }"
-            "#Sidebar::item:selected { background: palette(highlight); color: palette(highlighted-text); }"
+        # Themed: palette(...) is resolved when the sheet is applied, so a theme switch
+        # re-applies it (views/icons.refresh_themed) and the sidebar follows dark and light.
+        set_themed_style(
+            self.sidebar,
+            "#Sidebar { border: none; outline: 0; font-size: 11pt;"
+            " background: palette(base); color: palette(text); }"
+            "#Sidebar::item { padding: 10px 14px; border-radius: 4px; margin: 2px 4px; }"
+            "#Sidebar::item:selected { background: palette(highlight);"
+            " color: palette(highlighted-text); }",
         )
         self.stack = QStackedWidget(central)
         for index, page in enumerate(pages):
             item = QListWidgetItem(page.title, self.sidebar)
+            item.setIcon(themed.icon(f"page.{page.key}"))
             item.setToolTip(page.tooltip or page.title)
             item.setData(Qt.ItemDataRole.UserRole, page.key)
             self.stack.addWidget(page.widget)
@@ -85,6 +93,13 @@ class MainWindow(QMainWindow):
 
         self.resize(1200, 800)
         self._restore_state()
+
+    def refresh_icons(self) -> None:
+        """Recolour the sidebar's icons for the current theme."""
+        for row, page in enumerate(self.pages):
+            item = self.sidebar.item(row)
+            if item is not None:
+                item.setIcon(themed.icon(f"page.{page.key}"))
 
     def page_keys(self) -> list[str]:
         return [page.key for page in self.pages]

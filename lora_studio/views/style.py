@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from lora_studio.views.icons import set_themed_style
+
 SPACE = 4  # every margin and gap is a multiple of this
 PAGE_MARGINS = (4 * SPACE, 3 * SPACE, 4 * SPACE, 2 * SPACE)
 
@@ -12,10 +14,11 @@ PAGE_MARGINS = (4 * SPACE, 3 * SPACE, 4 * SPACE, 2 * SPACE)
 def make_primary(button: QPushButton) -> QPushButton:
     """The page's one highlighted action, in the palette's highlight colour (both themes)."""
     button.setProperty("primary", True)
-    button.setStyleSheet(
+    set_themed_style(
+        button,
         "QPushButton { background: palette(highlight); color: palette(highlighted-text);"
         " border: none; border-radius: 4px; padding: 6px 16px; font-weight: 600; }"
-        "QPushButton:disabled { background: palette(mid); color: palette(window); }"
+        "QPushButton:disabled { background: palette(mid); color: palette(window); }",
     )
     return button
 

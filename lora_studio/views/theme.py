@@ -6,6 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
+from lora_studio.views.icons import refresh_themed
+
 _DARK = {
     QPalette.ColorRole.Window: "#2b2d31",
     QPalette.ColorRole.WindowText: "#e6e6e6",
@@ -68,4 +70,5 @@ def apply_theme(app: QApplication, choice: str) -> str:
     app.setStyle("Fusion")
     app.setPalette(build_palette(effective))
     app.setProperty("effective_theme", effective)
+    refresh_themed(app)  # style sheets with palette(...) and icons follow the new colours
     return effective

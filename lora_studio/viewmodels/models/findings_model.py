@@ -30,10 +30,12 @@ class FindingRole(IntEnum):
 
 
 class FindingColumn(IntEnum):
+    # The long sentence goes last: in a narrow side pane it is what gets cut (it is shown in
+    # full under the table), never the short Fix label the artist acts on.
     SEVERITY = 0
     FILE = 1
-    PROBLEM = 2
-    FIX = 3
+    FIX = 2
+    PROBLEM = 3
 
 
 HEADERS = {

@@ -25,7 +25,7 @@ from lora_studio.viewmodels.models.findings_model import FindingColumn, FindingR
 from lora_studio.views.dataset.progress_strip import ProgressStrip
 from lora_studio.views.widgets.error_banner import ErrorBanner
 
-PROBLEM_MIN_WIDTH = 240
+PROBLEM_MIN_WIDTH = 160
 
 
 class DoctorPanel(QWidget):
@@ -76,14 +76,16 @@ class DoctorPanel(QWidget):
         header = self.table.horizontalHeader()
         # Fixed widths, not ResizeToContents: that asks the model for every row of 10,000
         # findings on each reset.
-        # The Problem column takes what the others leave but never less than PROBLEM_MIN_WIDTH
-        # (a Stretch section shrinks to ~40 px in a narrow side pane and its header reads
-        # "robler"); below that the table scrolls sideways instead.
+        # The Problem column (last) takes what the others leave but never less than
+        # PROBLEM_MIN_WIDTH (a Stretch section shrank to ~40 px in a narrow side pane and its
+        # header read "robler"); below that the table scrolls sideways instead.
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
         metrics = self.table.fontMetrics()
         self.table.setColumnWidth(FindingColumn.SEVERITY, metrics.horizontalAdvance("Warning") + 18)
-        self.table.setColumnWidth(FindingColumn.FILE, metrics.horizontalAdvance("M") * 9)
+        self.table.setColumnWidth(
+            FindingColumn.FILE, metrics.horizontalAdvance("IMG_0000.jpg") + 18
+        )
         self.table.setColumnWidth(
             FindingColumn.FIX, metrics.horizontalAdvance("Flatten transparency") + 18
         )
