@@ -23,7 +23,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from lora_studio.core.atomic_io import NameNotWritable, atomic_write_bytes, atomic_write_text
+from lora_studio.core.atomic_io import (
+    NameNotWritable,
+    atomic_write_bytes,
+    atomic_write_text,
+    clean_stale_temps,
+)
 from lora_studio.core.dataset.buckets import BucketAssignment, BucketSelector, BucketSettings, Size
 from lora_studio.core.dataset.concurrency import CancelToken, ProgressCallback, run_parallel
 from lora_studio.core.dataset.formats import describe_image_error, open_image
@@ -135,6 +140,8 @@ def prepare_dataset(
     ]
     readable = [entry for entry in scan.entries if entry.ok]
     targets = _destinations(readable, out, options.format)
+    for folder in {target.parent for target in targets}:
+        clean_stale_temps(folder)  # what a killed earlier run left behind
 
     def work(index: int) -> PreparedImage | tuple[Path, str]:
         entry = readable[index]
