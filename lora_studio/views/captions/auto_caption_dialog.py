@@ -34,6 +34,8 @@ from lora_studio.viewmodels.captions.auto_caption_vm import (
     PROVIDER_TITLES,
     AutoCaptionViewModel,
 )
+from lora_studio.views.icons import set_icon
+from lora_studio.views.style import make_primary
 
 
 def _muted(text: str, parent: QWidget) -> QLabel:
@@ -184,7 +186,12 @@ class AutoCaptionDialog(QDialog):
         self.cancel_button.setToolTip("Stop after the pictures in flight; finished captions stay")
         self.close_button = QPushButton("Close", self)
         self.close_button.setToolTip("Close this window; a run keeps going")
-        self.start_button = QPushButton("Start", self)
+        self.start_button = make_primary(QPushButton("Start", self))
+        set_icon(self.start_button, "mdi6.play", primary=True)
+        set_icon(self.cancel_button, "mdi6.stop")
+        set_icon(self.retry_button, "mdi6.replay")
+        set_icon(self.refresh_button, "mdi6.refresh")
+        set_icon(self.key_button, "mdi6.key-outline")
         self.start_button.setDefault(True)
         buttons.addWidget(self.retry_button)
         buttons.addStretch(1)

@@ -33,6 +33,7 @@ from lora_studio.viewmodels.captions.batch_vm import (
     BatchOperation,
     BatchViewModel,
 )
+from lora_studio.views.style import make_primary
 
 _LINE_FIELDS = {
     "word": "Trigger word",
@@ -130,7 +131,7 @@ class BatchDialog(QDialog):
         layout.addWidget(self.error_label)
 
         self.buttons = QDialogButtonBox(self)
-        self.apply_button = QPushButton("Apply", self)
+        self.apply_button = make_primary(QPushButton("Apply", self))
         self.apply_button.setDefault(True)
         self.buttons.addButton(self.apply_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.addButton(QDialogButtonBox.StandardButton.Close)

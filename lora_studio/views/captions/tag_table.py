@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from lora_studio.viewmodels.captions.tag_table_model import SORT_ROLE, TAG_ROLE
 from lora_studio.viewmodels.captions.tags_vm import TagsViewModel
+from lora_studio.views.icons import set_icon
 
 
 class TagTableWidget(QWidget):
@@ -74,6 +75,9 @@ class TagTableWidget(QWidget):
         self.trigger_button.setToolTip(
             "Use the selected tag as the trigger word: first in every caption"
         )
+        set_icon(self.remove_button, "mdi6.tag-remove-outline")
+        set_icon(self.rename_button, "mdi6.rename-box")
+        set_icon(self.trigger_button, "mdi6.star-outline")
         for button in (self.remove_button, self.rename_button, self.trigger_button):
             buttons.addWidget(button)
         buttons.addStretch(1)

@@ -36,6 +36,8 @@ from lora_studio.views.captions.caption_editor import CaptionEditorWidget
 from lora_studio.views.captions.tag_table import TagTableWidget
 from lora_studio.views.dataset.detail_pane import PreviewWidget
 from lora_studio.views.dataset.thumbnail_delegate import ThumbnailDelegate
+from lora_studio.views.icons import set_icon
+from lora_studio.views.style import PAGE_MARGINS, SPACE, make_primary, page_header
 from lora_studio.views.widgets.error_banner import ErrorBanner
 
 PREVIOUS_KEYS = ("Alt+Left", "Ctrl+[", "PgUp")
@@ -55,41 +57,25 @@ class CaptionsPage(QWidget):
         self.dialog: QDialog | None = None
         self.auto_dialog: AutoCaptionDialog | None = None
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 10, 12, 8)
-        layout.setSpacing(8)
-
-        top = QHBoxLayout()
-        titles = QVBoxLayout()
-        title = QLabel("Captions", self)
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.4)
-        font.setBold(True)
-        title.setFont(font)
-        titles.addWidget(title)
-        self.subtitle = QLabel(
+        layout.setContentsMargins(*PAGE_MARGINS)
+        layout.setSpacing(2 * SPACE)
+        header, actions = page_header(
+            "Captions",
             "What each picture teaches the LoRA: edit captions beside the picture; every change "
             "is saved at once and can be undone, even after a restart.",
             self,
         )
-        self.subtitle.setEnabled(False)
-        self.subtitle.setWordWrap(True)
-        titles.addWidget(self.subtitle)
-        top.addLayout(titles, 1)
+        self.auto_button = make_primary(QPushButton("Auto-caption…", self))
+        set_icon(self.auto_button, "mdi6.auto-fix", primary=True)
+        self.auto_button.setToolTip("Write captions with a template or a vision model")
         self.batch_button = QPushButton("Batch edit…", self)
+        set_icon(self.batch_button, "mdi6.playlist-edit")
         self.batch_button.setToolTip(
             "Trigger word, prefix/suffix, find and replace, rename or remove tags (Ctrl+B)"
         )
-        self.auto_button = QPushButton("Auto-caption…", self)
-        self.auto_button.setToolTip("Write captions with a template or a vision model")
-        self.auto_button.setDefault(True)
-        self.auto_button.setStyleSheet(
-            "QPushButton { background: palette(highlight); color: palette(highlighted-text);"
-            " padding: 5px 14px; border-radius: 4px; }"
-            "QPushButton:disabled { background: palette(button); color: palette(mid); }"
-        )
-        top.addWidget(self.batch_button, 0, Qt.AlignmentFlag.AlignTop)
-        top.addWidget(self.auto_button, 0, Qt.AlignmentFlag.AlignTop)
-        layout.addLayout(top)
+        actions.addWidget(self.auto_button)
+        actions.addWidget(self.batch_button)
+        layout.addLayout(header)
 
         self.error_banner = ErrorBanner(self)
         self.error_banner.bind(view_model)
@@ -133,7 +119,8 @@ class CaptionsPage(QWidget):
         text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         box.addWidget(text)
-        self.open_button = QPushButton("Open folder…", empty)
+        self.open_button = make_primary(QPushButton("Open folder…", empty))
+        set_icon(self.open_button, "dataset.open", primary=True)
         self.open_button.setToolTip("Open a dataset folder")
         row = QHBoxLayout()
         row.addStretch(1)
@@ -218,14 +205,20 @@ class CaptionsPage(QWidget):
 
         vm = self._vm
         self.previous_action = action(
-            "◀ Previous", PREVIOUS_KEYS, vm.previous, "Previous picture (Alt+←, Ctrl+[, Page Up)"
+            "Previous", PREVIOUS_KEYS, vm.previous, "Previous picture (Alt+←, Ctrl+[, Page Up)"
         )
         self.next_action = action(
-            "Next ▶", NEXT_KEYS, vm.next, "Next picture (Alt+→, Ctrl+], Page Down)"
+            "Next", NEXT_KEYS, vm.next, "Next picture (Alt+→, Ctrl+], Page Down)"
         )
         self.undo_action = action("Undo", ("Ctrl+Z",), vm.undo, "Undo (Ctrl+Z)")
         self.redo_action = action("Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), vm.redo, "Redo")
         self.batch_action = action("Batch edit…", ("Ctrl+B",), vm.request_batch, "Batch edit")
+        set_icon(self.previous_action, "mdi6.chevron-left")
+        set_icon(self.next_action, "mdi6.chevron-right")
+        set_icon(self.undo_action, "mdi6.undo")
+        set_icon(self.redo_action, "mdi6.redo")
+        for button in (self.previous_button, self.next_button, self.undo_button, self.redo_button):
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.previous_button.setDefaultAction(self.previous_action)
         self.next_button.setDefaultAction(self.next_action)
         self.undo_button.setDefaultAction(self.undo_action)
