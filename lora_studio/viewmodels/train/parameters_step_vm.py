@@ -249,15 +249,7 @@ class ParametersStepViewModel(QObject):
                     errors[name] = "; ".join(issue.message for issue in exc.issues)
         if not config.base_model and "base_model" not in errors:
             errors["base_model"] = "Choose the checkpoint to train on."
-        elif (
-            self.checkpoints
-            and config.base_model not in self.checkpoints
-            and "base_model" not in errors
-        ):
-            errors["base_model"] = (
-                f"The backend has no checkpoint “{config.base_model}”; choose one of its "
-                f"{len(self.checkpoints)} from the list."
-            )
+
         self._config = config
         texts = config_to_text(config)
         # A refused value stays in its field as typed, so the artist can correct it.
@@ -267,6 +259,15 @@ class ParametersStepViewModel(QObject):
         }
         self.field_errors = errors
         issues = self._estimate(config)
+        if self.checkpoints and config.base_model and config.base_model not in self.checkpoints:
+            # A warning, not a red field: the backend is chosen in the next step, and a cloud
+            # trainer takes model ids this server's list does not hold. ComfyUI's own check
+            # on the Backend step refuses a checkpoint it does not have.
+            unknown = (
+                f"⚠ The server checked last has no checkpoint “{config.base_model}”; choose one "
+                f"of its {len(self.checkpoints)} from the list to train there."
+            )
+            self.issues_text = "\n".join(line for line in (unknown, self.issues_text) if line)
         self._has_errors = bool(errors) or any(issue.is_error for issue in issues)
         self.is_valid = bool(preset) and not self._has_errors
 

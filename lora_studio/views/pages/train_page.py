@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from lora_studio.viewmodels.train import TrainWizardViewModel
+from lora_studio.views.icons import set_icon
+from lora_studio.views.style import make_primary
 from lora_studio.views.train.backend_step import BackendStepWidget
 from lora_studio.views.train.captions_step import CaptionsStepWidget
 from lora_studio.views.train.dataset_step import DatasetStepWidget
@@ -63,11 +65,12 @@ class TrainPage(QWidget):
         self.back_button.setToolTip("The previous step; nothing you entered is lost")
         self.back_button.clicked.connect(view_model.back)
         footer.addWidget(self.back_button)
-        self.next_button = QPushButton("Next ›", self)
+        self.next_button = make_primary(QPushButton("Next ›", self))
         self.next_button.setDefault(True)
         self.next_button.clicked.connect(view_model.next)
         footer.addWidget(self.next_button)
-        self.start_button = QPushButton("Start training", self)
+        self.start_button = make_primary(QPushButton("Start training", self))
+        set_icon(self.start_button, "train.start", primary=True)
         self.start_button.setToolTip("Submit the job; follow it on the Jobs page")
         self.start_button.clicked.connect(view_model.start)
         footer.addWidget(self.start_button)

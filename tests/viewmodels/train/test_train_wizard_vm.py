@@ -140,10 +140,10 @@ def test_a_dead_server_is_diagnosed_and_blocks_the_backend_step(
     assert not wizard.backend.available and not wizard.can_advance
     assert "not available" in wizard.advance_hint
 
-    # Replicate and kohya are shown but cannot be chosen yet.
+    # Every registered kind can be chosen; switching forgets the other backend's answer.
     wizard.backend.select("replicate")
-    assert wizard.backend.kind == "comfyui"
-    assert "not available in this version yet" in wizard.backend.error.lower()
+    assert wizard.backend.kind == "replicate"
+    assert wizard.backend.diagnosis == "Not checked yet." and not wizard.backend.available
 
 
 def test_missing_captions_are_called_out_and_refused_until_written(
@@ -256,7 +256,7 @@ def test_shared_dataset_trigger_word_run_names_and_the_servers_checkpoints(
     assert wizard.parameters.values["trigger_word"] == "annaxyz"
     wizard.parameters.select_preset("sd15")
     wizard.parameters.set_field("base_model", "256")
-    assert "no checkpoint “256”" in wizard.parameters.field_errors["base_model"]
+    assert "no checkpoint “256”" in wizard.parameters.issues_text
     values = {k: v for k, v in QUICK_RUN.items() if k not in ("output_name", "trigger_word")}
     fill_parameters(wizard, values=values)
     assert wizard.parameters.field_errors == {}
