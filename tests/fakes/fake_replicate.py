@@ -1,4 +1,4 @@
-"""Test fake: Replicate's HTTP API for trainings (aiohttp, 127.0.0.1:0), from PROTOCOLS.md §3.
+"""Test fake: Replicate's trainings API (aiohttp, 127.0.0.1:0), from docs/protocols.md §3.
 
 Two listeners: the API (`url`, with `/v1`) and a file host on another port standing in for
 replicate.delivery (`weights` URLs point there, behind a redirect). The file host refuses any

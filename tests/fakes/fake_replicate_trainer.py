@@ -1,6 +1,6 @@
 """Test fake: what `ostris/flux-dev-lora-trainer` does on Replicate, for `fake_replicate`.
 
-Written from PROTOCOLS.md §3.6–3.7: the log lines it prints before training (environment,
+Written from docs/protocols.md §3.6–3.7: the log lines it prints before training (environment,
 gradient-checkpointing notice, zip extraction, one captioner line per image, `Starting train
 job`, ai-toolkit chatter, bars of other phases) and then the `flux_train_replicate:` tqdm bar with
 an `lr: … loss: …` postfix; the output tar of `output/flux_train_replicate/` with a real

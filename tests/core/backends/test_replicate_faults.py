@@ -1,6 +1,6 @@
-"""Fault injection against the fake Replicate API (PROTOCOLS.md §3.9 and §7): throttling, 5xx while
-polling, a lost create reply (never a second training), crashes around the create request, and
-the error bodies Replicate sends (401, 404, 413, 422)."""
+"""Fault injection against the fake Replicate API (docs/protocols.md §3.9, §7): throttling,
+5xx while polling, a lost create reply (never a second training), crashes around the create
+request, and the error bodies Replicate sends (401, 404, 413, 422)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The Flux trainer's log → progress and loss (PROTOCOLS.md §3.7), with the lines the fake trainer
-prints in the real format."""
+"""The Flux trainer's log → progress and loss (docs/protocols.md §3.7), with the lines the fake
+trainer prints in the real format."""
 
 from __future__ import annotations
 

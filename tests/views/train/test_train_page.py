@@ -119,7 +119,8 @@ def test_every_step_through_the_page_with_screenshots(
     backend = page.steps[3]
     assert "Ready" in backend.diagnosis_label.text()
     assert "RTX 4090" in backend.gpu_label.text()
-    assert not backend.radios["replicate"].isEnabled() and not backend.radios["kohya"].isEnabled()
+    assert backend.radios["comfyui"].isChecked()
+    assert backend.radios["replicate"].isEnabled() and backend.radios["kohya"].isEnabled()
     shoot(page, tmp_path, "train-4-backend")
 
     # Back to the parameters and forward again: nothing entered is lost.

@@ -69,18 +69,24 @@ def test_the_wizard_trains_on_replicate(
     page.resize(1100, 760)
     page.show()
     wait_idle(qtbot, wizard)
+    # Chosen up front (as a returning Replicate user's draft would): the parameters step's quiet
+    # check then asks Replicate, which has no checkpoint list to choose from.
+    wizard.backend.select("replicate")
     walk_to_parameters(qtbot, wizard, write_dataset(tmp_path / "hero set", count=3))
     fill_parameters(
         wizard,
         "flux_dev",
         {"max_steps": "30", "trigger_word": "ohwx", "output_name": "hero"},
     )
+    assert wizard.parameters.field_errors == {}
     advance(qtbot, wizard)
     assert wizard.step == STEP_BACKEND
 
     backend_step = page.steps[3]
     radio = backend_step.radios["replicate"]
-    assert radio.isEnabled() and radio.text() == "Replicate (cloud)"
+    assert radio.isEnabled() and radio.text() == "Replicate (cloud)" and radio.isChecked()
+    backend_step.radios["comfyui"].click()
+    assert wizard.backend.kind == "comfyui"
     radio.click()
     assert wizard.backend.kind == "replicate"
     qtbot.mouseClick(backend_step.check_button, Qt.MouseButton.LeftButton)
@@ -114,6 +120,7 @@ def test_wrong_family_is_an_error_on_replicate(
     replicate: FakeReplicate, service: TrainingService, wizard_for, qtbot, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     wizard, _ = wizard_for(service)
+    wizard.backend.select("replicate")
     walk_to_parameters(qtbot, wizard, write_dataset(tmp_path / "ds", count=2))
     fill_parameters(wizard, "sd15", {"base_model": "x.safetensors", "max_steps": "10"})
     advance(qtbot, wizard)
