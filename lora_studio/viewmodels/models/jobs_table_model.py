@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -30,6 +30,21 @@ _STATUS_COLOURS = {
     "cancelled": "#9e6a00",
     "lost": "#7b1fa2",
 }
+# The same statuses on a dark background: lighter, so they stay readable.
+_DARK_STATUS_COLOURS = {
+    "queued": "#a9adb5",
+    "running": "#7fa6f5",
+    "completed": "#66bb6a",
+    "failed": "#ef5350",
+    "cancelled": "#e0a030",
+    "lost": "#ce93d8",
+}
+
+
+def status_colour(status: str) -> QColor:
+    dark = QGuiApplication.palette().color(QPalette.ColorRole.Base).lightness() < 128
+    table = _DARK_STATUS_COLOURS if dark else _STATUS_COLOURS
+    return QColor(table.get(status, "#808080"))
 
 
 @dataclass(frozen=True)
@@ -147,7 +162,7 @@ class JobsTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return row.error or f"{row.name} — {row.status}"
         if role == Qt.ItemDataRole.ForegroundRole and column == 2:
-            return QColor(_STATUS_COLOURS.get(row.status, "#000000"))
+            return status_colour(row.status)
         if role == JOB_ID_ROLE:
             return row.job_id
         if role == STATUS_ROLE:

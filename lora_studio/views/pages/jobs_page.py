@@ -175,6 +175,7 @@ class JobsPage(QWidget):
         vm.busy_changed.connect(self._update_buttons)
         vm.output_folder_changed.connect(self._update_buttons)
         vm.selected_job_id_changed.connect(self._update_buttons)
+        vm.selected_job_id_changed.connect(self._restore_selection)  # e.g. "show the new job"
         vm.cancel_requested.connect(self._on_vm_cancel_requested)
         vm.delete_requested.connect(self._on_vm_delete_requested)
         vm.cancel_finished.connect(self._on_vm_cancel_finished)
@@ -203,9 +204,9 @@ class JobsPage(QWidget):
         rows = self.table.selectionModel().selectedRows()
         self._vm.set_compare([index.data(JOB_ID_ROLE) for index in rows])
 
-    def _restore_selection(self) -> None:
+    def _restore_selection(self, *_args: object) -> None:
         row = self._vm.model.row_of(self._vm.selected_job_id)
-        if row >= 0:
+        if row >= 0 and self.table.currentIndex().row() != row:
             self.table.selectRow(row)
 
     # -- view-model → widgets ------------------------------------------------------------------

@@ -168,6 +168,8 @@ class LossPlot(QWidget):
         self.legend.setBrush(pg.mkBrush(legend_bg))
         self.legend.setPen(pg.mkPen(palette.color(QPalette.ColorRole.Mid)))
         self.legend.setLabelTextColor(foreground)
+        for _sample, label in self.legend.items:  # existing labels keep their colour otherwise
+            label.setText(label.text, color=foreground)
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:

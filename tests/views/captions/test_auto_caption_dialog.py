@@ -44,3 +44,36 @@ def test_template_run_from_the_dialog(qtbot, caption_dataset, pages) -> None:  #
     assert again is not None and again is not dialog
     assert again.summary_label.text().startswith("Done: 2 captioned")
     again.close()
+
+
+def test_cancel_button_stops_a_run_against_the_fake_server(qtbot, caption_dataset, pages) -> None:  # type: ignore[no-untyped-def]
+    from tests.fakes.fake_caption_servers import FakeCaptionServer
+
+    root = caption_dataset()
+    built = pages(root)
+    page = built.captions_page
+    auto = built.captions_vm.auto_caption
+    with FakeCaptionServer(latency=0.4, caption_text="a cat on a sofa") as fake:
+        page.auto_button.click()
+        dialog = page.auto_dialog
+        dialog.provider_combo.setCurrentIndex(dialog.provider_combo.findData("ollama"))
+        dialog.url_field.setText(fake.ollama_url)
+        dialog.url_field.editingFinished.emit()
+        dialog.refresh_button.click()
+        qtbot.waitUntil(lambda: dialog.model_combo.count() > 0, timeout=10_000)
+        assert dialog.models_status.text().startswith("✔")
+        dialog.model_combo.setCurrentText("qwen2.5vl:7b")
+        dialog.mode_combo.setCurrentIndex(dialog.mode_combo.findData("overwrite"))
+        dialog.concurrency_spin.setValue(2)
+        dialog.start_button.click()
+        assert auto.running and dialog.cancel_button.isVisible()
+        assert not dialog.settings_box.isEnabled() and page.run_strip.isVisible()
+        qtbot.waitUntil(lambda: auto.progress_value >= 2, timeout=10_000)
+        with qtbot.waitSignal(auto.finished, timeout=10_000) as finished:
+            dialog.cancel_button.click()
+        assert finished.args == [False]
+    assert dialog.summary_label.text().startswith("Cancelled:")
+    assert not page.run_strip.isVisible() and dialog.settings_box.isEnabled()
+    written = [n for n in range(8) if caption_of(root, f"img_{n:03d}.jpg") == "a cat on a sofa"]
+    assert 2 <= len(written) < 8
+    dialog.close()
