@@ -13,7 +13,7 @@ import pytest
 
 from lora_studio.core.backends.base import CancelOutcome, CancelResult
 from lora_studio.core.backends.replicate.backend import ReplicateBackend
-from lora_studio.core.config.training_config import TrainingConfig
+from lora_studio.core.backends.replicate.upload import upload_dataset
 from lora_studio.core.errors import BackendError, BackendUnavailable
 from lora_studio.core.jobs.events import Failed, Finished, JobEvent, StatusChanged
 from lora_studio.core.jobs.status import JobStatus
@@ -66,7 +66,7 @@ def test_throttled_upload_post_is_repeated(fake: FakeReplicate, tmp_path: Path) 
         # Let the destination and version lookups through, throttle the upload.
         await backend.client.get_model(backend.trainer)
         fake.faults.rate_limited = 1
-        await backend._upload(job, TrainingConfig(**flux_config()), make_dataset(tmp_path / "ds"))
+        await upload_dataset(backend.client, job.id, make_dataset(tmp_path / "ds"), resolution=1024)
 
     run(with_backend(make_backend(fake), scenario))
     uploads = [p for m, p, _ in fake.requests if m == "POST" and p == "/v1/files"]

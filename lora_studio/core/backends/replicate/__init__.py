@@ -1,8 +1,8 @@
 """Core/Replicate: the backend for trainings in Replicate's cloud (HTTPS polling).
 
 Modules: `entry` (registry entry and settings), `client` (HTTP routes), `problems` (error
-wording), `dataset_zip` (the flat training zip), `inputs` (config → trainer inputs, what it
-ignores), `trainings` (create once, reconcile), `state` (re-attach record), `logparse` (progress
-and loss from the logs), `follow` (polling), `weights` (download and safe unpacking), `backend`
-(`ReplicateBackend`).
+wording), `diagnose` (the check), `dataset_zip` (the flat training zip), `upload` (zip + files
+API), `inputs` (config → trainer inputs, what it ignores), `trainings` (create once, reconcile),
+`state` (re-attach record), `logparse` (progress and loss from the logs), `follow` (polling),
+`weights` (download and safe unpacking), `backend` (`ReplicateBackend`).
 """

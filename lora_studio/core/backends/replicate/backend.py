@@ -12,10 +12,7 @@ never written to job records, logs or messages (`HttpClient` scrubs it from ever
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import shutil
-import tempfile
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +38,12 @@ from lora_studio.core.backends.replicate.client import (
     ReplicateClient,
     parse_model_ref,
 )
-from lora_studio.core.backends.replicate.dataset_zip import MAX_UPLOAD_BYTES, build_dataset_zip
+from lora_studio.core.backends.replicate.dataset_zip import MAX_UPLOAD_BYTES
+from lora_studio.core.backends.replicate.diagnose import (
+    DiagnoseInput,
+    diagnose,
+    missing_destination,
+)
 from lora_studio.core.backends.replicate.follow import PollTimings, TrainingFollower
 from lora_studio.core.backends.replicate.logparse import LogReader, split_lines
 from lora_studio.core.backends.replicate.problems import TOKEN_HELP, ReplicateHttp
@@ -51,12 +53,8 @@ from lora_studio.core.backends.replicate.trainings import (
     create_training,
     reconcile,
 )
-from lora_studio.core.backends.replicate.weights import (
-    MAX_DOWNLOAD_BYTES,
-    fetch_lora,
-    file_host_client,
-    same_origin,
-)
+from lora_studio.core.backends.replicate.upload import upload_dataset
+from lora_studio.core.backends.replicate.weights import MAX_DOWNLOAD_BYTES, download_weights
 from lora_studio.core.config.estimates.cost import (
     DEFAULT_REPLICATE_SKU,
     SKU_GPU_CLASS,
@@ -70,17 +68,6 @@ from lora_studio.core.jobs.events import JobEvent, StatusChanged
 from lora_studio.core.jobs.status import JobStatus
 
 log = logging.getLogger(__name__)
-
-
-# What each hardware SKU runs on (Replicate's hardware list), for the GPU line and VRAM verdict.
-SKU_GPUS: dict[str, tuple[str, float]] = {
-    "gpu-h100": ("NVIDIA H100", 80.0),
-    "gpu-a100-large": ("NVIDIA A100", 80.0),
-    "gpu-l40s": ("NVIDIA L40S", 48.0),
-    "gpu-a40-large": ("NVIDIA A40", 48.0),
-    "gpu-a40-small": ("NVIDIA A40", 48.0),
-    "gpu-t4": ("NVIDIA T4", 16.0),
-}
 
 
 @dataclass(frozen=True)
@@ -139,7 +126,13 @@ class ReplicateBackend:
         self.destination = parse_model_ref(destination, "model") if destination else None
         self.create_destination = create_destination
         self.trainer_version = trainer_version.strip()
-        replicate_price_per_second(sku)  # unknown hardware: refuse now, not after the run
+        try:
+            replicate_price_per_second(sku)  # unknown hardware: refuse now, not after the run
+        except ValueError as exc:
+            raise ConfigError(
+                f"No price is known for Replicate hardware “{sku}”; set `hardware` to one of "
+                "gpu-h100, gpu-a100-large, gpu-l40s, gpu-a40-large, gpu-a40-small, gpu-t4, cpu."
+            ) from exc
         self.sku = sku
         self.input_map = dict(input_map or {})
         self.extra_input = dict(extra_input or {})
@@ -167,63 +160,17 @@ class ReplicateBackend:
     async def check(self) -> BackendCheck:
         if not self.has_token:
             return BackendCheck(False, f"No Replicate API token is set. {TOKEN_HELP}")
-        problems: list[str] = []
-        warnings: list[str] = []
-        facts: dict[str, str] = {"url": self.url, "trainer": str(self.trainer)}
-        try:
-            account = await self.client.account()
-        except BackendError as exc:
-            return BackendCheck(False, exc.user_message)
-        username = str(account.get("username") or "")
-        facts["account"] = username
-        version = ""
-        try:
-            version = self.trainer_version or await self.client.latest_version(self.trainer)
-            facts["trainer_version"] = version
-        except BackendError as exc:
-            problems.append(exc.user_message)
-        if self.destination is None:
-            warnings.append(
-                "No destination model is set yet; give one as OWNER/NAME before training."
-            )
-        else:
-            facts["destination"] = str(self.destination)
-            try:
-                exists = await self.client.get_model(self.destination) is not None
-            except BackendError as exc:
-                problems.append(exc.user_message)
-            else:
-                if not exists and self.create_destination:
-                    warnings.append(
-                        f"The destination model {self.destination} does not exist yet; it will "
-                        f"be created ({self.options.destination_visibility}) when the training "
-                        "starts."
-                    )
-                elif not exists:
-                    problems.append(self._missing_destination())
-        if problems:
-            return BackendCheck(False, " ".join(problems), tuple(warnings), facts=facts)
-        diagnosis = (
-            f"Replicate account {username or '(unnamed)'} · {self.trainer}"
-            + (f" ({version[:12]})" if version else "")
-            + (f" → {self.destination}" if self.destination else "")
-        )
-        gpu, vram = SKU_GPUS.get(self.sku, (self.sku, None))
-        return BackendCheck(
-            True,
-            diagnosis,
-            tuple(warnings),
-            gpu_name=f"{gpu} (Replicate {self.sku})",
-            vram_gb=vram,
-            facts=facts,
-        )
-
-    def _missing_destination(self) -> str:
-        return (
-            f"The destination model {self.destination} does not exist on Replicate. Create it at "
-            "https://replicate.com/create, or let LoRA Studio create it (private): "
-            "--create-destination on the command line, or “Create it (private) if it does not "
-            "exist” in Settings → Replicate."
+        return await diagnose(
+            self.client,
+            DiagnoseInput(
+                url=self.url,
+                trainer=self.trainer,
+                trainer_version=self.trainer_version,
+                destination=self.destination,
+                create_destination=self.create_destination,
+                visibility=self.options.destination_visibility,
+                sku=self.sku,
+            ),
         )
 
     async def validate(
@@ -277,7 +224,13 @@ class ReplicateBackend:
         await save()
         await self._ensure_destination(self.destination)
         state.version = self.trainer_version or await self.client.latest_version(self.trainer)
-        uploaded = await self._upload(job, config, dataset)
+        uploaded = await upload_dataset(
+            self.client,
+            job.id,
+            dataset,
+            resolution=max(int(s) for s in trainer_io.resolution_list(config).split(",")),
+            limit=self.options.max_upload_bytes,
+        )
         state.file_id, state.file_url = uploaded.id, uploaded.url
         await save()
         if job.id in self._cancelled:
@@ -303,7 +256,7 @@ class ReplicateBackend:
         if await self.client.get_model(ref) is not None:
             return
         if not self.create_destination:
-            raise BackendError(self._missing_destination())
+            raise BackendError(missing_destination(ref))
         log.info("Creating the destination model %s on Replicate", ref)
         try:
             await self.client.create_model(
@@ -315,30 +268,6 @@ class ReplicateBackend:
         except BackendError:
             if await self.client.get_model(ref) is None:  # a lost reply may have created it
                 raise
-
-    async def _upload(self, job: JobLike, config: TrainingConfig, dataset: DatasetSummary):  # type: ignore[no-untyped-def]
-        work = Path(tempfile.mkdtemp(prefix="lorastudio-replicate-"))
-        try:
-            report = await asyncio.to_thread(
-                build_dataset_zip,
-                dataset.items,
-                work / "dataset.zip",
-                resolution=max(int(s) for s in trainer_io.resolution_list(config).split(",")),
-                limit=self.options.max_upload_bytes,
-            )
-            if report.downscaled_to:
-                log.info(
-                    "Dataset of job %s re-encoded at %d px to fit Replicate's upload limit",
-                    job.id,
-                    report.downscaled_to,
-                )
-            return await self.client.upload_file(
-                report.path,
-                filename=f"lorastudio-{job.id}.zip",
-                metadata={"lorastudio_job": job.id},
-            )
-        finally:
-            await asyncio.to_thread(shutil.rmtree, work, True)
 
     # -- follow ----------------------------------------------------------------------------
     async def events(
@@ -451,27 +380,16 @@ class ReplicateBackend:
         if not state.weights_url:
             raise BackendError(f"Job {job.id} has no finished LoRA on Replicate yet.")
         name = safe_filename(f"{as_config(job.config).output_name}.safetensors")
-        if same_origin(state.weights_url, self.url):
-            path = await fetch_lora(
-                self._http,
-                state.weights_url,
-                Path(dest_dir),
-                name,
-                max_bytes=self.options.max_download_bytes,
-            )
-            return [path]
-        host, path_part = file_host_client(
+        path = await download_weights(
             state.weights_url,
+            Path(dest_dir),
+            name,
+            api=self._http,
             allow_insecure_http=self.allow_insecure_http,
             timeouts=self.options.timeouts,
             retry=self.options.retry,
+            max_bytes=self.options.max_download_bytes,
         )
-        try:
-            path = await fetch_lora(
-                host, path_part, Path(dest_dir), name, max_bytes=self.options.max_download_bytes
-            )
-        finally:
-            await host.aclose()
         return [path]
 
     async def logs(self, job: JobLike) -> list[str]:

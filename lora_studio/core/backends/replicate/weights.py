@@ -185,3 +185,27 @@ async def fetch_lora(
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+async def download_weights(
+    url: str,
+    dest_dir: Path,
+    local_name: str,
+    *,
+    api: HttpClient,
+    allow_insecure_http: bool,
+    timeouts: Timeouts,
+    retry: RetryPolicy,
+    max_bytes: int = MAX_DOWNLOAD_BYTES,
+) -> Path:
+    """The LoRA of `url` as `dest_dir/local_name`: through the API client (with the token) when
+    the file is on the API's own origin, else through a credential-free client."""
+    if same_origin(url, api.base_url):
+        return await fetch_lora(api, url, dest_dir, local_name, max_bytes=max_bytes)
+    host, path = file_host_client(
+        url, allow_insecure_http=allow_insecure_http, timeouts=timeouts, retry=retry
+    )
+    try:
+        return await fetch_lora(host, path, dest_dir, local_name, max_bytes=max_bytes)
+    finally:
+        await host.aclose()
