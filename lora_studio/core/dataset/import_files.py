@@ -41,7 +41,7 @@ _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10))} | {
     f"LPT{i}" for i in range(10)
 }
 _CHUNK = 1 << 20
-MAX_STEM_BYTES = 200  # + "_12345" + ".jpeg"/".txt" stays far below the 255-byte name limit
+MAX_STEM_BYTES = 240  # + "_1234" + ".jpeg" or ".txt" still fits the 255-byte name limit
 # The whole folder is unusable: stop the import. Anything else concerns this one file.
 _FOLDER_ERRNOS = frozenset(
     {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
