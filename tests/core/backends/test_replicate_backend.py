@@ -230,3 +230,24 @@ def test_the_token_never_appears_in_records(fake: FakeReplicate, tmp_path: Path)
     run(with_backend(make_backend(fake), scenario))
     assert fake.token not in json.dumps(job.saved)
     assert fake.token not in json.dumps(job.backend_state)
+
+
+def test_plain_http_to_another_machine_is_refused() -> None:
+    from lora_studio.core.backends.http import RetryPolicy, Timeouts
+    from lora_studio.core.backends.replicate.weights import file_host_client
+    from lora_studio.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="plain http://"):
+        ReplicateBackend("http://api.example.org/v1", headers={"Authorization": "Bearer r8_x"})
+    # Weights offered over plain http by another host are not fetched either.
+    with pytest.raises(ConfigError, match="plain http://"):
+        file_host_client(
+            "http://delivery.example.org/x/trained_model.tar",
+            allow_insecure_http=False,
+            timeouts=Timeouts(),
+            retry=RetryPolicy(),
+        )
+    with pytest.raises(ConfigError, match="OWNER/NAME"):
+        ReplicateBackend(destination="no-slash")
+    with pytest.raises(ConfigError, match="No price is known"):
+        ReplicateBackend(sku="gpu-quantum")
