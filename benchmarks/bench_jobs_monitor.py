@@ -16,12 +16,14 @@ Measured (targets from the issue):
 - `start_s` / `idle_rss_mb`: `lora-studio --self-test` wall time and peak RSS (≤ 1.5 s, ≤ 300 MB).
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_jobs_monitor.py [--steps 100000] [--speedup 20]
+    # the issue's pace exactly, at 95,000–100,000 points: --prefill 95000 --speedup 1
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -52,6 +54,21 @@ from lora_studio.viewmodels.jobs_vm import JobsViewModel  # noqa: E402
 from lora_studio.views.pages.jobs_page import JobsPage  # noqa: E402
 
 TICK_S = 0.02
+gc_pauses: list[float] = []
+_gc_started = [0.0]
+
+
+def _gc_probe(phase: str, info: dict[str, int]) -> None:
+    """Full collections are a classic source of GUI stalls: measure them."""
+    if info.get("generation") != 2:
+        return
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        gc_pauses.append((time.perf_counter() - _gc_started[0]) * 1000)
+
+
+gc.callbacks.append(_gc_probe)
 
 
 class StreamingBackend:
@@ -59,9 +76,11 @@ class StreamingBackend:
 
     kind = "comfyui"
 
-    def __init__(self, steps: int, rate: float) -> None:
-        self.steps, self.rate = steps, rate
+    def __init__(self, steps: int, rate: float, prefill: int = 0) -> None:
+        self.steps, self.rate, self.prefill = steps, rate, prefill
         self.done = asyncio.Event()
+        self.prefilled = asyncio.Event()
+        self.go = asyncio.Event()
 
     async def check(self) -> BackendCheck:
         return BackendCheck(True, "streaming fake")
@@ -70,10 +89,21 @@ class StreamingBackend:
         await save_state({"fake": True}, "fake-1")
 
     async def events(self, job: Any, save_state: Any = None) -> AsyncIterator[JobEvent]:
-        step, started = 0, time.perf_counter()
+        step = 0
+        while step < self.prefill:  # a long run's history, caught up in bursts (not measured)
+            for _ in range(min(5000, self.prefill - step)):
+                step += 1
+                yield Progress(step, self.steps, rate=self.rate)
+                yield Loss(step, 1.0 / (1 + step / 1000) + 0.05 * ((step * 7919) % 13) / 13)
+            await asyncio.sleep(0.05)
+        self.prefilled.set()
+        if self.prefill:
+            await self.go.wait()
+        first = step
+        started = time.perf_counter()
         per_tick = max(1, round(self.rate * TICK_S))
         while step < self.steps:
-            due = started + step / self.rate
+            due = started + (step - first) / self.rate
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             for _ in range(min(per_tick, self.steps - step)):
                 step += 1
@@ -159,7 +189,7 @@ def frame_ms(page: JobsPage, app: QApplication, points: int) -> float:
 
 async def stream(args: argparse.Namespace, app: QApplication, folder: Path) -> dict[str, Any]:
     store = JobStore(folder / "jobs.sqlite3")
-    backend = StreamingBackend(args.steps, 50.0 * args.speedup)
+    backend = StreamingBackend(args.steps, 50.0 * args.speedup, args.prefill)
     service = TrainingService(store, folder / "out", backend_factory=lambda _s: backend)  # type: ignore[arg-type, return-value]
     vm = JobsViewModel(store, events=service)
     page = JobsPage(vm)
@@ -172,7 +202,11 @@ async def stream(args: argparse.Namespace, app: QApplication, folder: Path) -> d
         Job(name="long", backend="comfyui", dataset_path=str(folder)), dataset
     )  # type: ignore[arg-type]
     vm.select(job.id)
+    await backend.prefilled.wait()
+    await asyncio.sleep(2.0)  # the store and the page catch up with the prefilled history
+    gc_pauses.clear()
     meter.start()
+    backend.go.set()
     started = time.perf_counter()
     await service.tasks[job.id]
     elapsed = time.perf_counter() - started
@@ -182,7 +216,9 @@ async def stream(args: argparse.Namespace, app: QApplication, folder: Path) -> d
     result = {
         "steps": args.steps,
         "speedup": args.speedup,
-        "events_per_s": round(2 * args.steps / elapsed),
+        "prefill": args.prefill,
+        "events_per_s": round(2 * (args.steps - args.prefill) / elapsed),
+        "gc_pause_ms_max": round(max(gc_pauses, default=0.0), 1),
         "stall_ms_max": stall["max"],
         "stall_ms_p99": stall["p99"],
         "store_backlog_max": store.worker.max_backlog_seen,
@@ -193,7 +229,8 @@ async def stream(args: argparse.Namespace, app: QApplication, folder: Path) -> d
     }
 
     # A second, shorter job while another process keeps grabbing the store's write lock.
-    backend.steps = min(args.steps, 20_000)
+    backend.steps, backend.prefill = min(args.steps - args.prefill, 20_000), 0
+    backend.prefilled.clear()
     writer = subprocess.Popen(
         [sys.executable, "-c", CLI_WRITER, str(store.path), str(backend.steps / backend.rate + 5)]
     )
@@ -234,6 +271,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--speedup", type=float, default=20.0)
+    parser.add_argument(
+        "--prefill",
+        type=int,
+        default=0,
+        help="steps sent at once before the measured part (a long run's history)",
+    )
     args = parser.parse_args()
     sys.setswitchinterval(0.001)  # as run_gui() does: the GUI thread gets the GIL back sooner
     app = QApplication.instance() or QApplication(sys.argv)

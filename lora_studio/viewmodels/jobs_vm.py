@@ -425,7 +425,12 @@ class JobsViewModel(QObject):
             return  # the artist already picked another job
         live = self._live.get(job_id)
         if live is not None:
-            live.take_loss()  # already in what was just read
+            # Points that arrived while reading: keep those the store did not have yet.
+            last = loss[-1].step if loss else -1
+            steps, values = live.take_loss()
+            kept = [(s, v) for s, v in zip(steps, values, strict=True) if s > last]
+            live.new_steps = [s for s, _ in kept] + live.new_steps
+            live.new_values = [v for _, v in kept] + live.new_values
             live.take_logs()
         self._selected = job
         self._jobs[job_id] = job

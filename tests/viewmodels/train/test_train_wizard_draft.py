@@ -56,3 +56,20 @@ def test_broken_draft_is_set_aside(service_for, wizard_for, qtbot, tmp_path: Pat
     assert wizard.dataset.folder == ""
     assert (config / (DRAFT_FILE_NAME + ".broken")).read_text() == "{not json"
     json.dumps(load_draft(config).model_dump())  # a fresh, empty draft
+
+
+def test_edit_as_new_fills_the_wizard_from_a_job(
+    service_for, wizard_for, qtbot, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The Jobs page's "Edit as new": dataset, preset and the job's settings, ready to change."""
+    wizard, _ = wizard_for(service_for(DEAD_URL))
+    qtbot.waitUntil(lambda: wizard.parameters.loaded, timeout=5000)
+    folder = write_dataset(tmp_path / "old job set", count=2)
+    config = {"rank": 12, "trigger_word": "zxq", "output_name": "old_run", "shuffle_caption": True}
+    wizard.load_job(str(folder), "sd15", config)
+    wait_idle(qtbot, wizard)
+    qtbot.waitUntil(lambda: wizard.dataset.is_ready, timeout=5000)
+    assert wizard.dataset.folder == str(folder)
+    assert wizard.parameters.selected_preset == "sd15"
+    assert wizard.parameters.config.rank == 12
+    assert wizard.parameters.config.trigger_word == "zxq"

@@ -248,3 +248,23 @@ def _write_tiny_lora(path: Path) -> None:
         offset += size
     raw = json.dumps(header).encode()
     path.write_bytes(struct.pack("<Q", len(raw)) + raw + data)
+
+
+def test_selecting_several_jobs_overlays_their_losses(qtbot, qloop, store: JobStore) -> None:  # type: ignore[no-untyped-def]
+    first, second = running_job(store, "first"), running_job(store, "second")
+    vm, page = make_page(qtbot, store, FakeEvents())
+    page.show()
+    qtbot.waitUntil(lambda: vm.model.rowCount() == 2, timeout=3000)
+    with qtbot.waitSignal(vm.loss_changed, timeout=3000):
+        page.table.selectRow(vm.model.row_of(first.id))
+    with qtbot.waitSignal(vm.overlays_changed, timeout=3000) as overlays:
+        page.table.selectionModel().select(
+            vm.model.index(vm.model.row_of(second.id), 0),
+            page.table.selectionModel().SelectionFlag.Select
+            | page.table.selectionModel().SelectionFlag.Rows,
+        )
+    (label,) = overlays.args[0]
+    assert label.startswith("second") and len(overlays.args[0][label][0]) == 10
+    page.loss_plot.flush()
+    assert page.loss_plot.overlay_labels() == [label]
+    page.hide()
