@@ -1,6 +1,6 @@
 """Test fake: Ollama, OpenAI-compatible and Hugging Face caption servers on 127.0.0.1 (real HTTP).
 
-Written from PROTOCOLS.md §5. One stdlib `ThreadingHTTPServer` in a background thread serves all
+Written from docs/protocols.md §5. One stdlib `ThreadingHTTPServer` in a background thread serves all
 three protocols on one port, each under its own prefix, so a test picks the URL it needs:
 
     with FakeCaptionServer(latency=0.2) as fake:

@@ -1,4 +1,4 @@
-"""Core/captioning/providers: Hugging Face Inference image-to-text (PROTOCOLS.md §5.3).
+"""Core/captioning/providers: Hugging Face Inference image-to-text (docs/protocols.md §5.3).
 
 `POST {base}/{model_id}` with the raw JPEG as body and `Authorization: Bearer hf_…`; the answer is
 `[{"generated_text": "..."}]`. The base defaults to the router's hf-inference provider,

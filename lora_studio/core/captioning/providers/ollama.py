@@ -1,4 +1,4 @@
-"""Core/captioning/providers: Ollama (`/api/chat` with base64 images; PROTOCOLS.md §5.1).
+"""Core/captioning/providers: Ollama (`/api/chat` with base64 images; docs/protocols.md §5.1).
 
 - `POST /api/chat` `{"model", "stream": false, "messages": [{"role": "user", "content": prompt,
   "images": ["<raw base64>"]}]}` → `{"message": {"content": "..."}, "done": true}`.

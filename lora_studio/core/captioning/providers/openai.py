@@ -1,4 +1,4 @@
-"""Core/captioning/providers: OpenAI-compatible chat completions (PROTOCOLS.md §5.2).
+"""Core/captioning/providers: OpenAI-compatible chat completions (docs/protocols.md §5.2).
 
 Works with OpenAI, LM Studio, vLLM, llama.cpp `llama-server`, Ollama's `/v1` and the Hugging Face
 router. The URL is the base URL as the artist pastes it, *including* the version prefix
