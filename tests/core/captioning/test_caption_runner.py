@@ -156,7 +156,7 @@ def test_unreachable_server_stops_after_retries(photos: Photos) -> None:
 def test_cancel_is_prompt_keeps_finished_and_resume_skips_them(
     fake_server: Make, photos: Photos
 ) -> None:
-    fake = fake_server(latency=0.4)  # the whole run would take 12 / 2 x 0.4 = 2.4 s
+    fake = fake_server(latency=0.6)  # the whole run would take 12 / 2 x 0.6 = 3.6 s
     images = photos(12)
     cancel = CancelToken()
     seen: list[CaptionOutcome] = []
@@ -169,7 +169,7 @@ def test_cancel_is_prompt_keeps_finished_and_resume_skips_them(
     stopped = time.monotonic() - started
     done = [o for o in out if o.status == "ok"]
     assert 1 <= len(done) <= 8
-    assert stopped < 2.2  # in-flight requests were abandoned, not waited for
+    assert stopped < 3.0  # in-flight requests were abandoned, not waited for
     assert all(
         o.reason == "Cancelled before this picture was captioned."
         for o in out
