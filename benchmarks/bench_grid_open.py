@@ -91,13 +91,23 @@ def _lower_priority(increment: int) -> None:
 
 
 class Heartbeat:
-    """A 10 ms precise timer; the longest gap between ticks is the worst GUI stall."""
+    """A 10 ms precise timer; the longest gap between ticks is the worst GUI stall.
 
-    def __init__(self) -> None:
+    With `trace`, a watcher thread samples the GUI thread's Python stack whenever a tick is more
+    than 25 ms late, so the report names where the GUI thread was busy (or waiting) in a stall.
+    """
+
+    def __init__(self, trace: bool = False) -> None:
+        import threading
+
         from PySide6.QtCore import Qt, QTimer
 
         self.max_gap = 0.0
         self._last = time.perf_counter()
+        self.stall_samples: dict[str, int] = {}
+        self._gui_thread = threading.get_ident()
+        if trace:
+            threading.Thread(target=self._watch, daemon=True).start()
         self.timer = QTimer()
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(10)
@@ -111,6 +121,31 @@ class Heartbeat:
         now = time.perf_counter()
         self.max_gap = max(self.max_gap, now - self._last)
         self._last = now
+
+    def _watch(self) -> None:
+        import threading
+        import traceback
+
+        while True:
+            time.sleep(0.005)
+            if time.perf_counter() - self._last < 0.035:
+                continue
+            frames = sys._current_frames()
+            me = threading.get_ident()
+            for ident, frame in frames.items():
+                if ident == me:
+                    continue
+                # The GUI thread's stack says where it is; the others' say who may hold the GIL.
+                depth = 6 if ident == self._gui_thread else 3
+                stack = traceback.extract_stack(frame)[-depth:]
+                where = ("GUI: " if ident == self._gui_thread else "worker: ") + " < ".join(
+                    f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack)
+                )
+                self.stall_samples[where] = self.stall_samples.get(where, 0) + 1
+
+    def top_stalls(self, count: int = 12) -> list[str]:
+        ranked = sorted(self.stall_samples.items(), key=lambda item: -item[1])[:count]
+        return [f"{n}× {where}" for where, n in ranked]
 
 
 async def open_and_measure(page, vm, folder: Path) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -179,19 +214,25 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
+    # The app's own executor settings (lora_studio/app.py): 2 threads at nice +10.
     executor = ThreadPoolExecutor(
         max_workers=2,
         thread_name_prefix="bench-io",
         initializer=_lower_priority,
         initargs=(args.nice_workers,),
     )
-    heartbeat = Heartbeat()
+    heartbeat = Heartbeat(trace=args.trace_stalls)
     heartbeat.start()
     vm = DatasetViewModel(executor)
     page = DatasetPage(vm)
     page.resize(1280, 800)
     page.show()
     await asyncio.sleep(0.2)
+    # The same heartbeat with nothing to do: on a shared machine the scheduler alone delays
+    # it; a stall during the open is the page's only as far as it exceeds this.
+    heartbeat.max_gap = 0.0
+    await asyncio.sleep(3.0)
+    idle_stall = heartbeat.max_gap
     heartbeat.max_gap = 0.0
     first = await open_and_measure(page, vm, folder)
     stall_first = heartbeat.max_gap
@@ -227,11 +268,14 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "ratio_to_expected": round(first["all_thumbnails_s"] / expected, 2),
         "second_open_placeholders_s": second["placeholders_painted_s"],
         "second_open_all_thumbnails_s": second["all_thumbnails_s"],
+        "max_stall_ms_idle": round(idle_stall * 1000 - 10, 1),
         "max_stall_ms_first_open": round(stall_first * 1000 - 10, 1),
         "max_stall_ms_second_open": round(stall_second * 1000 - 10, 1),
         "switch_interval_s": sys.getswitchinterval(),
         "nice_workers": args.nice_workers,
     }
+    if args.trace_stalls:
+        result["stall_samples"] = heartbeat.top_stalls()
     if args.rss_count:
         big = ensure_images(args.work / f"small-{args.rss_count}", args.rss_count, False)
         vm3 = DatasetViewModel(executor)
@@ -253,6 +297,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from lora_studio.app import GUI_SWITCH_INTERVAL, WORKER_NICE
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=5000, help="images to open (default 5000)")
     parser.add_argument(
@@ -264,17 +310,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--work", type=Path, default=Path("/tmp/lora-bench"), help="where images are generated"
     )
+    # Defaults are what the app runs with (lora_studio/app.py: run_gui's switch interval and
+    # lower_worker_priority), so the numbers are the artist's; change them only to experiment.
     parser.add_argument(
         "--switch-interval",
         type=float,
-        default=None,
-        help="experiment: sys.setswitchinterval(seconds) before opening (CPython default 0.005)",
+        default=GUI_SWITCH_INTERVAL,
+        help=f"sys.setswitchinterval(seconds) before opening (app: {GUI_SWITCH_INTERVAL})",
     )
     parser.add_argument(
         "--nice-workers",
         type=int,
-        default=0,
-        help="experiment: raise the executor threads' nice value by this much (Linux)",
+        default=WORKER_NICE,
+        help=f"raise the executor threads' nice value by this much (Linux; app: {WORKER_NICE})",
+    )
+    parser.add_argument(
+        "--trace-stalls",
+        action="store_true",
+        help="sample the GUI thread's stack during stalls and print the top places",
     )
     args = parser.parse_args(argv)
     os.environ.setdefault("LORA_STUDIO_HOME", str(args.work / "home"))

@@ -23,6 +23,7 @@ from lora_studio.core.dataset.captions import first_line
 from lora_studio.core.dataset.checks import DoctorOptions, quick_findings
 from lora_studio.core.dataset.concurrency import CancelToken, ProgressCallback
 from lora_studio.core.dataset.doctor import DoctorReport, run_doctor
+from lora_studio.core.dataset.embedded_preview import embedded_preview
 from lora_studio.core.dataset.findings import Finding, Fix, Kind, Severity, sort_findings
 from lora_studio.core.dataset.fixes import FixOptions, FixReport, apply_fixes
 from lora_studio.core.dataset.importer import ImportReport, import_sources
@@ -135,6 +136,17 @@ class ThumbnailSource:
     @property
     def directory(self) -> Path:
         return self._cache.directory
+
+    def preview_bytes(self, path: Path) -> bytes | None:
+        """A camera's embedded preview for a first paint, when the real thumbnail is not cached
+        yet (a cached one is as quick and better); None otherwise."""
+        try:
+            if self._cache.get(path) is not None:
+                return None
+        except OSError:
+            return None
+        found = embedded_preview(path)
+        return found[0] if found is not None else None
 
     def thumbnail_bytes(self, path: Path) -> tuple[bytes | None, str | None]:
         """Encoded thumbnail (from the cache or made now), or (None, sentence naming the file)."""

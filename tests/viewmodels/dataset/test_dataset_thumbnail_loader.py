@@ -96,3 +96,42 @@ def test_pixmap_cache_evicts_least_recently_used(qapp) -> None:  # type: ignore[
     big = QPixmap(40, 40)
     assert sorted(cache.put("big", big)) == ["a", "c", "d"]  # the newest always stays
     assert cache.get("big") is not None
+
+
+def test_a_cameras_embedded_preview_is_painted_first_then_replaced(
+    qtbot, qloop, executor, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Real camera-style JPEGs through the real source: the grid gets the EXIF preview (red here)
+    at once, then the real thumbnail (blue) replaces it; a plain JPEG only gets the real one."""
+    from PIL import Image
+
+    from lora_studio.core.dataset.embedded_preview import with_exif_thumbnail
+    from lora_studio.viewmodels.dataset.core_adapter import ThumbnailSource
+
+    photo = Image.new("RGB", (1600, 1200), (20, 40, 220))
+    red = Image.new("RGB", (1600, 1200), (230, 20, 20))
+    camera = with_exif_thumbnail(photo, tmp_path / "camera.jpg", preview=red)
+    photo.save(tmp_path / "plain.jpg")
+    loader = ThumbnailLoader(executor, side=160, workers=1)
+    delivered: list[tuple[str, bool]] = []
+
+    def ready(path: Path, image: QImage) -> None:
+        colour = image.pixelColor(image.width() // 2, image.height() // 2)
+        delivered.append((path.name, colour.red() > colour.blue()))
+
+    loader.thumbnail_ready.connect(ready)
+    loader.start(ThumbnailSource(tmp_path), [], fill=False)
+    loader.request(camera)
+    loader.request(tmp_path / "plain.jpg")
+    qtbot.waitUntil(lambda: len(delivered) == 3, timeout=10_000)
+    camera_frames = [red_first for name, red_first in delivered if name == "camera.jpg"]
+    assert camera_frames == [True, False]  # the preview first, then the real picture
+    assert [red for name, red in delivered if name == "plain.jpg"] == [False]
+    # Once the real thumbnail is cached, a later request gets no preview (the cache is as quick).
+    delivered.clear()
+    loader.start(ThumbnailSource(tmp_path), [], fill=False)
+    loader.request(camera)
+    qtbot.waitUntil(lambda: len(delivered) == 1, timeout=10_000)
+    qtbot.wait(100)
+    assert delivered == [("camera.jpg", False)]
+    loader.shutdown()
