@@ -50,13 +50,20 @@ def make_jpegs(
     unique: int = 8,
     quality: int = 90,
     grain: int = 6,
+    camera: bool = False,
 ) -> list[Path]:
-    """`count` JPEGs of `size` in `folder` (`unique` distinct ones, the rest copies)."""
+    """`count` JPEGs of `size` in `folder` (`unique` distinct ones, the rest copies). With
+    `camera`, each carries a 160 px EXIF thumbnail like a camera's or a phone's."""
+    from lora_studio.core.dataset.embedded_preview import with_exif_thumbnail
+
     folder.mkdir(parents=True, exist_ok=True)
     originals: list[Path] = []
     for seed in range(min(unique, count)):
         path = folder / f"photo_{seed:05d}.jpg"
-        photo_like(*size, seed, grain).save(path, "JPEG", quality=quality)
+        if camera:
+            with_exif_thumbnail(photo_like(*size, seed, grain), path, quality=quality)
+        else:
+            photo_like(*size, seed, grain).save(path, "JPEG", quality=quality)
         originals.append(path)
     paths = list(originals)
     for index in range(len(originals), count):
