@@ -33,6 +33,7 @@ from PySide6.QtGui import QImage
 from lora_studio.viewmodels.dataset.core_adapter import ThumbnailSource
 
 PRIORITY_BATCH = 4
+PROGRESS_INTERVAL = 0.1  # seconds between fill_progress updates
 PREVIEW_BATCH = 16  # embedded previews cost ~1 ms each: a screenful in one or two batches
 # Background batches are sized to take about this long: long enough that the per-batch round trip
 # through the event loop is noise, short enough that a visible row waits at most ~one batch.
@@ -134,6 +135,7 @@ class ThumbnailLoader(QObject):
         self._fill_total = 0
         self._fill_done = 0
         self._fill_started = 0.0
+        self._last_progress = 0.0
         self._filling = False
         self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -307,7 +309,15 @@ class ThumbnailLoader(QObject):
             elif result.error is not None:
                 self.thumbnail_failed.emit(result.path, result.error)
         if self._filling:
-            self.fill_progress.emit(self._fill_done, self._fill_total)
+            # At most ~10 progress updates a second: from the disk cache a batch arrives every
+            # few ms, and each update repaints the page's label.
+            now = time.perf_counter()
+            if (
+                now - self._last_progress >= PROGRESS_INTERVAL
+                or self._fill_done >= self._fill_total
+            ):
+                self._last_progress = now
+                self.fill_progress.emit(self._fill_done, self._fill_total)
             if self._fill_done >= self._fill_total:
                 self._filling = False
                 self.fill_finished.emit(time.perf_counter() - self._fill_started)
