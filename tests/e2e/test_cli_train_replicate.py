@@ -188,24 +188,45 @@ def test_ctrl_c_cancels_the_training_on_replicate(fake: FakeReplicate, tmp_path:
     assert not (tmp_path / "out" / "hero.safetensors").exists()
 
 
-def test_a_killed_run_is_finished_by_jobs_attach(fake: FakeReplicate, tmp_path: Path) -> None:
+@pytest.mark.parametrize("moment", ["after_create", "during_create"])
+def test_a_killed_run_is_finished_by_jobs_attach(
+    fake: FakeReplicate, tmp_path: Path, moment: str
+) -> None:
     fast_polling()
     fake.steps_per_second = 40.0
+    if moment == "during_create":
+        fake.faults.slow_create = 1.5  # killed while the create request is on its way
     out = tmp_path / "out"
     proc = cli(
         *train_args(fake, make_dataset(tmp_path / "ds", 2), out, "--set", "max_steps=200"),
         token=fake.token,
     )
+
+    def create_sent() -> bool:
+        return any(m == "POST" and p.endswith("/trainings") for m, p, _ in fake.requests)
+
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not fake.trainings:
+    while time.monotonic() < deadline and not (
+        fake.trainings if moment == "after_create" else create_sent()
+    ):
         time.sleep(0.05)
     proc.kill()  # no cleanup at all, like a crash or a closed laptop
     stdout, _ = proc.communicate(timeout=30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not fake.trainings:
+        time.sleep(0.05)  # the server finishes the request its client abandoned
     assert fake.trainings, "the training was never created"
     with JobStore() as store:
         (job,) = store.list()
         assert job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
-        assert job.backend_job_id == next(iter(fake.trainings))  # stored before/at create
+        # Killed between the create request and its reply, or after: either the id is on record,
+        # or the `creating` record with the dataset's marker is, and attach finds the training.
+        if moment == "during_create":
+            assert job.backend_job_id is None
+        if job.backend_job_id is None:
+            assert job.backend_state["phase"] == "creating" and job.backend_state["file_url"]
+        else:
+            assert job.backend_job_id == next(iter(fake.trainings))
     attach = cli("jobs", "attach", job.id, "--out", str(out), "--json", token=fake.token)
     stdout, stderr = attach.communicate(timeout=120)
     assert attach.returncode == 0, stderr

@@ -75,3 +75,10 @@ def test_reattach_reads_only_the_tail_of_a_long_log() -> None:
     losses = [e for e in events if isinstance(e, Loss)]
     assert losses[-1].step == 6000 and len(losses) < 1000  # only the tail was parsed
     assert [e for e in events if isinstance(e, Progress)][-1].step == 6000
+
+
+def test_a_reattached_job_does_not_record_its_losses_twice() -> None:
+    log = "\n".join(trainer.bar(s, 100, 4e-4, s, 1.0) for s in range(1, 41)) + "\n"
+    events = LogReader(steps=100, recorded_through=30).feed(log)
+    assert [e.step for e in events if isinstance(e, Loss)] == list(range(31, 41))
+    assert [e.step for e in events if isinstance(e, Progress)] == [40]

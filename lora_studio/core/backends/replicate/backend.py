@@ -291,7 +291,11 @@ class ReplicateBackend:
             state.training_id, state.phase = str(found["id"]), "created"
             if save_state is not None:
                 await save_state(state.to_dict(), state.training_id)
-        reader = self._readers.setdefault(job.id, LogReader(steps=state.steps or None))
+        progress = getattr(job, "progress", None)  # a Job re-attached after a restart
+        recorded = int(getattr(progress, "step", 0) or 0)
+        reader = self._readers.setdefault(
+            job.id, LogReader(steps=state.steps or None, recorded_through=recorded)
+        )
 
         def remember() -> None:
             # A cancel asked meanwhile (here or by `jobs cancel` elsewhere) stays on record.

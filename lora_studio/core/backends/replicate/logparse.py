@@ -95,6 +95,7 @@ class LogReader:
     """Turns successive full-log snapshots into new events. `steps`: the requested total."""
 
     steps: int | None = None
+    recorded_through: int = 0  # a re-attached job's losses up to here are already on record
     seen: int = 0  # characters of the log already consumed
     last_step: int = 0
     loss_steps: set[int] = field(default_factory=set)
@@ -123,7 +124,8 @@ class LogReader:
             if self.steps and bar.total != self.steps:
                 continue  # a bar of another phase that happens to share the name
             best = bar
-            if bar.loss is not None and bar.step > 0 and bar.step not in self.loss_steps:
+            new = bar.step > self.recorded_through and bar.step not in self.loss_steps
+            if bar.loss is not None and bar.step > 0 and new:
                 self.loss_steps.add(bar.step)
                 events.append(Loss(bar.step, bar.loss if math.isfinite(bar.loss) else math.nan))
         self.lines.extend(text_lines)
