@@ -30,7 +30,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from lora_studio.core.jobs import Job, JobEvent, JobStore
 from lora_studio.core.jobs.records import LogLine, LossPoint
 from lora_studio.viewmodels.background import BackgroundWork, has_running_loop
-from lora_studio.viewmodels.jobs_actions import cancel_question, inspect_text
 from lora_studio.viewmodels.jobs_live import (
     LiveJob,
     format_duration,
@@ -41,6 +40,7 @@ from lora_studio.viewmodels.jobs_live import (
     seed_tracker,
     summary_lines,
 )
+from lora_studio.viewmodels.jobs_vm_actions import JobActionsMixin
 from lora_studio.viewmodels.models.jobs_table_model import JobRow, JobsTableModel
 from lora_studio.viewmodels.models.samples_model import (
     SampleGrid,
@@ -93,7 +93,7 @@ def _row(job: Job) -> JobRow:
     )
 
 
-class JobsViewModel(QObject):
+class JobsViewModel(JobActionsMixin, QObject):
     error_changed = Signal(str)
     busy_changed = Signal(bool)
     selected_job_id_changed = Signal(str)
@@ -207,8 +207,8 @@ class JobsViewModel(QObject):
         self._work.spawn(self._run_refresh(), self._set_error)
 
     def select(self, job_id: str) -> None:
-        if job_id == self.selected_job_id and self._selected is not None:
-            return
+        if job_id == self.selected_job_id:
+            return  # already shown or being read: a second read could race the live lines
         self.selected_job_id = job_id
         self._selected = None
         self._loss_count = 0
@@ -241,85 +241,6 @@ class JobsViewModel(QObject):
         """Overlay these jobs' losses on the chart (the selected one is always shown)."""
         self._compare = [job_id for job_id in job_ids if job_id != self.selected_job_id][:6]
         self._work.spawn(self._run_load_overlays(list(self._compare)), self._set_error)
-
-    def cancel_selected(self) -> None:
-        """Ask the view to confirm, saying what this backend can and cannot stop."""
-        job = self._selected
-        if job is None or job.is_finished:
-            return
-        if self._cancel_handler is None:
-            self.error = (
-                "Cancelling is not available: no training backend is configured in this window."
-            )
-            return
-        self.cancel_requested.emit(job.id, cancel_question(job))
-
-    def confirm_cancel(self, job_id: str) -> None:
-        if self._cancel_handler is None or self.busy:
-            return
-        self.busy = True
-        self._work.spawn(self._run_cancel(job_id), self._set_error)
-
-    def retry_selected(self) -> None:
-        job = self._selected
-        if job is None or not job.is_finished:
-            return
-        if self._retry_handler is None:
-            self.error = "Retrying is not available: no training backend is set up in this window."
-            return
-        self.busy = True
-        self._work.spawn(self._run_retry(job.id), self._set_error)
-
-    def duplicate_selected(self) -> None:
-        """Open the Train wizard filled in with this job's dataset, preset and settings."""
-        job = self._selected
-        if job is not None:
-            self.edit_requested.emit(job.dataset_path, job.preset or "", dict(job.config))
-
-    def inspect_selected(self) -> None:
-        job = self._selected
-        path = output_file(job) if job is not None else ""
-        if path:
-            self._work.spawn(self._run_inspect(path), self._set_error)
-
-    def delete_selected(self) -> None:
-        job = self._selected
-        if job is None:
-            return
-        if self._events is not None and self._events.is_following(job.id):
-            self.error = f"Job {job.name} is still running here; cancel it before deleting it."
-            return
-        self.delete_requested.emit(
-            job.id,
-            f"Delete the record of job {job.name}? Its loss curve and logs go with it; the "
-            "trained LoRA files stay where they are.",
-        )
-
-    def confirm_delete(self, job_id: str) -> None:
-        self._work.spawn(self._run_delete(job_id), self._set_error)
-
-    def promote_selected(self, step: int) -> None:
-        """ "Use this checkpoint": ask the view to confirm making `step` the final LoRA."""
-        job = self._selected
-        if job is None or step <= 0:
-            return
-        if self._promote_handler is None or not job.is_finished or not output_file(job):
-            self.error = "Only a finished job with a downloaded LoRA can take another checkpoint."
-            return
-        if all(c.step != step for c in job.checkpoints):
-            self.error = f"Job {job.name} kept no checkpoint at step {step}."
-            return
-        self.promote_requested.emit(
-            job.id,
-            step,
-            f"Use the checkpoint of step {step} as {job.name}'s LoRA? It replaces "
-            f"{output_file(job)} (with our metadata); the current file is kept beside it.",
-        )
-
-    def confirm_promote(self, job_id: str, step: int) -> None:
-        if self._promote_handler is not None:
-            self.busy = True
-            self._work.spawn(self._run_promote(job_id, step), self._set_error)
 
     # -- live events (GUI thread; must stay cheap) ---------------------------------------------
 
@@ -431,7 +352,8 @@ class JobsViewModel(QObject):
             kept = [(s, v) for s, v in zip(steps, values, strict=True) if s > last]
             live.new_steps = [s for s, _ in kept] + live.new_steps
             live.new_values = [v for _, v in kept] + live.new_values
-            live.take_logs()
+            stored = {line.text for line in logs[-200:]}
+            live.new_logs = [line for line in live.take_logs() if line.text not in stored]
         self._selected = job
         self._jobs[job_id] = job
         self._loss_count = len(loss)
@@ -457,45 +379,6 @@ class JobsViewModel(QObject):
             )
         if job_ids == self._compare:
             self.overlays_changed.emit(series)
-
-    async def _run_cancel(self, job_id: str) -> None:
-        assert self._cancel_handler is not None
-        try:
-            message = await self._cancel_handler(job_id)
-        finally:
-            self.busy = False
-        if message:
-            self.cancel_finished.emit(message)
-        self.refresh()
-
-    async def _run_retry(self, job_id: str) -> None:
-        assert self._retry_handler is not None
-        try:
-            new_id = await self._retry_handler(job_id)
-        finally:
-            self.busy = False
-        self.refresh()
-        self.select(new_id)
-
-    async def _run_promote(self, job_id: str, step: int) -> None:
-        assert self._promote_handler is not None
-        try:
-            message = await self._promote_handler(job_id, step)
-        finally:
-            self.busy = False
-        self.promote_finished.emit(message)
-        self.refresh()
-
-    async def _run_inspect(self, path: str) -> None:
-        title, text = await self._work.blocking(inspect_text, path)
-        self.inspect_ready.emit(title, text)
-
-    async def _run_delete(self, job_id: str) -> None:
-        await self._io(self._store.delete, job_id)
-        self._live.pop(job_id, None)
-        if job_id == self.selected_job_id:
-            self.select("")
-        self.refresh()
 
     # -- applying what was read ----------------------------------------------------------------
 
