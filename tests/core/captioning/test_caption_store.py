@@ -165,3 +165,27 @@ def test_paths_through_a_symlink(root: Path, tmp_path: Path) -> None:
     assert store.write(img(root, "b"), "via the real path")
     assert store.relative(img(link, "b")) == "10_cat/b.png"
     assert CaptionStore(root).undo() == [img(root, "b")]
+
+
+def test_big_step_is_written_in_parallel_with_progress(tmp_path: Path) -> None:
+    images = []
+    for n in range(40):
+        image = tmp_path / f"p{n:02d}.png"
+        image.write_bytes(b"x")
+        images.append(image)
+    store = CaptionStore(tmp_path)
+    ticks: list[int] = []
+    changes = {image: f"caption {image.stem}" for image in images}
+    assert (
+        store.apply(changes, label="Batch", progress=lambda done, total: ticks.append(done)) == 40
+    )
+    assert ticks == list(range(1, 41))
+    assert all(i.with_suffix(".txt").read_text() == f"caption {i.stem}" for i in images)
+    group = store.new_group()
+    for image in images[:10]:  # the same captions twice in one group step
+        store.write(image, "first", group=group)
+        store.write(image, "second", group=group)
+    assert len(store.undo()) == 10
+    assert images[3].with_suffix(".txt").read_text() == "caption p03"
+    store.redo()
+    assert all(i.with_suffix(".txt").read_text() == "second" for i in images[:10])
