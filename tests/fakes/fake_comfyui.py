@@ -370,7 +370,7 @@ class FakeComfyUI:
             return web.Response(status=400)
         subfolder = str(form.get("subfolder", ""))
         # type=output with subfolder=loras lands in output/loras, a registered LoRA folder: how
-        # `lora-studio render` puts a LoRA from elsewhere onto the server (PROTOCOLS.md §1.6).
+        # `lora-studio render` puts a LoRA from elsewhere onto the server (docs/protocols.md §1.6).
         bases = {"input": self.input_dir, "temp": self.temp_dir, "output": self.output_dir}
         base = bases.get(str(form.get("type", "input")))
         if base is None:

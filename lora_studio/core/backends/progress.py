@@ -1,5 +1,5 @@
 """Core: progress and loss from trainers' console output — the shared tqdm reading, and the parser
-for kohya sd-scripts (PROTOCOLS.md Part A2, §4.5).
+for kohya sd-scripts (docs/protocols.md §4.5).
 
 tqdm writes a bar as `\\r`-prefixed segments with no newline until it closes; other writers' lines
 get glued to the end of the last segment. `SegmentSplitter` turns a byte stream's text into

@@ -1,7 +1,7 @@
 """Core/ComfyUI: render test images with a LoRA — the sample grid's and `lora-studio render`'s
 engine.
 
-The graph is the one recorded on a real 0.3.64 server (PROTOCOLS.md Part A3,
+The graph is the one recorded on a real 0.3.64 server (docs/protocols.md §2.7,
 `infer_with_lora_workflow.json`): CheckpointLoaderSimple → LoraLoaderModelOnly → CLIPTextEncode
 (prompt, and an empty negative) → EmptyLatentImage → KSampler → VAEDecode → SaveImage. Without a
 LoRA the loader is left out (the reference image). `lora_name` is a file in `models/loras` or

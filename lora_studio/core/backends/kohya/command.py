@@ -1,4 +1,4 @@
-"""Core/kohya: the dataset TOML and the argument list for one run (PROTOCOLS.md §4.2–4.4).
+"""Core/kohya: the dataset TOML and the argument list for one run (docs/protocols.md §4.2, §4.3, §4.4).
 
 Pure functions of the config, the dataset and the settings, so a test can compare every flag with
 the config and the metadata kohya writes. The dataset is *staged*: each folder of the artist's
