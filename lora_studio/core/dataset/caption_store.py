@@ -430,8 +430,19 @@ class CaptionStore:
             log.warning("Could not finish the interrupted caption change: %s", exc)
 
     def _compact(self) -> None:
-        """Rewrite the journal with only the last `max_steps` steps (atomically)."""
+        """Rewrite the journal with only the last `max_steps` steps (atomically), and no more
+        than half the size limit of them, so that a history of whole-dataset batch steps does
+        not make every later open compact again."""
         start = max(0, self._position - self.max_steps)
+        budget = _COMPACT_BYTES // 2
+        for index in range(self._position - 1, start - 1, -1):
+            budget -= sum(
+                len(c.path) + len(c.old or "") + len(c.new or "") + 40
+                for c in self._steps[index].changes
+            )
+            if budget < 0 and index < self._position - 1:  # always keep the last step
+                start = index + 1
+                break
         kept = self._steps[start:]
         lines: list[str] = []
         for step in kept:

@@ -189,3 +189,16 @@ def test_big_step_is_written_in_parallel_with_progress(tmp_path: Path) -> None:
     assert images[3].with_suffix(".txt").read_text() == "caption p03"
     store.redo()
     assert all(i.with_suffix(".txt").read_text() == "second" for i in images[:10])
+
+
+def test_compaction_also_bounds_the_size(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lora_studio.core.dataset import caption_store
+
+    monkeypatch.setattr(caption_store, "_COMPACT_BYTES", 20_000)
+    store = CaptionStore(root)
+    for n in range(8):  # 8 steps of ~4 KB each: over the 20 KB limit
+        store.write(img(root, "a"), f"{n} " + "long caption " * 300)
+    reopened = CaptionStore(root)
+    assert 1 <= len(reopened.history()) <= 3  # about half the limit is kept
+    assert reopened.journal_path.stat().st_size < 20_000
+    assert len(CaptionStore(root).history()) == len(reopened.history())  # stable: no re-compaction
