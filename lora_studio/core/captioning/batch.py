@@ -15,7 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lora_studio.core.captioning.tags import dedupe_tags, join_tags, split_tags, tag_key
+from lora_studio.core.captioning.tags import (
+    dedupe_tags,
+    join_tags,
+    normalise_tag,
+    split_tags,
+    tag_key,
+)
 from lora_studio.core.errors import ConfigError
 
 
@@ -205,3 +211,19 @@ def plan_dedupe(captions: Mapping[Path, str], *, separator: str = ",") -> BatchP
         return text if len(kept) == len(tags) else join_tags(kept, separator)
 
     return _plan(captions, "Remove duplicate tags", transform)
+
+
+def plan_normalise(
+    captions: Mapping[Path, str], *, lowercase: bool = False, separator: str = ","
+) -> BatchPlan:
+    """Clean spacing: one space inside tags, `", "` between them, no empty tags; optionally
+    lower-case. A caption without the separator (a sentence) only has its spaces collapsed."""
+
+    def transform(text: str) -> str:
+        if separator in text:
+            tags = [normalise_tag(t, lowercase=lowercase) for t in split_tags(text, separator)]
+            return join_tags(tags, separator)
+        return normalise_tag(text, lowercase=lowercase)
+
+    label = "Normalise captions" + (" (lower-case)" if lowercase else "")
+    return _plan(captions, label, transform)

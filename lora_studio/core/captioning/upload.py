@@ -35,9 +35,10 @@ class UploadImage:
     width: int
     height: int
     mime: str = "image/jpeg"
+    encoded: str = ""  # base64 of `data`, made on the worker thread (not the event loop)
 
     def base64(self) -> str:
-        return base64.b64encode(self.data).decode("ascii")
+        return self.encoded or base64.b64encode(self.data).decode("ascii")
 
     def data_url(self) -> str:
         return f"data:{self.mime};base64,{self.base64()}"
@@ -68,7 +69,10 @@ def prepare_upload(path: Path, max_side: int = DEFAULT_MAX_SIDE) -> UploadImage:
         out = BytesIO()
         # No exif=, icc_profile= or xmp= arguments: Pillow writes none of them then.
         picture.save(out, "JPEG", quality=JPEG_QUALITY, optimize=False)
-        return UploadImage(out.getvalue(), picture.width, picture.height)
+        data = out.getvalue()
+        return UploadImage(
+            data, picture.width, picture.height, encoded=base64.b64encode(data).decode("ascii")
+        )
     except CaptionError:
         raise
     except Exception as exc:  # Pillow raises many types for damaged files

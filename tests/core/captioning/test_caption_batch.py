@@ -9,6 +9,7 @@ import pytest
 from lora_studio.core.captioning.batch import (
     plan_dedupe,
     plan_find_replace,
+    plan_normalise,
     plan_prefix_suffix,
     plan_remove_tag,
     plan_rename_tag,
@@ -87,3 +88,10 @@ def test_plan_applies_as_one_undo_step(tmp_path: Path) -> None:
     assert CaptionStore(tmp_path).undo_label == plan.label
     assert len(CaptionStore(tmp_path).undo()) == 3
     assert (tmp_path / "a.txt").read_text() == "a, smile"
+
+
+def test_normalise() -> None:
+    caps = {A: "Red  Hair ,smile,,  ", B: "A  man\twalking", C: "red hair, smile"}
+    assert plan_normalise(caps).changes == {A: "Red Hair, smile", B: "A man walking"}
+    lower = plan_normalise(caps, lowercase=True)
+    assert lower.changes[A] == "red hair, smile" and lower.count == 2 and "lower" in lower.label
