@@ -151,13 +151,18 @@ def best_start_time(command: list[str], env: dict[str, str], cwd: Path, runs: in
     return best
 
 
+def commands_in_help(text: str) -> list[str]:
+    """The sub-command names listed under "commands:" in `lora-studio --help`."""
+    block = text.split("commands:", 1)[1]
+    return re.findall(r"^    (\w[\w-]*)(?:\s|$)", block, flags=re.MULTILINE)
+
+
 def subcommands(executable: Path, env: dict[str, str], cwd: Path) -> list[str]:
     """The sub-commands the bundle's own --help lists (so a new command is checked too)."""
     text = subprocess.run(
         [str(executable), "--help"], env=env, cwd=cwd, check=True, capture_output=True, text=True
     ).stdout
-    block = text.split("commands:", 1)[1]
-    return re.findall(r"^    (\w[\w-]*)(?:\s|$)", block, flags=re.MULTILINE)
+    return commands_in_help(text)
 
 
 def check_bundle() -> int:
