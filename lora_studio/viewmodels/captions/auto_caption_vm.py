@@ -13,7 +13,9 @@ settings (never a key: keys live in the keychain or the environment).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import importlib
 import logging
 import threading
 import time
@@ -335,10 +337,10 @@ class AutoCaptionViewModel(QObject):
         )
 
     async def _build(self, kind: str, **settings: Any) -> CaptionProvider:
-        """Make the provider in the executor: an HTTP client loads the CA bundle (~50-80 ms)."""
+        """Make the provider in the executor (see `_make_provider`)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._executor, functools.partial(build_provider, kind, **settings)
+            self._executor, functools.partial(_make_provider, kind, **settings)
         )
 
     async def _run(
@@ -495,6 +497,16 @@ class AutoCaptionViewModel(QObject):
             url=self.url or None,
         )
         self.estimate_text = _describe_estimate(count, estimate)
+
+
+def _make_provider(kind: str, **settings: Any) -> CaptionProvider:
+    """Worker thread: the provider, with what its first request would otherwise load on the GUI
+    thread — the HTTP client reads the CA bundle (~50-80 ms) and anyio imports its asyncio
+    backend (~0.2 s, measured with benchmarks/bench_captions_gui_stall.py)."""
+    if kind != "template":
+        with contextlib.suppress(ImportError):
+            importlib.import_module("anyio._backends._asyncio")
+    return build_provider(kind, **settings)
 
 
 def _describe_estimate(count: int, estimate: AutoCaptionEstimate) -> str:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QToolButton,
@@ -91,6 +92,9 @@ class CaptionsPage(QWidget):
         strip = QHBoxLayout(self.run_strip)
         strip.setContentsMargins(0, 0, 0, 0)
         self.run_label = QLabel(self.run_strip)
+        # Its text changes with every picture: a fixed size policy keeps that from re-laying out
+        # (and repainting) the whole page each time.
+        self.run_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.run_show_button = QPushButton("Show", self.run_strip)
         self.run_cancel_button = QPushButton("Cancel", self.run_strip)
         strip.addWidget(self.run_label, 1)
