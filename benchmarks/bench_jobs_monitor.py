@@ -8,12 +8,15 @@ offscreen) draw it live. The real pace of the issue is 50 steps a second for 100
 
 Measured (targets from the issue):
 - `stall_ms_max` / `stall_ms_p99`: how late a 5 ms GUI-thread timer fired while streaming (≤ 50);
+  on a shared machine that includes waiting for a CPU, so `gui_busy_ms_max` / `_p99` also give the
+  GUI thread's own CPU time between two ticks — the longest stretch our code kept it busy;
 - `frame_ms_median_100k`: one chart frame (redraw + paint of the plot) with 100,000 points
   (≤ 10), next to `frame_ms_median_100` for 100 points — the cost does not grow with the series;
 - `store_backlog_max`: most events ever queued for the store thread (bounded);
 - `cli_stall_ms_max`: the same GUI stall while another *process* holds the store's write lock
   for 300 ms out of every 400 ms (a `lora-studio train` writing) (≤ 50);
-- `start_s` / `idle_rss_mb`: `lora-studio --self-test` wall time and peak RSS (≤ 1.5 s, ≤ 300 MB).
+- `start_s` / `idle_rss_mb`: `lora-studio --self-test` wall time and peak RSS (≤ 1.5 s, ≤ 300 MB);
+  `start_cpu_s` its CPU time (the machine's load does not inflate it).
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_jobs_monitor.py [--steps 100000] [--speedup 20]
     # the issue's pace exactly, at 95,000–100,000 points: --prefill 95000 --speedup 1
@@ -132,27 +135,34 @@ class StallMeter:
 
     def __init__(self) -> None:
         self.late: list[float] = []
+        self.busy: list[float] = []  # GUI-thread CPU between two ticks: what *we* kept it busy
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self.timer = QTimer()
         self.timer.setInterval(5)
         self.timer.timeout.connect(self._tick)
 
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         self.late.append(max(0.0, (now - self._last) * 1000 - 5))
-        self._last = now
+        self.busy.append((cpu - self._last_cpu) * 1000)
+        self._last, self._last_cpu = now, cpu
 
     def start(self) -> None:
         self.late.clear()
-        self._last = time.perf_counter()
+        self.busy.clear()
+        self._last, self._last_cpu = time.perf_counter(), time.thread_time()
         self.timer.start()
 
     def stop(self) -> dict[str, float]:
         self.timer.stop()
         ordered = sorted(self.late) or [0.0]
+        busy = sorted(self.busy) or [0.0]
         return {
             "max": round(ordered[-1], 1),
             "p99": round(ordered[int(0.99 * (len(ordered) - 1))], 1),
+            "cpu_max": round(busy[-1], 1),
+            "cpu_p99": round(busy[int(0.99 * (len(busy) - 1))], 1),
         }
 
 
@@ -205,6 +215,7 @@ async def stream(args: argparse.Namespace, app: QApplication, folder: Path) -> d
     await backend.prefilled.wait()
     await asyncio.sleep(2.0)  # the store and the page catch up with the prefilled history
     gc_pauses.clear()
+    store.worker.max_backlog_seen = store.worker.backlog
     meter.start()
     backend.go.set()
     started = time.perf_counter()
@@ -221,6 +232,8 @@ async def stream(args: argparse.Namespace, app: QApplication, folder: Path) -> d
         "gc_pause_ms_max": round(max(gc_pauses, default=0.0), 1),
         "stall_ms_max": stall["max"],
         "stall_ms_p99": stall["p99"],
+        "gui_busy_ms_max": stall["cpu_max"],
+        "gui_busy_ms_p99": stall["cpu_p99"],
         "store_backlog_max": store.worker.max_backlog_seen,
         "store_writes": store.worker.writes,
         "points_shown": shown,
@@ -246,6 +259,8 @@ async def stream(args: argparse.Namespace, app: QApplication, folder: Path) -> d
     writer.wait()
     result["cli_stall_ms_max"] = stall2["max"]
     result["cli_stall_ms_p99"] = stall2["p99"]
+    result["cli_gui_busy_ms_max"] = stall2["cpu_max"]
+    result["load_average"] = round(os.getloadavg()[0], 1)
     vm.shutdown()
     await service.aclose()
     page.close()
@@ -263,8 +278,12 @@ def start_and_rss() -> dict[str, float]:
         stderr=subprocess.DEVNULL,
     )
     wall = time.perf_counter() - started
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"start_s": round(wall, 2), "idle_rss_mb": round(rss, 1)}
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "start_s": round(wall, 2),
+        "start_cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "idle_rss_mb": round(usage.ru_maxrss / 1024, 1),
+    }
 
 
 def main() -> int:

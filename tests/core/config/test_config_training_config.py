@@ -27,7 +27,7 @@ CONTRACT_FIELDS = [
     "resolution", "bucketing", "min_bucket_reso", "max_bucket_reso", "bucket_reso_steps",
     "mixed_precision", "lr_scheduler", "lr_warmup_steps", "optimizer", "seed", "trigger_word",
     "shuffle_caption", "keep_tokens", "save_every_n_epochs", "output_name",
-    "gradient_checkpointing", "train_text_encoder", "schema_version",
+    "gradient_checkpointing", "train_text_encoder", "sample_prompts", "schema_version",
 ]  # fmt: skip
 
 
