@@ -30,6 +30,9 @@ def isolated_home(
     return home
 
 
+_CLOSED_QT_LOOPS: list[asyncio.AbstractEventLoop] = []
+
+
 @pytest.fixture
 def qloop(qapp) -> Iterator[asyncio.AbstractEventLoop]:  # type: ignore[no-untyped-def]
     import qasync
@@ -52,6 +55,9 @@ def qloop(qapp) -> Iterator[asyncio.AbstractEventLoop]:  # type: ignore[no-untyp
         asyncio.events._set_running_loop(None)
         loop.close()
         asyncio.set_event_loop(None)
+        # Keep the closed loop (and its Qt timers' Python objects) alive: collected later, in the
+        # middle of another test, a timer of it fired on a deleted QObject and crashed Qt.
+        _CLOSED_QT_LOOPS.append(loop)
 
 
 @pytest.fixture

@@ -176,6 +176,13 @@ def write_lora_file(path: Path, rank: int, data_bytes: int, seed: int) -> None:
     """A structurally valid safetensors LoRA (ComfyUI key style, no __metadata__)."""
     header: dict[str, Any] = {}
     offset = 0
+    # A new LoRA's alpha is fixed at 1.0 (PROTOCOLS.md §2.1), stored as a bf16 scalar.
+    header["diffusion_model.input_blocks.1.1.proj_in.alpha"] = {
+        "dtype": "BF16",
+        "shape": [],
+        "data_offsets": [0, 2],
+    }
+    offset = 2
     keys = [
         ("diffusion_model.input_blocks.1.1.proj_in.lora_down.weight", [rank, 320]),
         ("diffusion_model.input_blocks.1.1.proj_in.lora_up.weight", [320, rank]),
@@ -197,8 +204,9 @@ def write_lora_file(path: Path, rank: int, data_bytes: int, seed: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as handle:
         handle.write(struct.pack("<Q", len(raw)) + raw)
+        handle.write(b"\x80\x3f")  # bf16 1.0
         block = rng.randbytes(1 << 16)
-        left = offset
+        left = offset - 2
         while left > 0:
             piece = block[: min(left, len(block))]
             handle.write(piece)

@@ -164,7 +164,7 @@ def test_happy_path_end_to_end(
         hashlib.sha256(files[0].read_bytes()).digest()
         == hashlib.sha256(served.read_bytes()).digest()
     )
-    assert check_safetensors_file(files[0]) == 3
+    assert check_safetensors_file(files[0]) == 4  # alpha, down, up, padding
     assert any("Loading images from folder" in line for line in logs)
 
 
