@@ -25,6 +25,7 @@ from lora_studio.core.jobs import (
     JobStore,
     Loss,
     Progress,
+    Sample,
     StatusChanged,
 )
 from lora_studio.core.training.dataset_input import load_training_dataset
@@ -265,3 +266,28 @@ def test_finished_event_names_the_file_in_the_run_folder(tmp_path: Path, model: 
     final, events, _, _ = run_job(tmp_path, model)
     assert not any(isinstance(e, Finished) for e in events[:-1])
     assert Path(final.backend_state["run_dir"], "output", "hero.safetensors").exists()
+
+
+def test_sample_prompts_are_rendered_by_kohya_and_reported(tmp_path: Path, model: Path) -> None:
+    argv_file = tmp_path / "argv.json"
+    final, events, _, _ = run_job(
+        tmp_path,
+        model,
+        {"FAKE_KOHYA_ARGV": str(argv_file)},
+        sample_prompts=["ohwx, portrait", "ohwx, in a garden"],
+    )
+    assert final.status is JobStatus.COMPLETED, final.error
+    argv = json.loads(argv_file.read_text())
+    assert "--sample_at_first" in argv
+    assert argv[argv.index("--sample_every_n_steps") + 1] == "1"
+    prompts = Path(argv[argv.index("--sample_prompts") + 1]).read_text().splitlines()
+    assert prompts == [
+        "ohwx, portrait --w 512 --h 512 --d 7",
+        "ohwx, in a garden --w 512 --h 512 --d 7",
+    ]
+    samples = [e for e in events if isinstance(e, Sample)]
+    assert [(s.step, s.prompt, s.with_lora) for s in samples[:2]] == [
+        (0, "ohwx, portrait", False),
+        (0, "ohwx, in a garden", False),
+    ]
+    assert {s.step for s in samples} == {0, 3, 6} and all(Path(s.path).is_file() for s in samples)

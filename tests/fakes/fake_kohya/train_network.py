@@ -86,12 +86,28 @@ def write_lora(path: Path, argv: list[str], step: int | None) -> None:
     build_from_header_dump({"__metadata__": metadata, "tensors": tensors}, path)
 
 
+def write_samples(folder: Path, name: str, step: int, prompts: list[str]) -> None:
+    """kohya's sample images: `<name>_<step:06d>_<idx:02d>_<YYYYmmddHHMMSS>_<seed>.png`."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    for index, prompt in enumerate(p for p in prompts if p.strip()):
+        seed = re.search(r"--d (\d+)", prompt)
+        suffix = f"_{seed.group(1)}" if seed else ""
+        path = folder / f"{name}_{step:06d}_{index:02d}_{stamp}{suffix}.png"
+        Image.new("RGB", (64, 64), (step * 20 % 255, 80, 160)).save(path)
+
+
 def main() -> int:
     argv = sys.argv[1:]
     if os.environ.get("FAKE_KOHYA_ARGV"):
         Path(os.environ["FAKE_KOHYA_ARGV"]).write_text(json.dumps([Path(sys.argv[0]).name, *argv]))
     run = os.environ.get("FAKE_KOHYA_RUN", "A_rich")
-    if run == "A_rich" and not dataset_has_data(flag(argv, "--dataset_config")):
+    prompts_file = flag(argv, "--sample_prompts")
+    if run == "A_rich" and prompts_file:
+        run = "N_samples"  # the real run with --sample_prompts
+    if run in ("A_rich", "N_samples") and not dataset_has_data(flag(argv, "--dataset_config")):
         run = "D_fail_norepeat"
     scale = float(os.environ.get("FAKE_KOHYA_TIME_SCALE", "0.02"))
     fault = os.environ.get("FAKE_KOHYA_FAULT", "")
@@ -101,6 +117,9 @@ def main() -> int:
     recorded = json.loads((folder / "run.json").read_text())
     start = time.monotonic()
     streams = {"stdout": sys.stdout, "stderr": sys.stderr}
+    prompts = Path(prompts_file).read_text().splitlines() if prompts_file else []
+    if prompts and "--sample_at_first" in argv:
+        write_samples(Path(out_dir) / "sample", name, 0, prompts)
     for line in (folder / "events.jsonl").read_text(encoding="utf-8").splitlines():
         event = json.loads(line)
         if event["stream"] not in streams:
@@ -120,6 +139,8 @@ def main() -> int:
                     time.sleep(1)
             if fault == "nan" and any(n >= 3 for n in reached):
                 text = re.sub(r"avr_loss=[0-9.]+", "avr_loss=nan", text)
+        for match in re.finditer(r"サンプル画像生成 ステップ: (\d+)", text):
+            write_samples(Path(out_dir) / "sample", name, int(match.group(1)), prompts)
         for match in re.finditer(r"saving checkpoint: (\S+\.safetensors)", text):
             target = Path(match.group(1))
             final = target.name == f"{name}.safetensors"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import shutil
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -35,6 +36,7 @@ from lora_studio.core.backends.kohya.command import (
     SCRIPTS,
     bucket_plan,
     dataset_toml,
+    sample_prompts_text,
     stage_dataset,
     trainer_args,
 )
@@ -55,7 +57,7 @@ from lora_studio.core.config.training_config import (
     config_from_dict,
 )
 from lora_studio.core.errors import BackendError, JobError
-from lora_studio.core.jobs.events import Failed, Finished, JobEvent, StatusChanged
+from lora_studio.core.jobs.events import Failed, Finished, JobEvent, Sample, StatusChanged
 from lora_studio.core.jobs.status import JobStatus
 
 log = logging.getLogger(__name__)
@@ -221,9 +223,13 @@ class KohyaBackend:
         await save_state(state, None)  # on record before anything starts
         toml_path = files.root / "dataset.toml"
 
+        prompts_path = files.root / "sample_prompts.txt" if config.sample_prompts else None
+
         def prepare() -> None:
             subsets = stage_dataset(dataset, config, files.root / "dataset")
             atomic_write_text(toml_path, dataset_toml(config, subsets, bucket_plan(config)))
+            if prompts_path is not None:
+                atomic_write_text(prompts_path, sample_prompts_text(config))
 
         await asyncio.to_thread(prepare)
         args = trainer_args(
@@ -233,6 +239,7 @@ class KohyaBackend:
             output_name=name,
             comment=f"LoRA Studio job {job.id}",
             extra=self.settings.trainer_args,
+            sample_prompts=prompts_path,
         )
         script = self.sd_scripts / SCRIPTS[config.base_model_family]
         process = await start_run(
@@ -256,6 +263,8 @@ class KohyaBackend:
                 parser.feed(stream, await asyncio.to_thread(tail.read, seen))
         pid = state.get("pid") or files.read_pid()
         child = self._children.get(job.id)
+        samples = SampleWatch(files.output / "sample", _config(job.config).sample_prompts)
+        samples.seen.update(state.get("samples_seen") or [])
         if not pid and state.get("phase") == "starting":
             yield Failed(
                 f"Job {job.id} never started: LoRA Studio stopped while preparing the kohya run. "
@@ -268,9 +277,12 @@ class KohyaBackend:
                 text = await asyncio.to_thread(tail.read)
                 for event in parser.feed(stream, text):
                     yield event
+            for event in await asyncio.to_thread(samples.scan, parser.step):
+                yield event
             job.backend_state = {
                 **job.backend_state,
                 "offsets": {stream: tail.offset for stream, tail in tails.items()},
+                "samples_seen": sorted(samples.seen),
             }
             if parser.nan_at is not None:
                 if pid:
@@ -380,6 +392,32 @@ class KohyaBackend:
     async def aclose(self) -> None:
         # Trainers keep running when the app closes; a later start re-attaches to them.
         self._children.clear()
+
+
+class SampleWatch:
+    """kohya's sample images as they appear: `[name_]<step:06d|e<epoch:06d>>_<idx:02d>_<time>
+    [_<seed>].png` in `output/sample/` (PROTOCOLS.md §4.5); idx is the prompt's line."""
+
+    _NAME = re.compile(r"(?:^|_)(e?)(\d{6})_(\d{2})_\d{14}(?:_\d+)?\.png$")
+
+    def __init__(self, folder: Path, prompts: list[str]) -> None:
+        self.folder, self.prompts = folder, prompts
+        self.seen: set[str] = set()
+
+    def scan(self, current_step: int) -> list[JobEvent]:
+        if not self.prompts or not self.folder.is_dir():
+            return []
+        events: list[JobEvent] = []
+        for path in sorted(self.folder.glob("*.png")):
+            match = self._NAME.search(path.name)
+            if path.name in self.seen or match is None:
+                continue
+            self.seen.add(path.name)
+            by_epoch, number, index = match.group(1), int(match.group(2)), int(match.group(3))
+            step = current_step if by_epoch else number
+            prompt = self.prompts[index] if index < len(self.prompts) else ""
+            events.append(Sample(step, prompt, str(path), with_lora=step > 0))
+        return events
 
 
 def _model_issues(cfg: TrainingConfig) -> list[Issue]:

@@ -138,6 +138,7 @@ def trainer_args(
     output_name: str,
     comment: str,
     extra: Sequence[str] = (),
+    sample_prompts: Path | None = None,
 ) -> list[str]:
     """kohya flags for `config` (the script is `SCRIPTS[family]`); `extra` go last and win."""
     family = config.base_model_family
@@ -181,7 +182,37 @@ def trainer_args(
         args.append("--cache_latents")
     if config.mixed_precision.value in ("fp16", "bf16"):
         args += ["--save_precision", config.mixed_precision.value]
+    if sample_prompts is not None:
+        args += sample_args(config, sample_prompts)
     return args + list(extra)
+
+
+def sample_args(config: TrainingConfig, prompts_file: Path) -> list[str]:
+    """kohya renders the sample prompts itself: before training (the reference: a new LoRA's
+    up-weights are zero, so step 0 is the base model) and then about four times per run, or with
+    every saved epoch."""
+    args = [
+        "--sample_prompts",
+        str(prompts_file),
+        "--sample_at_first",
+        "--sample_sampler",
+        "euler_a",
+    ]
+    if config.save_every_n_epochs:
+        return [*args, "--sample_every_n_epochs", str(config.save_every_n_epochs)]
+    if config.max_steps:
+        return [*args, "--sample_every_n_steps", str(max(1, config.max_steps // 4))]
+    return [*args, "--sample_every_n_epochs", str(max(1, config.epochs // 4))]
+
+
+def sample_prompts_text(config: TrainingConfig) -> str:
+    """kohya's prompt file: one prompt a line, the job's seed and resolution on each."""
+    size = config.resolution
+    lines = [
+        f"{' '.join(prompt.split())} --w {size} --h {size} --d {config.seed}"
+        for prompt in config.sample_prompts
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _number(value: float) -> str:
