@@ -75,7 +75,7 @@ def test_ollama_per_image_lines_summary_and_a_failure_is_not_fatal(
     fake.fail_next(2, status=500, body={"error": "llama runner process has terminated"})
     result = cli(
         str(dataset), "--provider", "ollama", "--url", fake.ollama_url, "--model", "llava:7b",
-        "--trigger", "ohwx", "--retries", "1", "--concurrency", "1",
+        "--trigger", "ohwx", "--retries", "1", "--concurrency", "1", "--add-tags", "photo",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -89,7 +89,8 @@ def test_ollama_per_image_lines_summary_and_a_failure_is_not_fatal(
     assert "free" in result.stderr  # the estimate came first
     texts = captions(dataset)
     assert texts["pic0"] == "hand written"
-    assert sorted(t for k, t in texts.items() if k != "pic0") == [f"ohwx, {DEFAULT_CAPTION}"] * 3
+    expected = f"ohwx, photo, {DEFAULT_CAPTION}"
+    assert sorted(t for k, t in texts.items() if k != "pic0") == [expected] * 3
 
 
 def test_json_output(dataset: Path, fake: FakeCaptionServer) -> None:

@@ -86,6 +86,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--concurrency", type=int, default=4, metavar="N", help="requests at once")
     parser.add_argument("--trigger", metavar="WORD", help="put this word first in every caption")
+    parser.add_argument(
+        "--add-tags", metavar="TAGS", help="style tags to put after the trigger, e.g. 'watercolor'"
+    )
     parser.add_argument("--max-tokens", type=int, metavar="N", help="cut captions to N CLIP tokens")
     parser.add_argument("--max-chars", type=int, metavar="N", help="cut captions to N characters")
     parser.add_argument(
@@ -156,6 +159,7 @@ def _run(args: argparse.Namespace) -> int:
         mode=mode,
         concurrency=args.concurrency,
         trigger=(args.trigger or "").strip() or None,
+        style_tags=(args.add_tags or "").strip() or None,
         max_tokens=args.max_tokens,
         max_chars=args.max_chars,
         max_side=args.max_side,

@@ -1,9 +1,9 @@
 """Core/captioning: post-processing of a model's answer into a training caption.
 
 Order: `clean_caption` (one line, no chatty preamble, bullets, quotes or markdown) → combine with
-the existing caption in append mode → trigger word first (`batch.with_trigger`) → repeated tags
-dropped → truncate to a CLIP-token or character limit at a tag or word boundary (the trigger,
-being first, survives).
+the existing caption in append mode → style tags in front → trigger word first
+(`batch.with_trigger`) → repeated tags dropped → truncate to a CLIP-token or character limit at a
+tag or word boundary (the trigger and the style tags, being first, survive).
 
 Why one line: kohya reads only the first line of a caption file, so a model's list of tags on
 separate lines would train on its first tag alone.
@@ -87,12 +87,19 @@ def postprocess(
     max_chars: int | None = None,
     cleanup: bool = True,
     separator: str = ",",
+    style_tags: str | None = None,
 ) -> str:
-    """The caption to save for a model's answer `raw` (see the module docstring)."""
+    """The caption to save for a model's answer `raw` (see the module docstring).
+
+    `style_tags` ("watercolor, flat colors") go right after the trigger word, ahead of the
+    model's text, so a token limit cuts the model's last words rather than them.
+    """
     text = clean_caption(raw) if cleanup else raw.strip()
+    glue = separator if separator.isspace() else separator + " "
     if existing is not None and existing.strip():
-        glue = separator if separator.isspace() else separator + " "
         text = existing.strip().rstrip(separator + " ") + glue + text if text else existing.strip()
+    if style_tags and style_tags.strip(" " + separator):
+        text = style_tags.strip(" " + separator) + (glue + text if text else "")
     if trigger:
         text = with_trigger(text, trigger, separator)
     if cleanup and separator in text:

@@ -90,6 +90,7 @@ class AutoCaptionOptions:
     retry_base_delay: float = 1.0  # first back-off; doubles per retry, with jitter
     max_retry_delay: float = 60.0  # never wait longer than this, whatever Retry-After says
     cleanup: bool = True
+    style_tags: str | None = None  # e.g. "watercolor, flat colors": right after the trigger
     resume: bool = True
     label: str = "Auto-caption"
     extra_key: dict[str, Any] = field(default_factory=dict)  # more settings that define "same run"
@@ -162,6 +163,7 @@ def _run_key(provider: CaptionProvider, options: AutoCaptionOptions) -> str:
         "trigger": options.trigger,
         "max_tokens": options.max_tokens,
         "max_chars": options.max_chars,
+        "style_tags": options.style_tags,
         **options.extra_key,
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
@@ -335,6 +337,7 @@ class _Run:
             max_tokens=self.options.max_tokens,
             max_chars=self.options.max_chars,
             cleanup=self.options.cleanup,
+            style_tags=self.options.style_tags,
         )
         if not text.strip():
             self._fail(index, image, "The service returned an empty caption.", attempts)

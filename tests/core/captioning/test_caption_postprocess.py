@@ -54,3 +54,14 @@ def test_postprocess_order() -> None:
     out = postprocess(long, trigger="ohwx", max_tokens=10)
     assert out.startswith("ohwx, ") and estimate_clip_tokens(out) <= 10
     assert postprocess("  keep  ", cleanup=False) == "keep"
+
+
+def test_style_tags_follow_the_trigger_and_survive_truncation() -> None:
+    out = postprocess(
+        "a woman walking through a long field of flowers at dusk",
+        trigger="ohwx",
+        style_tags="watercolor, flat colors",
+        max_tokens=8,
+    )
+    assert out.startswith("ohwx, watercolor, flat colors") and estimate_clip_tokens(out) <= 8
+    assert postprocess("cat", style_tags=" , ") == "cat"
