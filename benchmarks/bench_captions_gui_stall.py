@@ -199,6 +199,7 @@ async def measure(folder: Path, latency: float, concurrency: int) -> dict[str, o
         "ideal_s": round(count * latency / concurrency, 2),
         "ratio": round(run_s / (count * latency / concurrency), 3),
         "summary": auto.summary,
+        "error": auto.error,
         "heartbeats": len(gaps),
         "max_stall_ms": round(max(gaps, default=0.0), 1),
         "p99_stall_ms": round(p99, 1),

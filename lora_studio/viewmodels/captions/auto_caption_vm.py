@@ -374,12 +374,17 @@ class AutoCaptionViewModel(QObject):
             completed = not token.cancelled
         except LoraStudioError as exc:
             self.error = exc.user_message
+        except Exception:
+            # A bug: the crash dialog gets the traceback (the loop's handler); the artist sees
+            # that the run stopped, and every caption finished so far is on disk.
+            self.error = "Auto-caption stopped because of an internal error; see the crash report."
+            raise
         finally:
             if provider is not None:
                 await provider.aclose()
             self._token = None
             self.running = False
-            self._finish_summary(token.cancelled)
+            self._finish_summary(token.cancelled, stopped=bool(self.error))
             self.session.refresh_history()
             self.finished.emit(completed)
 
@@ -397,7 +402,7 @@ class AutoCaptionViewModel(QObject):
         if self._token is None or not self._token.cancelled:
             self.progress_text = f"Captioned {done:,} of {total:,} · {format_clock(left)} left"
 
-    def _finish_summary(self, cancelled: bool) -> None:
+    def _finish_summary(self, cancelled: bool, *, stopped: bool = False) -> None:
         model = self.status_model
         ok, failed = model.count(ImageStatus.OK), model.count(ImageStatus.FAILED)
         skipped, waiting = model.count(ImageStatus.SKIPPED), model.count(ImageStatus.WAITING)
@@ -408,7 +413,7 @@ class AutoCaptionViewModel(QObject):
             parts.append(f"{failed:,} failed")
         if waiting:
             parts.append(f"{waiting:,} not reached")
-        head = "Cancelled" if cancelled else "Done"
+        head = "Cancelled" if cancelled else "Stopped" if stopped else "Done"
         self.summary = f"{head}: {', '.join(parts)}." + (" Undo with Ctrl+Z." if ok else "")
         self.progress_text = ""
         self.can_retry = failed > 0
