@@ -13,6 +13,7 @@ import qtawesome
 from PySide6.QtGui import QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
+FALLBACK_GLYPH = "mdi6.circle-medium"
 GLYPHS = {
     "page.dataset": "mdi6.image-multiple-outline",
     "page.captions": "mdi6.tag-text-outline",
@@ -40,13 +41,16 @@ def icon(name: str, *, primary: bool = False) -> QIcon:
     role = QPalette.ColorRole.HighlightedText if primary else QPalette.ColorRole.ButtonText
     colour = palette.color(role)
     disabled = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText)
-    return qtawesome.icon(
-        GLYPHS.get(name, name),
-        color=colour,
-        color_disabled=disabled,
-        color_active=colour,
-        color_selected=palette.color(QPalette.ColorRole.HighlightedText),
-    )
+    options = {
+        "color": colour,
+        "color_disabled": disabled,
+        "color_active": colour,
+        "color_selected": palette.color(QPalette.ColorRole.HighlightedText),
+    }
+    try:
+        return qtawesome.icon(GLYPHS.get(name, name), **options)
+    except Exception:  # a page or action without a glyph of its own gets a neutral one
+        return qtawesome.icon(FALLBACK_GLYPH, **options)
 
 
 def set_icon(widget: Any, name: str, *, primary: bool = False) -> None:

@@ -43,3 +43,9 @@ def test_sidebar_and_primary_button_follow_the_theme(qtbot, tmp_path: Path) -> N
     finally:
         app.setStyle(original_style)
         app.setPalette(original_palette)
+
+
+def test_a_page_without_a_glyph_gets_a_neutral_icon(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from lora_studio.views.icons import icon
+
+    assert not icon("page.something-new").isNull()
