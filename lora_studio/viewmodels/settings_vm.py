@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shlex
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -69,8 +70,9 @@ class SettingsViewModel(QObject):
         kohya = settings.backend_of_kind("kohya")
         self.kohya_sd_scripts = str(kohya.get("sd_scripts") or "")
         self.kohya_python = str(kohya.get("python") or "")
-        self.kohya_trainer_args = " ".join(kohya.get("trainer_args") or [])
+        self.kohya_trainer_args = shlex.join(kohya.get("trainer_args") or [])
         self._save_task: asyncio.Task[None] | None = None
+        self._save_lock: asyncio.Lock | None = None
         self._check_task: asyncio.Task[None] | None = None
 
     @property
@@ -129,8 +131,6 @@ class SettingsViewModel(QObject):
 
     def set_kohya(self, sd_scripts: str, python: str, trainer_args: str) -> None:
         """Where sd-scripts lives, which Python runs it, and raw extra trainer arguments."""
-        import shlex
-
         try:
             args = shlex.split(trainer_args)
         except ValueError as exc:
@@ -141,7 +141,7 @@ class SettingsViewModel(QObject):
             "kohya", sd_scripts=sd_scripts.strip(), python=python.strip(), trainer_args=args
         )
         self.kohya_sd_scripts, self.kohya_python = sd_scripts.strip(), python.strip()
-        self.kohya_trainer_args = " ".join(args)
+        self.kohya_trainer_args = shlex.join(args)  # quoted as typed, so a re-edit keeps it
         self.kohya_status = ""
         self.backends_changed.emit()
         self._schedule_save()
@@ -226,13 +226,18 @@ class SettingsViewModel(QObject):
         self._save_task = loop.create_task(self._run_save())
 
     async def _run_save(self) -> None:
-        snapshot = self._settings.model_copy(deep=True)
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(None, save_settings, self._config_dir, snapshot)
-        except LoraStudioError as exc:
-            self.error = exc.user_message
-            return
+        # One save at a time, each taking its snapshot when its turn comes: two quick edits
+        # saved by two worker threads could otherwise land in the wrong order (older last).
+        if self._save_lock is None:
+            self._save_lock = asyncio.Lock()
+        async with self._save_lock:
+            snapshot = self._settings.model_copy(deep=True)
+            loop = asyncio.get_running_loop()
+            try:
+                await loop.run_in_executor(None, save_settings, self._config_dir, snapshot)
+            except LoraStudioError as exc:
+                self.error = exc.user_message
+                return
         self.saved.emit()
 
     def _save_now(self) -> None:

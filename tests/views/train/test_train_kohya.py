@@ -1,0 +1,111 @@
+"""The Train wizard choosing kohya sd-scripts (it comes from the registry): the check probes the
+trainer's Python, the review shows no cost, Start runs the fake `train_network.py` (replaying a
+real sd-scripts run) and the LoRA lands — through the page's widgets, with screenshots."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from lora_studio.core.jobs import JobStatus, JobStore
+from lora_studio.core.training.service import TrainingService
+from lora_studio.viewmodels.train.train_wizard_vm import STEP_BACKEND, STEP_REVIEW
+from lora_studio.views.pages.train_page import TrainPage
+from tests.viewmodels.train.train_helpers import (
+    advance,
+    fill_parameters,
+    wait_idle,
+    walk_to_parameters,
+    write_dataset,
+)
+
+FAKE = Path(__file__).resolve().parents[2] / "fakes" / "fake_kohya"
+SHOTS = Path("/tmp/shots/seam-kohya")
+
+
+@pytest.fixture
+def service(
+    qloop: asyncio.AbstractEventLoop, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TrainingService]:  # type: ignore[no-untyped-def]
+    # The probe finds the fake torch; this install also has bitsandbytes (the sd15 preset's
+    # optimizer is AdamW8bit).
+    extra = tmp_path / "site"
+    (extra / "bitsandbytes").mkdir(parents=True)
+    (extra / "bitsandbytes" / "__init__.py").write_text('"""Test fake."""\n')
+    monkeypatch.setenv("PYTHONPATH", f"{FAKE / 'site'}{os.pathsep}{extra}")
+    settings = {
+        "kind": "kohya",
+        "sd_scripts": str(FAKE),
+        "python": sys.executable,
+        "work_dir": str(tmp_path / "runs"),
+    }
+    made = TrainingService(
+        JobStore(tmp_path / "jobs.db"), tmp_path / "out", backend_settings=[settings]
+    )
+    yield made
+    closing = qloop.create_task(made.aclose())
+    qtbot.waitUntil(closing.done, timeout=10_000)
+    made.store.close()
+
+
+def shoot(page: TrainPage, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert page.grab().save(str(SHOTS / f"{name}.png"))
+
+
+def test_the_wizard_trains_with_kohya(
+    service: TrainingService, wizard_for, qtbot, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    model = tmp_path / "sd15.safetensors"
+    model.write_bytes(b"checkpoint")
+    wizard, _ = wizard_for(service)
+    page = TrainPage(wizard)
+    qtbot.addWidget(page)
+    page.resize(1100, 760)
+    page.show()
+    wait_idle(qtbot, wizard)
+    wizard.backend.select("kohya")
+    walk_to_parameters(qtbot, wizard, write_dataset(tmp_path / "hero set", count=3))
+    fill_parameters(
+        wizard,
+        "sd15",
+        {
+            "base_model": str(model),
+            "max_steps": "6",
+            "trigger_word": "ohwx",
+            "output_name": "hero",
+        },
+    )
+    assert wizard.parameters.field_errors == {}
+    advance(qtbot, wizard)
+    assert wizard.step == STEP_BACKEND
+
+    backend_step = page.steps[3]
+    radio = backend_step.radios["kohya"]
+    assert radio.isEnabled() and radio.isChecked() and "kohya" in radio.text()
+    qtbot.mouseClick(backend_step.check_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, wizard)
+    assert wizard.backend.available, wizard.backend.diagnosis
+    assert "kohya sd-scripts is ready on the CPU" in backend_step.diagnosis_label.text()
+    assert any("No CUDA GPU" in text for _, text in wizard.backend.messages)
+    assert not wizard.backend.has_errors, wizard.backend.messages
+    shoot(page, "wizard-4-backend-kohya")
+    advance(qtbot, wizard)
+
+    assert wizard.step == STEP_REVIEW
+    shoot(page, "wizard-5-review-kohya")
+    with qtbot.waitSignal(wizard.job_started, timeout=15_000) as started:
+        qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
+    job_id = started.args[0]
+    qtbot.waitUntil(lambda: service.store.get(job_id).status.is_terminal, timeout=60_000)
+    job = service.store.get(job_id)
+    assert job.status is JobStatus.COMPLETED, job.error
+    assert job.backend == "kohya" and job.cost is None
+    assert Path(job.outputs[0]).is_file() and Path(job.outputs[0]).name == "hero.safetensors"
+    assert service.store.loss_series(job_id)
