@@ -113,17 +113,23 @@ def import_into(
 
 
 def import_problem_text(report: ImportReport, limit: int = 3) -> str:
-    """Cheap. One paragraph naming the files that could not be imported, or ''."""
-    failed = [problem.message for problem in report.failed]
-    if not failed:
-        return ""
-    more = f" And {len(failed) - limit} more." if len(failed) > limit else ""
-    count = len(failed)
-    return (
-        f"{count} file{'s' if count != 1 else ''} could not be imported: "
-        + " ".join(failed[:limit])
-        + more
-    )
+    """Cheap. One paragraph naming the files that could not be imported, then those imported
+    with a warning (truncated or damaged, as the doctor says), or ''."""
+    parts = []
+    for problems, one, several in (
+        (report.failed, "could not be imported", "could not be imported"),
+        (report.warnings, "was imported but needs a look", "were imported but need a look"),
+    ):
+        messages = [problem.message for problem in problems]
+        if not messages:
+            continue
+        more = f" And {len(messages) - limit} more." if len(messages) > limit else ""
+        count = len(messages)
+        what = one if count == 1 else several
+        parts.append(
+            f"{count} file{'s' if count != 1 else ''} {what}: " + " ".join(messages[:limit]) + more
+        )
+    return " ".join(parts)
 
 
 # -- thumbnails and previews -----------------------------------------------------------------------
