@@ -19,7 +19,6 @@ import logging
 import re
 import time
 import uuid
-from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -68,6 +67,8 @@ from lora_studio.core.backends.comfyui.params import (
     train_params,
 )
 from lora_studio.core.backends.comfyui.prompt_errors import PromptRejected
+from lora_studio.core.backends.comfyui.render import ComfyRenderer
+from lora_studio.core.backends.comfyui.run import RunTable
 from lora_studio.core.backends.comfyui.state import ComfyJobState
 from lora_studio.core.backends.comfyui.upload import ResizeRule, upload_dataset
 from lora_studio.core.backends.comfyui.validate import validate_config
@@ -155,9 +156,7 @@ class ComfyUIBackend:
         self._sessions: dict[str, WsSession] = {}
         self._logs_supported: dict[str, bool] = {}
         self._specs: tuple[float, dict[str, NodeSpec]] | None = None
-        self._job_logs: dict[str, deque[str]] = {}
-        self._live: dict[str, StepTracker] = {}
-        self._cancelled: set[str] = set()
+        self.runs = RunTable()  # one ComfyRun per job this process deals with
 
     # -- plumbing --------------------------------------------------------------------------
     def session(self, client_id: str) -> WsSession:
@@ -200,14 +199,15 @@ class ComfyUIBackend:
         return ComfyJobState.from_dict(job.backend_state)
 
     def _log(self, job_id: str, line: str) -> None:
-        self._job_logs.setdefault(job_id, deque(maxlen=5000)).append(line)
+        self.runs(job_id).logs.append(line)
 
     def mark_cancelled(self, job_id: str) -> None:
-        self._cancelled.add(job_id)
+        self.runs(job_id).cancel_requested = True
 
     def live_progress(self, job_id: str) -> StepTracker | None:
         """Progress of a job this process is following right now (speed for cancel estimates)."""
-        return self._live.get(job_id)
+        run = self.runs.get(job_id)
+        return run.tracker if run is not None else None
 
     def wake(self, client_id: str, prompt_id: str) -> None:
         session = self._sessions.get(client_id)
@@ -376,14 +376,15 @@ class ComfyUIBackend:
             progress.last_step = state.last_done.end_step
         status = job.status
         session = self.session(state.client_id)
-        self._live[job.id] = progress
+        run = self.runs(job.id)
+        run.tracker = progress
         try:
             async for event in self._follow_chunks(
                 job, state, progress, session, status, save_state
             ):
                 yield event
         finally:
-            self._live.pop(job.id, None)
+            run.tracker = None
 
     async def _follow_chunks(
         self,
@@ -498,13 +499,17 @@ class ComfyUIBackend:
 
     def _cancel_requested(self, job: JobLike, state: ComfyJobState) -> bool:
         return (
-            job.id in self._cancelled
+            self.runs(job.id).cancel_requested
             or state.cancel_requested
             or bool(job.backend_state.get("cancel_requested"))
         )
 
     async def cancel(self, job: JobLike) -> CancelResult:
         return await cancel_job(self, job)
+
+    def sample_renderer(self) -> ComfyRenderer:
+        """Renders a job's sample prompts with its checkpoints on this server (samples.py)."""
+        return ComfyRenderer(self.client)
 
     async def download(self, job: JobLike, dest_dir: Path) -> list[Path]:
         state = self.job_state(job)
@@ -530,7 +535,8 @@ class ComfyUIBackend:
             target.discard()  # gone once committed; a file that failed the check goes
 
     async def logs(self, job: JobLike) -> list[str]:
-        lines = list(self._job_logs.get(job.id, ()))
+        run = self.runs.get(job.id)
+        lines = list(run.logs) if run is not None else []
         if lines:
             return lines
         recent = await self.client.recent_logs()

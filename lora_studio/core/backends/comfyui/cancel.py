@@ -16,13 +16,28 @@ Idempotent: a second call gives the same answer without harm.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from lora_studio.core.backends.base import CancelOutcome, CancelResult, JobLike
+from lora_studio.core.backends.comfyui.client import ComfyClient
+from lora_studio.core.backends.comfyui.follow import StepTracker
+from lora_studio.core.backends.comfyui.state import ComfyJobState
 from lora_studio.core.errors import BackendUnavailable
 
-if TYPE_CHECKING:
-    from lora_studio.core.backends.comfyui.backend import ComfyUIBackend
+
+class CancelHost(Protocol):
+    """What cancelling needs from the backend (`ComfyUIBackend` is one; no import of it here)."""
+
+    @property
+    def client(self) -> ComfyClient: ...
+
+    def job_state(self, job: JobLike) -> ComfyJobState: ...
+
+    def mark_cancelled(self, job_id: str) -> None: ...
+
+    def live_progress(self, job_id: str) -> StepTracker | None: ...
+
+    def wake(self, client_id: str, prompt_id: str) -> None: ...
 
 
 def _eta(seconds: float | None) -> str:
@@ -32,7 +47,7 @@ def _eta(seconds: float | None) -> str:
     return f" in about {minutes} min" if minutes >= 1 else " in under a minute"
 
 
-async def cancel_job(backend: ComfyUIBackend, job: JobLike) -> CancelResult:
+async def cancel_job(backend: CancelHost, job: JobLike) -> CancelResult:
     if not job.backend_state or not job.backend_state.get("chunks"):
         return CancelResult(
             CancelOutcome.STOPPED, "The job was never queued on ComfyUI; nothing is running there."
