@@ -70,6 +70,7 @@ FIELD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("Captions", ("shuffle_caption", "keep_tokens")),
     ("Performance", ("mixed_precision", "gradient_checkpointing", "train_text_encoder", "seed")),
+    ("Samples", ("sample_prompts",)),
 )
 
 
@@ -129,6 +130,8 @@ def config_to_text(config: TrainingConfig) -> dict[str, str]:
             text[name] = "true" if value else "false"
         elif isinstance(value, float):
             text[name] = f"{value:g}"
+        elif isinstance(value, list):
+            text[name] = " | ".join(str(item) for item in value)
         else:
             text[name] = str(value)
     return text

@@ -236,7 +236,7 @@ class TrainingConfig(BaseModel):
         default_factory=list,
         max_length=16,
         description="Prompts rendered with every checkpoint (and once without the LoRA) to see "
-        "what the training learned.",
+        "what the training learned; separate several with |.",
     )
 
     @field_validator(
@@ -252,6 +252,14 @@ class TrainingConfig(BaseModel):
                 if member.value.lower() == wanted:
                     return member.value
             return value.strip()
+        return value
+
+    @field_validator("sample_prompts", mode="before")
+    @classmethod
+    def _prompt_list(cls, value: Any) -> Any:
+        # Typed as one line (`--set`, the presets form): prompts separated by "|" or new lines.
+        if isinstance(value, str):
+            return [part.strip() for part in re.split(r"[|\n]", value) if part.strip()]
         return value
 
     @field_validator("trigger_word", "base_model", mode="before")
