@@ -5,7 +5,11 @@ kohya's metadata plus ours, raw --trainer-arg reach the trainer, `jobs` lists th
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -108,3 +112,38 @@ def test_an_8bit_optimizer_without_bitsandbytes_is_refused_with_the_fix(
     code = main([*args, "--set", "optimizer=AdamW8bit"])
     assert code == 2
     assert "pip install bitsandbytes" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs SIGINT to a process")
+def test_ctrl_c_cancels_the_trainer_and_keeps_its_checkpoint(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    dataset = make_dataset(tmp_path / "d")
+    model = tmp_path / "sd15.safetensors"
+    model.write_bytes(b"checkpoint")
+    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{FAKE / 'site'}"}
+    env["FAKE_KOHYA_FAULT"] = "hang"  # the fake stops at step 4 and waits to be stopped
+    args = ["train", str(dataset), "--backend", "kohya", "--sd-scripts", str(FAKE)]
+    args += ["--python", sys.executable, "--preset", "sd15", "--base-model", str(model)]
+    args += ["--set", "optimizer=AdamW", "--set", "max_steps=6", "--set", "output_name=hero"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lora_studio.cli", *args, "--out", str(tmp_path / "out"), "--json"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    assert process.stdout is not None
+    for line in process.stdout:
+        if '"step": 4' in line:
+            break
+        assert time.monotonic() < deadline
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Stopped the kohya trainer" in err
+    assert (tmp_path / "out" / "hero_step3.safetensors").is_file()
+    with JobStore() as store:
+        [job] = store.list()
+    assert job.status is JobStatus.CANCELLED

@@ -291,3 +291,43 @@ def test_sample_prompts_are_rendered_by_kohya_and_reported(tmp_path: Path, model
         (0, "ohwx, in a garden", False),
     ]
     assert {s.step for s in samples} == {0, 3, 6} and all(Path(s.path).is_file() for s in samples)
+
+
+def test_a_running_job_is_followed_again_by_a_new_app_session(tmp_path: Path, model: Path) -> None:
+    """The app quits mid-run; the trainer goes on; a new backend instance (a restart) reads the
+    logs from where the record says and completes the job without repeating events."""
+    folder = make_dataset(tmp_path / "data")
+    config = training_config(model)
+    dataset = load_training_dataset(folder, config)
+    store = JobStore(tmp_path / "jobs.db")
+    os.environ["FAKE_KOHYA_TIME_SCALE"] = "0.1"
+    try:
+
+        async def first_session() -> Job:
+            runner = JobRunner(store, kohya(tmp_path), flush_interval_s=0.01)
+            job = await runner.submit(
+                Job(name="hero", backend="kohya", dataset_path=str(folder), config=config),
+                dataset,
+            )
+            seen: list[Any] = []
+            follower = asyncio.ensure_future(
+                runner.follow(job, tmp_path / "out", on_event=seen.append)
+            )
+            while not any(isinstance(e, Loss) and e.step >= 2 for e in seen):
+                await asyncio.sleep(0.05)
+            follower.cancel()  # the app quits; the trainer keeps running
+            await asyncio.gather(follower, return_exceptions=True)
+            return store.get(job.id)
+
+        job = asyncio.run(asyncio.wait_for(first_session(), 60))
+        assert job.status is JobStatus.RUNNING and pid_alive(int(job.backend_state["pid"]))
+        before = [point.step for point in store.loss_series(job.id)]
+        final = asyncio.run(
+            asyncio.wait_for(JobRunner(store, kohya(tmp_path)).follow(job, tmp_path / "out"), 60)
+        )
+    finally:
+        os.environ.pop("FAKE_KOHYA_TIME_SCALE")
+    assert final.status is JobStatus.COMPLETED, final.error
+    steps = [point.step for point in store.loss_series(final.id)]
+    assert steps[: len(before)] == before and steps == sorted(set(steps)) and steps[-1] == 6
+    assert (tmp_path / "out" / "hero.safetensors").is_file()

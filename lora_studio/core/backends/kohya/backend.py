@@ -273,17 +273,19 @@ class KohyaBackend:
             return
         while True:
             ended = (child.returncode is not None) if child else not pid_alive(pid)
+            batch: list[JobEvent] = []
             for stream, tail in tails.items():
-                text = await asyncio.to_thread(tail.read)
-                for event in parser.feed(stream, text):
-                    yield event
-            for event in await asyncio.to_thread(samples.scan, parser.step):
-                yield event
+                batch += parser.feed(stream, await asyncio.to_thread(tail.read))
+            batch += await asyncio.to_thread(samples.scan, parser.step)
+            # Offsets first: a follower stopped halfway through the batch loses a few lines
+            # rather than recording them twice when the job is followed again.
             job.backend_state = {
                 **job.backend_state,
                 "offsets": {stream: tail.offset for stream, tail in tails.items()},
                 "samples_seen": sorted(samples.seen),
             }
+            for event in batch:
+                yield event
             if parser.nan_at is not None:
                 if pid:
                     await terminate_group(int(pid), self.settings.cancel_grace_seconds)
