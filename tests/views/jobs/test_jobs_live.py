@@ -268,3 +268,18 @@ def test_selecting_several_jobs_overlays_their_losses(qtbot, qloop, store: JobSt
     page.loss_plot.flush()
     assert page.loss_plot.overlay_labels() == [label]
     page.hide()
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.99, 0.5, 0.1, 0.01])
+def test_vectorised_smoothing_matches_the_plain_definition(alpha: float) -> None:
+    rng = np.random.default_rng(3)
+    values = rng.normal(1.0, 0.3, 5000)
+    values[[0, 9, 10, 2500, 4999]] = math.nan  # diverged steps hold the average
+    values[11] = math.inf
+    for start in (math.nan, 0.25):
+        expected, current = [], start
+        for value in values.tolist():
+            if math.isfinite(value):
+                current = value if math.isnan(current) else alpha * value + (1 - alpha) * current
+            expected.append(current)
+        assert np.allclose(ema(values, alpha, start), expected, equal_nan=True, rtol=1e-9)
