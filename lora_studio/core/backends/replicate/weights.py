@@ -7,7 +7,7 @@ a config) on a file host such as replicate.delivery (docs/protocols.md §3.5, §
   never does);
 - the download streams to a temporary folder beside the destination and stops at `max_bytes`;
 - nothing from the archive is extracted by name: only the LoRA's bytes are copied, into a path we
-  choose (`reserve_new_path`), so no member can escape the folder. Members with absolute or `..`
+  choose (`files.NewFile`), so no member can escape the folder. Members with absolute or `..`
   names make the whole archive suspect and it is refused; links and devices are never followed;
 - the result must be a structurally complete safetensors file, or nothing is kept.
 A plain `.safetensors` URL (another trainer) is accepted as the LoRA itself.
@@ -16,7 +16,6 @@ A plain `.safetensors` URL (another trainer) is accepted as the LoRA itself.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
 import tarfile
@@ -26,7 +25,7 @@ from typing import IO, BinaryIO
 from urllib.parse import urlsplit
 
 from lora_studio.core.atomic_io import atomic_write_stream
-from lora_studio.core.backends.files import check_safetensors_file, reserve_new_path
+from lora_studio.core.backends.files import NewFile, check_safetensors_file
 from lora_studio.core.backends.http import (
     HttpClient,
     RetryPolicy,
@@ -163,7 +162,7 @@ async def fetch_lora(
         work = Path(tempfile.mkdtemp(prefix=".~ls-replicate-", dir=dest_dir))
     except OSError as exc:
         raise StorageError(f"Cannot write in {dest_dir}: {exc.strerror or exc}.") from exc
-    target: Path | None = None
+    target: NewFile | None = None
     try:
 
         def guard(written: int, total: int | None) -> None:
@@ -174,16 +173,15 @@ async def fetch_lora(
                 )
 
         archive = await http.download(path, work / "weights.tar", on_progress=guard)
-        target = reserve_new_path(dest_dir, local_name)
-        await asyncio.to_thread(extract_lora, archive, target)
-        await asyncio.to_thread(check_safetensors_file, target)
-        return target
-    except BaseException:
-        if target is not None:
-            with contextlib.suppress(OSError):
-                target.unlink()
-        raise
+        # Unpacked under a temporary name, named only once verified: a killed process leaves
+        # nothing under the LoRA's name (`NewFile`).
+        target = NewFile(dest_dir, local_name)
+        await asyncio.to_thread(extract_lora, archive, target.staging)
+        await asyncio.to_thread(check_safetensors_file, target.staging)
+        return target.commit()
     finally:
+        if target is not None:
+            target.discard()  # gone once committed
         shutil.rmtree(work, ignore_errors=True)
 
 
