@@ -342,6 +342,8 @@ def _run(
                     limits,
                 )
         elif job.kind == "video" and job.path is not None:
+            with _open_regular(job.path):
+                pass  # a pipe or device named like a video is refused, never handed to the decoder
             _import_video(state, job.label, job.path, job.path.stem, interval, limits, cancel)
         elif job.kind == "zipvideo" and job.archive is not None and job.member is not None:
             folder = state.destination.folder

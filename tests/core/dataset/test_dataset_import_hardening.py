@@ -44,10 +44,12 @@ def test_fifo_named_like_a_picture_is_refused_without_blocking(
     pictures.jpeg(source / "good.jpg")
     os.mkfifo(source / "pipe.jpg")
     os.mkfifo(source / "good.txt")  # a caption that is a pipe must not block either
+    os.mkfifo(source / "clip.mp4")  # nor a video
     report = _run_with_deadline(dataset, [source / "pipe.jpg", source])
     assert [f.destination.name for f in report.imported] == ["good.jpg"]
     assert report.imported[0].caption is None
     assert any("pipe.jpg" in p.message and "not a regular file" in p.message for p in report.failed)
+    assert any("clip.mp4" in p.message and "not a regular file" in p.message for p in report.failed)
     assert not _hidden(dataset)
 
 
