@@ -23,6 +23,7 @@ from lora_studio.core.jobs import (
     Loss,
     Progress,
     ProgressTracker,
+    Sample,
     StatusChanged,
     format_clock,
 )
@@ -44,6 +45,14 @@ def event_to_dict(event: JobEvent) -> dict[str, Any]:
             "location": event.location,
             "step": event.step,
             "epoch": event.epoch,
+        }
+    if isinstance(event, Sample):
+        return {
+            "event": "sample",
+            "step": event.step,
+            "prompt": event.prompt,
+            "path": event.path,
+            "with_lora": event.with_lora,
         }
     if isinstance(event, StatusChanged):
         return {"event": "status", "status": event.status.value, "message": event.message}
@@ -109,6 +118,9 @@ class EventPrinter:
         elif isinstance(event, Checkpoint):
             step = f" at step {event.step}" if event.step is not None else ""
             print(f"Checkpoint{step}: {event.location}", file=self.out, flush=True)
+        elif isinstance(event, Sample):
+            what = f"step {event.step}" if event.with_lora else "without the LoRA"
+            print(f"Sample ({what}): {event.path}", file=self.out, flush=True)
         elif isinstance(event, StatusChanged):
             message = f" — {event.message}" if event.message else ""
             print(f"Status: {event.status.value}{message}", file=self.out, flush=True)

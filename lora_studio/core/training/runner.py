@@ -41,6 +41,7 @@ from lora_studio.core.jobs import (
 from lora_studio.core.training.dataset_input import TrainingDataset, load_training_dataset
 from lora_studio.core.training.job_lock import JobLock
 from lora_studio.core.training.metadata import stamp_metadata
+from lora_studio.core.training.samples import make_session
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,15 @@ class JobRunner:
         # database must not hold up the stream) except at the end and when the backlog is large.
         writes: list[Future[Job]] = []
 
+        def emit_samples(events: list[JobEvent]) -> None:
+            # Renders finish in the background, possibly after the job itself has ended.
+            for event in events:
+                if on_event is not None:
+                    on_event(event)
+            worker.record_later(job.id, events)
+
+        samples = make_session(self.backend, job, job.config, out_dir, emit_samples)
+
         async def flush(wait: bool = False) -> None:
             nonlocal last_flush, saved_state
             if pending:
@@ -209,15 +219,23 @@ class JobRunner:
                     if on_event is not None:
                         on_event(finished)
                     await self._io(self.store.record_event, job.id, finished)
+                    if samples is not None:
+                        samples.update(job.backend_state)  # the final file's samples
                     break
                 if on_event is not None:
                     on_event(event)
+                if samples is not None and isinstance(event, Checkpoint):
+                    samples.update(job.backend_state)
                 pending.append(event)
                 if is_terminal(event) or self._clock() - last_flush >= self._flush_interval_s:
                     await flush(wait=is_terminal(event))
                 if is_terminal(event):
                     break
+            if samples is not None:
+                await samples.finish()
         finally:
+            if samples is not None:
+                samples.cancel()  # no-op when finished; stops renders when following stops
             await flush(wait=True)
         final = await self._io(self.store.get, job.id)
         # Lost too: a server restart forgets the prompt, not the checkpoints it already saved.
