@@ -5,9 +5,12 @@ kohya's words, NaN loss, a killed or vanished trainer, cancel, and the metadata'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,15 @@ from lora_studio.core.weights import read_header, read_metadata
 from tests.e2e.test_cli_train_comfyui import make_dataset
 
 FAKE = Path(__file__).resolve().parents[2] / "fakes" / "fake_kohya"
+
+
+@pytest.fixture(autouse=True)
+def no_trainer_left_behind(tmp_path: Path) -> Iterator[None]:
+    """A test that fails halfway must not leave its fake trainer running."""
+    yield
+    for pid_file in tmp_path.glob("runs/*/launcher.pid"):
+        with contextlib.suppress(OSError, ValueError):
+            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
 
 
 @pytest.fixture

@@ -135,8 +135,8 @@ def main() -> int:
             if fault == "hang" and any(n >= 4 for n in reached):
                 streams["stderr"].write(text)
                 streams["stderr"].flush()
-                while True:
-                    time.sleep(1)
+                time.sleep(60)  # long enough to be stopped; never an orphan forever
+                return 1
             if fault == "nan" and any(n >= 3 for n in reached):
                 text = re.sub(r"avr_loss=[0-9.]+", "avr_loss=nan", text)
         for match in re.finditer(r"サンプル画像生成 ステップ: (\d+)", text):
