@@ -12,6 +12,7 @@ from pathlib import Path
 from lora_studio import __version__
 from lora_studio.core.backends.base import EffectiveSettings
 from lora_studio.core.config.training_config import TrainingConfig
+from lora_studio.core.config.training_length import training_length
 from lora_studio.core.jobs import Job
 from lora_studio.core.training.dataset_input import TrainingDataset
 from lora_studio.core.weights import (
@@ -42,7 +43,7 @@ def metadata_input(
         backend=job.backend,
         unet_lr=config.unet_lr,
         text_encoder_lr=config.text_encoder_lr,
-        epochs=config.epochs,
+        epochs=_epochs(config, dataset),
         max_steps=job.progress.total or (config.max_steps or 0),
         steps_done=job.progress.step or None,
         batch_size=config.batch_size,
@@ -66,6 +67,14 @@ def metadata_input(
         title=job.name,
         comment=f"Trained with LoRA Studio {__version__}",
     )
+
+
+def _epochs(config: TrainingConfig, dataset: TrainingDataset | None) -> int:
+    """Epochs the run really made: with `max_steps` set that is ceil(steps / steps per epoch), as
+    kohya records it — not the config's `epochs`, which max_steps overrides."""
+    if dataset is None or config.max_steps is None:
+        return config.epochs
+    return training_length(config, dataset.shape).epochs or config.epochs
 
 
 def stamp_metadata(

@@ -60,6 +60,7 @@ from lora_studio.core.backends.comfyui.nodes import (
     discover_training_nodes,
 )
 from lora_studio.core.backends.comfyui.params import (
+    NATIVE_FIXED_METADATA,
     TrainParams,
     as_config,
     effective_of,
@@ -257,7 +258,9 @@ class ComfyUIBackend:
         """What ComfyUI's trainer really used, as recorded at submission (see `effective_of`)."""
         values = dict(job.backend_state.get("effective") or {})
         known = {"alpha", "mixed_precision", "optimizer", "seed", "enable_bucket", "resolution"}
-        return EffectiveSettings(**{k: v for k, v in values.items() if k in known})
+        return EffectiveSettings(
+            **{k: v for k, v in values.items() if k in known}, extra=dict(NATIVE_FIXED_METADATA)
+        )
 
     async def submit(self, job: JobLike, dataset: DatasetSummary, save_state: SaveState) -> None:
         if job.backend_state and job.backend_state.get("chunks"):

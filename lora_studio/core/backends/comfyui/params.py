@@ -103,6 +103,18 @@ def train_params(
     )
 
 
+# What the native trainer always does, whatever the config asked (kohya's `ss_*` spelling): no LR
+# scheduler or warm-up, no text-encoder training, each caption encoded once (no shuffling).
+# validate.py warns about each before submitting; the metadata must not claim them either.
+NATIVE_FIXED_METADATA: dict[str, str] = {
+    "ss_lr_scheduler": "constant",
+    "ss_lr_warmup_steps": "0",
+    "ss_text_encoder_lr": "None",
+    "ss_shuffle_caption": "False",
+    "ss_keep_tokens": "0",
+}
+
+
 def effective_of(params: TrainParams, seed: int, keep_aspect: bool) -> dict[str, Any]:
     """What the native trainer really runs with — the metadata's truth (docs/protocols.md §2.1).
 
