@@ -11,7 +11,13 @@ import pytest
 
 from lora_studio import paths
 from lora_studio.core.atomic_io import atomic_write_text
-from lora_studio.core.config.settings import Settings, Theme, load_settings, save_settings
+from lora_studio.core.config.settings import (
+    SETTINGS_SCHEMA_VERSION,
+    Settings,
+    Theme,
+    load_settings,
+    save_settings,
+)
 from lora_studio.core.errors import StorageError
 from lora_studio.core.redact import redact
 
@@ -45,7 +51,7 @@ def test_settings_round_trip(tmp_path: Path) -> None:
     settings = Settings(theme=Theme.DARK, recent_datasets=["/a"])
     save_settings(tmp_path, settings)
     data = json.loads((tmp_path / "settings.json").read_text())
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == SETTINGS_SCHEMA_VERSION == 2
     assert load_settings(tmp_path) == settings
 
 
