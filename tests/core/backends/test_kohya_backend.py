@@ -343,3 +343,36 @@ def test_a_running_job_is_followed_again_by_a_new_app_session(tmp_path: Path, mo
     steps = [point.step for point in store.loss_series(final.id)]
     assert steps[: len(before)] == before and steps == sorted(set(steps)) and steps[-1] == 6
     assert (tmp_path / "out" / "hero.safetensors").is_file()
+
+
+def test_cancel_from_another_process_ends_the_followed_job_as_cancelled(
+    tmp_path: Path, model: Path
+) -> None:
+    """`jobs cancel` in a terminal (its own backend and runner) while the app follows the job."""
+    folder = make_dataset(tmp_path / "data")
+    config = training_config(model)
+    dataset = load_training_dataset(folder, config)
+    store = JobStore(tmp_path / "jobs.db")
+    os.environ["FAKE_KOHYA_FAULT"] = "hang"
+    try:
+
+        async def go() -> Job:
+            app = JobRunner(store, kohya(tmp_path), flush_interval_s=0.01)
+            job = await app.submit(
+                Job(name="hero", backend="kohya", dataset_path=str(folder), config=config),
+                dataset,
+            )
+            seen: list[Any] = []
+            follower = asyncio.ensure_future(
+                app.follow(job, tmp_path / "out", on_event=seen.append)
+            )
+            while not any(isinstance(e, Progress) and e.step >= 4 for e in seen):
+                await asyncio.sleep(0.05)
+            terminal = JobRunner(store, kohya(tmp_path))  # another process's runner
+            await terminal.cancel(job.id)
+            return await asyncio.wait_for(follower, 30)
+
+        final = asyncio.run(asyncio.wait_for(go(), 60))
+    finally:
+        os.environ.pop("FAKE_KOHYA_FAULT")
+    assert final.status is JobStatus.CANCELLED, final.error

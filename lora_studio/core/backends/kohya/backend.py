@@ -11,6 +11,7 @@ status decides (none at all → Lost with the reason; the checkpoints stay in `o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import shutil
@@ -311,7 +312,11 @@ class KohyaBackend:
         name = job.backend_state.get("output_name") or "last"
         final = files.output / f"{name}.safetensors"
         self._children.pop(job.id, None)
-        if job.id in self._cancelled or job.backend_state.get("cancel_requested"):
+        if (
+            job.id in self._cancelled
+            or job.backend_state.get("cancel_requested")
+            or files.cancel_mark.exists()
+        ):
             return StatusChanged(
                 JobStatus.CANCELLED, "Cancelled; the kohya trainer stopped." + kept
             )
@@ -348,6 +353,10 @@ class KohyaBackend:
         pid = job.backend_state.get("pid") or files.read_pid()
         job.backend_state = {**job.backend_state, "cancel_requested": True}
         self._cancelled.add(job.id)
+        # A mark in the run folder: whichever process follows the run (the app, while
+        # `jobs cancel` runs in a terminal) learns that the stop was asked for.
+        with contextlib.suppress(OSError):
+            files.cancel_mark.touch()
         if job.backend_state.get("finished"):
             return CancelResult(CancelOutcome.ALREADY_FINISHED, "The kohya run had finished.")
         if not pid or not pid_alive(int(pid)):
@@ -398,7 +407,7 @@ class KohyaBackend:
 
 class SampleWatch:
     """kohya's sample images as they appear: `[name_]<step:06d|e<epoch:06d>>_<idx:02d>_<time>
-    [_<seed>].png` in `output/sample/` (PROTOCOLS.md §4.5); idx is the prompt's line."""
+    [_<seed>].png` in `output/sample/` (docs/protocols.md §4.6); idx is the prompt's line."""
 
     _NAME = re.compile(r"(?:^|_)(e?)(\d{6})_(\d{2})_\d{14}(?:_\d+)?\.png$")
 

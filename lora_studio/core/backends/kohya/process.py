@@ -40,6 +40,10 @@ class RunFiles:
         return self.root / "exit_status"
 
     @property
+    def cancel_mark(self) -> Path:
+        return self.root / "cancel_requested"
+
+    @property
     def launcher_pid(self) -> Path:
         return self.root / "launcher.pid"
 
