@@ -147,3 +147,44 @@ def test_ctrl_c_cancels_the_trainer_and_keeps_its_checkpoint(tmp_path: Path) -> 
     with JobStore() as store:
         [job] = store.list()
     assert job.status is JobStatus.CANCELLED
+
+
+def test_jobs_attach_collects_a_run_that_finished_while_nobody_followed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The app was closed during the run; kohya finished alone. `jobs attach` (no kohya
+    settings needed) reads its logs and exit status, and delivers the LoRA."""
+    from lora_studio.core.config.training_config import TrainingConfig
+    from lora_studio.core.jobs import Job, StatusChanged
+    from tests.fakes.lora_from_header_dump import build_from_header_dump, load_header_dump
+    from tests.fakes.recordings import KOHYA_FIXTURES
+
+    run_dir = tmp_path / "run"
+    (run_dir / "output").mkdir(parents=True)
+    dump = load_header_dump(KOHYA_FIXTURES / "A_rich" / "lstok_test.safetensors.header.json")
+    build_from_header_dump(dump, run_dir / "output" / "hero.safetensors")
+    (run_dir / "stdout.log").write_text(
+        "running training / 学習開始\n  total optimization steps / 学習ステップ数: 6\n"
+        f"saving checkpoint: {run_dir}/output/hero.safetensors\n"
+    )
+    (run_dir / "stderr.log").write_text(
+        "\rsteps: 100%|██████████| 6/6 [00:10<00:00,  1.77s/it, avr_loss=1.09]\n"
+        "INFO     model saved.\n"
+    )
+    (run_dir / "exit_status").write_text("0\n")
+    with JobStore() as store:
+        job = store.add(
+            Job(
+                name="hero",
+                backend="kohya",
+                dataset_path=str(tmp_path),
+                config=TrainingConfig(output_name="hero", max_steps=6),
+                backend_state={"run_dir": str(run_dir), "pid": 2**22 + 4242, "output_name": "hero"},
+            )
+        )
+        store.record_event(job.id, StatusChanged(JobStatus.RUNNING))
+    code = main(["jobs", "attach", job.id, "--out", str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr().err
+    assert (tmp_path / "out" / "hero.safetensors").is_file()
+    with JobStore() as store:
+        assert store.get(job.id).status is JobStatus.COMPLETED
