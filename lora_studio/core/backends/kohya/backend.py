@@ -119,6 +119,8 @@ class KohyaBackend:
             return BackendCheck(False, " ".join(errors), tuple(warnings), facts=facts)
         gpu = self._probe.facts.get("gpu")
         vram = self._probe.facts.get("vram_gb")
+        # The estimates time a CPU run as one (not as an unknown GPU).
+        facts["device"] = "gpu" if self._probe.cuda else "cpu"
         where = f"on {gpu}" if gpu else "on the CPU"
         return BackendCheck(
             True,
