@@ -13,6 +13,7 @@ from lora_studio import paths
 from lora_studio.core.backends.base import TrainingBackend
 from lora_studio.core.backends.registry import backend_kinds, build_backend, kind_names
 from lora_studio.core.config.settings import load_settings
+from lora_studio.core.errors import ConfigError
 
 
 def add_backend_options(parser: argparse.ArgumentParser, *, kind_required: bool) -> None:
@@ -22,6 +23,12 @@ def add_backend_options(parser: argparse.ArgumentParser, *, kind_required: bool)
         required=kind_required,
         choices=kind_names(),
         help=f"where to train: {titles}",
+    )
+    parser.add_argument(
+        "--backend-name",
+        metavar="NAME",
+        help="which configured backend of that kind to use, by its name in settings.json "
+        "(default: the first one)",
     )
     parser.add_argument(
         "--url",
@@ -70,13 +77,25 @@ def add_backend_options(parser: argparse.ArgumentParser, *, kind_required: bool)
     )
 
 
-def configured(kind: str) -> dict[str, Any]:
-    """The settings of the first configured backend of `kind` (or its defaults)."""
-    return load_settings(paths.config_dir()).backend_of_kind(kind)
+def configured(kind: str, name: str | None = None) -> dict[str, Any]:
+    """The settings of the configured backend of `kind` called `name` (default: the first one,
+    or that kind's defaults). ConfigError names the configured ones when `name` is unknown."""
+    settings = load_settings(paths.config_dir())
+    if not name:
+        return settings.backend_of_kind(kind)
+    same_kind = [b for b in settings.backends if b.get("kind") == kind]
+    for entry in same_kind:
+        if (entry.get("name") or kind) == name:
+            return dict(entry)
+    known = ", ".join(str(b.get("name") or kind) for b in same_kind) or "none"
+    raise ConfigError(
+        f"No {kind} backend called “{name}” is configured (configured: {known}). Names are set "
+        "in settings.json under “backends”."
+    )
 
 
 def backend_settings(args: argparse.Namespace, kind: str) -> dict[str, Any]:
-    settings = configured(kind)
+    settings = configured(kind, getattr(args, "backend_name", None))
     if kind == "comfyui":
         if args.url:
             settings["url"] = args.url

@@ -189,3 +189,28 @@ def test_jobs_attach_collects_a_run_that_finished_while_nobody_followed(
     assert (tmp_path / "out" / "hero.safetensors").is_file()
     with JobStore() as store:
         assert store.get(job.id).status is JobStatus.COMPLETED
+
+
+def test_backend_name_picks_one_of_several_configured_backends(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lora_studio import paths
+    from lora_studio.core.config.settings import Settings, save_settings
+
+    save_settings(
+        paths.config_dir(),
+        Settings(
+            backends=[
+                {"kind": "kohya", "name": "old", "sd_scripts": str(tmp_path / "gone")},
+                {"kind": "kohya", "name": "fake", "sd_scripts": str(FAKE)},
+            ]
+        ),
+    )
+    dataset = make_dataset(tmp_path / "d")
+    base = ["train", str(dataset), "--backend", "kohya", "--preset", "sd15"]
+    assert main(base) == 1  # the first one: its folder is gone
+    assert f"{tmp_path / 'gone'} does not exist" in capsys.readouterr().err
+    assert main([*base, "--backend-name", "nope"]) == 2
+    assert "configured: old, fake" in capsys.readouterr().err
+    assert main([*base, "--backend-name", "fake", "--python", "/no/such/python"]) == 1
+    assert "/no/such/python" in capsys.readouterr().err  # the named one was used
