@@ -57,6 +57,8 @@ def gpu_text(check: BackendCheck) -> str:
         return f"{check.gpu_name} · {check.vram_gb:.1f} GB"
     if check.vram_gb:
         return f"{check.vram_gb:.1f} GB of GPU memory"
+    if not check.gpu_name and check.facts.get("device") == "cpu":
+        return "None: it trains on the CPU."
     return check.gpu_name or "The backend did not report a GPU."
 
 

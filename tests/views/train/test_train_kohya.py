@@ -94,6 +94,7 @@ def test_the_wizard_trains_with_kohya(
     assert wizard.backend.available, wizard.backend.diagnosis
     assert "kohya sd-scripts is ready on the CPU" in backend_step.diagnosis_label.text()
     assert any("No CUDA GPU" in text for _, text in wizard.backend.messages)
+    assert backend_step.gpu_label.text() == "None: it trains on the CPU."
     assert not wizard.backend.has_errors, wizard.backend.messages
     shoot(page, "wizard-4-backend-kohya")
     advance(qtbot, wizard)
