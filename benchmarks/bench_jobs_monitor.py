@@ -206,6 +206,7 @@ async def stream(args: argparse.Namespace, app: QApplication, folder: Path) -> d
     page.resize(1200, 800)
     page.show()
     meter = StallMeter()
+    gc.freeze()  # as the app does once its window is up
     dataset = TrainingDataset.__new__(TrainingDataset)
     object.__setattr__(dataset, "summary", None)
     job = await service.start(
