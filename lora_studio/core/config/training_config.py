@@ -235,8 +235,7 @@ class TrainingConfig(BaseModel):
     ] = Field(
         default_factory=list,
         max_length=16,
-        description="Prompts rendered with every checkpoint (and once without the LoRA) to see "
-        "what the training learned; separate several with |.",
+        description="Test images made at every checkpoint; separate prompts with |.",
     )
 
     @field_validator(

@@ -40,10 +40,16 @@ KEY_FIELDS = (
     "epochs",
     "max_steps",
     "resolution",
+    "sample_prompts",
 )
 # About this training, not the preset: kept when another preset is chosen.
-TRAINING_FIELDS = frozenset({"base_model", "trigger_word", "output_name"})
-_LABELS = {"max_steps": "Max steps", "base_model": "Base model", "output_name": "Output name"}
+TRAINING_FIELDS = frozenset({"base_model", "trigger_word", "output_name", "sample_prompts"})
+_LABELS = {
+    "max_steps": "Max steps",
+    "base_model": "Base model",
+    "output_name": "Output name",
+    "sample_prompts": "Sample prompts",
+}
 _DEFAULT_PRESET = "sdxl"
 _UNSAFE_NAME_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\s]+')
 

@@ -125,6 +125,9 @@ class TrainWizardViewModel(QObject):
             for name, value in config.items()
             if isinstance(value, str | int | float) and not isinstance(value, bool)
         }
+        prompts = config.get("sample_prompts")
+        if isinstance(prompts, list) and prompts:
+            edits["sample_prompts"] = " | ".join(str(prompt) for prompt in prompts)
         self.parameters.restore(preset, edits)
         if folder:
             self.set_dataset_folder(folder)

@@ -65,7 +65,13 @@ def test_edit_as_new_fills_the_wizard_from_a_job(
     wizard, _ = wizard_for(service_for(DEAD_URL))
     qtbot.waitUntil(lambda: wizard.parameters.loaded, timeout=5000)
     folder = write_dataset(tmp_path / "old job set", count=2)
-    config = {"rank": 12, "trigger_word": "zxq", "output_name": "old_run", "shuffle_caption": True}
+    config = {
+        "rank": 12,
+        "trigger_word": "zxq",
+        "output_name": "old_run",
+        "shuffle_caption": True,
+        "sample_prompts": ["zxq portrait", "zxq in the rain"],
+    }
     wizard.load_job(str(folder), "sd15", config)
     wait_idle(qtbot, wizard)
     qtbot.waitUntil(lambda: wizard.dataset.is_ready, timeout=5000)
@@ -73,3 +79,4 @@ def test_edit_as_new_fills_the_wizard_from_a_job(
     assert wizard.parameters.selected_preset == "sd15"
     assert wizard.parameters.config.rank == 12
     assert wizard.parameters.config.trigger_word == "zxq"
+    assert wizard.parameters.config.sample_prompts == ["zxq portrait", "zxq in the rain"]
