@@ -13,14 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import shutil
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from lora_studio import paths
-from lora_studio.core.atomic_io import atomic_write_stream, atomic_write_text
+from lora_studio.core.atomic_io import atomic_write_text, display_name
 from lora_studio.core.backends.base import (
     BackendCheck,
     CancelOutcome,
@@ -31,7 +32,7 @@ from lora_studio.core.backends.base import (
     JobLike,
     SaveState,
 )
-from lora_studio.core.backends.files import check_safetensors_file, reserve_new_path, safe_filename
+from lora_studio.core.backends.files import NewFile, check_safetensors_file, safe_filename
 from lora_studio.core.backends.kohya.command import (
     FLUX_FILES,
     SCRIPTS,
@@ -57,7 +58,7 @@ from lora_studio.core.config.training_config import (
     TrainingConfig,
     config_from_dict,
 )
-from lora_studio.core.errors import BackendError, JobError
+from lora_studio.core.errors import BackendError, JobError, WeightsError
 from lora_studio.core.jobs.events import Failed, Finished, JobEvent, Sample, StatusChanged
 from lora_studio.core.jobs.status import JobStatus
 
@@ -475,18 +476,23 @@ def _latest_checkpoint(folder: Path, name: str) -> tuple[Path, str] | None:
 
 
 def _deliver(source: Path, dest_dir: Path, local_name: str) -> Path:
-    """Copy a LoRA into `dest_dir` under a new name, atomically, and verify it."""
+    """Copy a LoRA into `dest_dir` under a new name and verify it.
+
+    Written under a temporary name and named only once complete and verified (`NewFile`), with
+    the usual file mode: a process killed mid-copy leaves nothing under the LoRA's name.
+    """
     check_safetensors_file(source)
-    target = reserve_new_path(dest_dir, safe_filename(local_name))
-
-    def fill(handle: BinaryIO) -> None:
-        with open(source, "rb") as src:
-            shutil.copyfileobj(src, handle, 1 << 20)
-
+    target = NewFile(dest_dir, safe_filename(local_name))
     try:
-        atomic_write_stream(target, fill)
-        check_safetensors_file(target)
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-    return target
+        with open(source, "rb") as src, open(target.staging, "xb") as handle:
+            shutil.copyfileobj(src, handle, 1 << 20)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            check_safetensors_file(target.staging)
+        except WeightsError as exc:  # name the LoRA, not its temporary file
+            message = exc.user_message.replace(target.staging.name, display_name(target.staging))
+            raise WeightsError(message, detail=exc.detail) from exc
+        return target.commit()
+    finally:
+        target.discard()  # gone once committed; a copy that failed the check goes
