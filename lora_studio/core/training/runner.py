@@ -36,12 +36,13 @@ from lora_studio.core.jobs import (
     JobStatus,
     JobStore,
     Log,
+    Sample,
     StatusChanged,
 )
 from lora_studio.core.training.dataset_input import TrainingDataset, load_training_dataset
 from lora_studio.core.training.job_lock import JobLock
 from lora_studio.core.training.metadata import stamp_metadata
-from lora_studio.core.training.samples import make_session
+from lora_studio.core.training.samples import make_placer, make_session
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ class JobRunner:
         """Record the backend's events for `job` until it ends; download the LoRA on success.
 
         Works for a job submitted by this process or re-attached after a restart. Raises
-        BackendUnavailable when the backend cannot be reached (the job stays as it was).
+        BackendUnavailableError when the backend cannot be reached (the job stays as it was).
         """
         lock = JobLock(job.id)
         if not lock.acquire():
@@ -188,6 +189,7 @@ class JobRunner:
             worker.record_later(job.id, events)
 
         samples = make_session(self.backend, job, job.config, out_dir, emit_samples)
+        placer = make_placer(job.config, out_dir)  # samples the engine renders itself
 
         async def flush(wait: bool = False) -> None:
             nonlocal last_flush, saved_state
@@ -222,6 +224,8 @@ class JobRunner:
                     if samples is not None:
                         samples.update(job.backend_state)  # the final file's samples
                     break
+                if placer is not None and isinstance(event, Sample):
+                    event = await asyncio.to_thread(placer.place, event)
                 if on_event is not None:
                     on_event(event)
                 if samples is not None and isinstance(event, Checkpoint):

@@ -7,7 +7,9 @@ chunk on ComfyUI, the final file at the end) it calls `update(job.backend_state)
 after another in a background task, so following the job never waits for them, and each image is
 announced as a `Sample` event (recorded with the job, printed by `train --json`). Images go beside
 the LoRA in `NAME_samples/`: `reference_p01.png`, `step000250_p01.png`, … A render that fails
-becomes a log line — samples are a help, never a reason to fail a training.
+becomes a log line — samples are a help, never a reason to fail a training. A backend that
+renders samples itself (kohya) announces images in its run folder; `SamplePlacer` copies each into
+`NAME_samples/` under the same names before the event is shown and recorded.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from lora_studio.core.backends.comfyui.render import RenderSettings
+from lora_studio.core.backends.files import NewFile
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.errors import LoraStudioError
 from lora_studio.core.jobs import Job, JobEvent, Log, Sample
@@ -119,6 +124,46 @@ class SampleSession:
                     log.exception("Sample render of job %s failed", self.job_id)
                     continue
                 self._emit([Sample(step, prompt, str(path), with_lora)])
+
+
+class SamplePlacer:
+    """Brings sample images a backend renders itself (kohya's `--sample_prompts`, in its run
+    folder) beside the LoRA in `NAME_samples/`, named like the rendered ones, so every engine's
+    samples land in the same place and the job records that path.
+
+    Copied (the run folder stays whole) under a temporary name and named once complete
+    (`NewFile`): an existing image is never replaced, a repeated name gets `-2`.
+    """
+
+    def __init__(self, folder: Path, prompts: list[str]) -> None:
+        self.folder, self.prompts = folder, prompts
+
+    def place(self, event: Sample) -> Sample:
+        source = Path(event.path)
+        if source.parent == self.folder or not source.is_file():
+            return event
+        index = self.prompts.index(event.prompt) + 1 if event.prompt in self.prompts else 0
+        name = sample_file(self.folder, event.step, index, event.with_lora).name
+        target = NewFile(self.folder, name)
+        try:
+            shutil.copyfile(source, target.staging)
+            return replace(event, path=str(target.commit()))
+        except OSError as exc:  # a sample is a help: keep the one in the run folder
+            log.warning("Sample %s not copied to %s: %s", source, self.folder, exc)
+            return event
+        finally:
+            target.discard()
+
+
+def make_placer(config_data: dict[str, Any], out_dir: Path) -> SamplePlacer | None:
+    """A placer when the job asks for samples (its config still validates), else None."""
+    try:
+        config = TrainingConfig.model_validate(config_data)
+    except ValueError:
+        return None
+    if not config.sample_prompts:
+        return None
+    return SamplePlacer(samples_folder(out_dir, config), list(config.sample_prompts))
 
 
 def make_session(

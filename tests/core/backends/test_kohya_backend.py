@@ -376,3 +376,31 @@ def test_cancel_from_another_process_ends_the_followed_job_as_cancelled(
     finally:
         os.environ.pop("FAKE_KOHYA_FAULT")
     assert final.status is JobStatus.CANCELLED, final.error
+
+
+def test_kohya_samples_land_beside_the_lora_and_are_recorded(tmp_path: Path, model: Path) -> None:
+    """Issue 12's contract for every engine: samples in `out/NAME_samples/`, named like the
+    rendered ones, announced with that path and recorded with the job; the run folder keeps its
+    own copies."""
+    prompts = ["ohwx, portrait", "ohwx, in a garden"]
+    final, events, store, _ = run_job(tmp_path, model, sample_prompts=prompts)
+    assert final.status is JobStatus.COMPLETED, final.error
+    folder = tmp_path / "out" / "hero_samples"
+    samples = [e for e in events if isinstance(e, Sample)]
+    assert sorted(Path(s.path).name for s in samples) == [
+        "reference_p01.png",
+        "reference_p02.png",
+        "step000003_p01.png",
+        "step000003_p02.png",
+        "step000006_p01.png",
+        "step000006_p02.png",
+    ]
+    assert all(Path(s.path).parent == folder and Path(s.path).is_file() for s in samples)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(Path(s.path).name for s in samples)
+    for sample in samples:  # the prompt's number in the name matches the prompt
+        assert Path(sample.path).stem.endswith(f"_p{prompts.index(sample.prompt) + 1:02d}")
+    run_samples = list((tmp_path / "runs").glob("*/output/sample/*.png"))
+    assert len(run_samples) == len(samples)
+    assert {Path(s.path).read_bytes() for s in samples} == {p.read_bytes() for p in run_samples}
+    recorded = store.get(final.id).samples
+    assert [(s.step, s.path) for s in recorded] == [(s.step, s.path) for s in samples]
