@@ -16,7 +16,7 @@ T = TypeVar("T")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class CommandExit(Exception):
+class CommandExit(Exception):  # noqa: N818 - control flow like SystemExit, not an error
     """Stop the command with this exit code (the message was already printed)."""
 
     def __init__(self, code: int) -> None:

@@ -26,7 +26,12 @@ from lora_studio.core.config.issues import InvalidConfigError, errors_only, warn
 from lora_studio.core.config.overrides import apply_overrides, parse_assignments
 from lora_studio.core.config.presets import get_preset
 from lora_studio.core.config.training_config import TrainingConfig
-from lora_studio.core.errors import BackendUnavailable, ConfigError, DatasetError, LoraStudioError
+from lora_studio.core.errors import (
+    BackendUnavailableError,
+    ConfigError,
+    DatasetError,
+    LoraStudioError,
+)
 from lora_studio.core.jobs import Job, JobStatus, JobStore, dataset_fingerprint
 from lora_studio.core.jobs.naming import next_run_name, run_base, taken_names
 from lora_studio.core.plurals import plural
@@ -246,7 +251,7 @@ async def _run_on_backend(
     runner = JobRunner(store, backend)
     try:
         job = await runner.submit(job, dataset)
-    except BackendUnavailable as exc:
+    except BackendUnavailableError as exc:
         print(f"error: {exc.user_message}", file=sys.stderr)
         return EXIT_FAILED
     except LoraStudioError as exc:
@@ -281,7 +286,7 @@ async def follow_job(
             if not await interrupted.wait_for(follower):
                 return await _cancel_while_following(runner, job, follower, interrupted, printer)
             final = follower.result()
-        except BackendUnavailable as exc:
+        except BackendUnavailableError as exc:
             print(
                 f"error: {exc.user_message} Job {job.id} is kept; follow it later with "
                 f"`lora-studio jobs attach {job.id}`.",

@@ -26,7 +26,7 @@ from typing import BinaryIO
 from lora_studio.core.errors import StorageError
 
 
-class NameNotWritable(StorageError):
+class NameNotWritableError(StorageError):
     """Only this file's name is the problem (too long, or refused by that file system)."""
 
 
@@ -164,7 +164,7 @@ def atomic_write_stream(path: Path, fill: Callable[[BinaryIO], None]) -> None:
         tmp_name = None
         fsync_dir(directory)
     except OSError as exc:
-        kind = NameNotWritable if exc.errno in _NAME_ERRNOS else StorageError
+        kind = NameNotWritableError if exc.errno in _NAME_ERRNOS else StorageError
         raise kind(_describe_os_error(exc, path), detail=str(exc)) from exc
     finally:
         if tmp_name is not None:

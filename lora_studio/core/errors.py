@@ -32,7 +32,7 @@ class BackendError(LoraStudioError):
     """A training backend failed, refused a job or is unreachable."""
 
 
-class BackendUnavailable(BackendError):
+class BackendUnavailableError(BackendError):
     """The backend cannot be reached or is not set up."""
 
 
@@ -48,5 +48,5 @@ class CaptionError(LoraStudioError):
     """A caption provider failed."""
 
 
-class CancelledByUser(LoraStudioError):
+class CancelledByUserError(LoraStudioError):
     """The artist cancelled a long operation."""

@@ -64,12 +64,12 @@ class Faults:
     hold_prompt_reply: float = 0.0
 
 
-class Interrupted(Exception):
+class NodeInterruptedError(Exception):
     def __init__(self, node_id: str) -> None:
         self.node_id = node_id
 
 
-class NodeFailure(Exception):
+class NodeFailureError(Exception):
     def __init__(self, node_id: str, exc: BaseException) -> None:
         self.node_id, self.exc = node_id, exc
 

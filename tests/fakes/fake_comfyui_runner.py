@@ -40,7 +40,7 @@ def _state(pid: str, nid: str, state: str) -> dict[str, Any]:
 
 
 async def execute(fake: FakeComfyUI, item: dict[str, Any]) -> None:
-    from .fake_comfyui import Interrupted, NodeFailure
+    from .fake_comfyui import NodeFailureError, NodeInterruptedError
 
     pid, prompt = item["prompt_id"], item["prompt"]
     cid = item["extra_data"].get("client_id")
@@ -86,16 +86,16 @@ async def execute(fake: FakeComfyUI, item: dict[str, Any]) -> None:
                         ui[nid] = cached_ui
                 continue
             if fake.interrupt_requested:
-                raise Interrupted(nid)
+                raise NodeInterruptedError(nid)
             states[nid] = _state(pid, nid, "running")
             await emit("progress_state", {"prompt_id": pid, "nodes": dict(states)})
             await emit("executing", {"node": nid, "display_node": nid, "prompt_id": pid})
             try:
                 values[nid], node_ui = await run_node(fake, item, nid, values)
-            except (Interrupted, asyncio.CancelledError):
+            except (NodeInterruptedError, asyncio.CancelledError):
                 raise
             except Exception as exc:
-                raise NodeFailure(nid, exc) from exc
+                raise NodeFailureError(nid, exc) from exc
             states[nid] = _state(pid, nid, "finished")
             await emit("progress_state", {"prompt_id": pid, "nodes": dict(states)})
             new_cache[signatures[nid]] = (values[nid], node_ui)
@@ -107,7 +107,7 @@ async def execute(fake: FakeComfyUI, item: dict[str, Any]) -> None:
                     {"node": nid, "display_node": nid, "output": node_ui, "prompt_id": pid},
                 )
         await emit("execution_success", {"prompt_id": pid, "timestamp": fake.now_ms()}, True)
-    except Interrupted as stop:
+    except NodeInterruptedError as stop:
         status_str = "error"
         await emit(
             "execution_interrupted",
@@ -120,7 +120,7 @@ async def execute(fake: FakeComfyUI, item: dict[str, Any]) -> None:
             },
             True,
         )
-    except NodeFailure as failure:
+    except NodeFailureError as failure:
         status_str = "error"
         node = prompt[failure.node_id]
         await emit(

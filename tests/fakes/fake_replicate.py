@@ -354,7 +354,7 @@ class FakeReplicate:
             return None, f"Failed to download {url}"
         try:
             return trainer.read_zip(entry[1]), None
-        except trainer.InvalidZip as exc:
+        except trainer.InvalidZipError as exc:
             return None, str(exc)
 
     async def _list(self, request: web.Request) -> web.Response:

@@ -30,7 +30,7 @@ class ExtractedDataset:
     captions: dict[str, str]
 
 
-class InvalidZip(Exception):
+class InvalidZipError(Exception):
     pass
 
 
@@ -39,7 +39,7 @@ def read_zip(data: bytes) -> ExtractedDataset:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise InvalidZip("input_images must be a zip file") from exc
+        raise InvalidZipError("input_images must be a zip file") from exc
     images, captions = [], {}
     for name in archive.namelist():
         base = name.rsplit("/", 1)[-1]

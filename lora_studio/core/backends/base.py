@@ -22,7 +22,7 @@ Contract shared by all backends:
   optimizer, the seed it sent, bucketing) so the metadata stamped into the LoRA tells the truth.
 - `events(job)` works for a job submitted by this process *or* an earlier one (re-attach). It ends
   after exactly one terminal event: `Finished`, `Failed`, or `StatusChanged` to CANCELLED / LOST.
-  It raises `BackendUnavailable` when the server stays unreachable — the job is then neither
+  It raises `BackendUnavailableError` when the server stays unreachable — the job is then neither
   failed nor lost, just not observable right now.
 - `cancel(job)` is idempotent and says honestly what it could and could not stop.
 """

@@ -5,7 +5,7 @@ Rules it enforces so individual backends cannot forget them:
 - only requests that are safe to repeat are retried (GET/HEAD, or any request that never reached
   the server because the connection could not be opened; 429 always, since it was not processed),
   with exponential back-off plus full jitter, honouring `Retry-After`;
-- transport failures become `BackendUnavailable` saying "X at HOST:PORT is not answering — is it
+- transport failures become `BackendUnavailableError` saying "X at HOST:PORT is not answering — is it
   running?"; other failures become `BackendError`s naming the server, never a full URL;
 - plain `http://` to anything but this machine is refused unless the artist allowed it, because
   proxy tokens would travel in clear text;
@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from lora_studio.core.atomic_io import clean_stale_temps, display_name, make_temp, new_file_mode
-from lora_studio.core.errors import BackendError, BackendUnavailable, ConfigError, StorageError
+from lora_studio.core.errors import BackendError, BackendUnavailableError, ConfigError, StorageError
 from lora_studio.core.redact import redact, register_secret
 
 log = logging.getLogger(__name__)
@@ -227,15 +227,17 @@ class HttpClient:
         url = httpx.URL(self.base_url + "/" + path.lstrip("/"))
         return str(url.copy_with(params=dict(params or {}))) if params else str(url)
 
-    def _unavailable(self, exc: Exception) -> BackendUnavailable:
+    def _unavailable(self, exc: Exception) -> BackendUnavailableError:
         detail = self.redact(f"{type(exc).__name__}: {exc}")
         if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
-            return BackendUnavailable(
+            return BackendUnavailableError(
                 f"{self.where} stopped answering in the middle of a request — it may be busy or "
                 "restarting.",
                 detail=detail,
             )
-        return BackendUnavailable(f"{self.where} is not answering — is it running?", detail=detail)
+        return BackendUnavailableError(
+            f"{self.where} is not answering — is it running?", detail=detail
+        )
 
     def status_error(self, response: httpx.Response, action: str) -> BackendError:
         """Turn an unexpected HTTP status into an error the artist can act on."""
@@ -244,32 +246,32 @@ class HttpClient:
         with contextlib.suppress(Exception):
             body = self.redact(response.text.strip())[:300]
         if code in (401, 407):
-            return BackendUnavailable(
+            return BackendUnavailableError(
                 f"{self.where} refused the access credentials (HTTP {code}). Check the access "
                 "token for this server in Settings.",
                 detail=body or None,
             )
         if code == 403:
             if not body and is_loopback_host(urlsplit(self.base_url).hostname or ""):
-                return BackendUnavailable(
+                return BackendUnavailableError(
                     f"{self.where} refused the request (HTTP 403 with no reason). ComfyUI does "
                     "this when a request carries an Origin header that does not match its "
                     "address — start it with --enable-cors-header, or connect to the exact "
                     "address it listens on.",
                 )
-            return BackendUnavailable(
+            return BackendUnavailableError(
                 f"{self.where} refused access (HTTP 403). If a proxy sits in front of it, check "
                 "the access token in Settings.",
                 detail=body or None,
             )
         if code in _PROXY_DOWN:
-            return BackendUnavailable(
+            return BackendUnavailableError(
                 f"{self.where} answered “{code} {_PROXY_DOWN[code]}”: the proxy in front of it "
                 "cannot reach the server — is it running or restarting?",
                 detail=body or None,
             )
         if code == 429:
-            return BackendUnavailable(
+            return BackendUnavailableError(
                 f"{self.where} is rate-limiting us (HTTP 429); try again in a minute."
             )
         if code == 413:
@@ -337,7 +339,7 @@ class HttpClient:
     async def get_json(self, path: str, *, action: str | None = None, **kwargs: Any) -> Any:
         """GET and parse JSON. A reply that is not JSON (a proxy's error page, a reply cut off
         mid-body) is transient like a 5xx: asked again with the same back-off; when it stays so,
-        BackendUnavailable — callers that follow a job keep trying, as for a server that is down.
+        BackendUnavailableError — callers that follow a job keep trying, as for a server that is down.
         """
         action = action or f"GET {path}"
         for attempt in range(1, self.retry.attempts + 1):
@@ -346,7 +348,7 @@ class HttpClient:
                 return self.parse_json(response, action)
             except BackendError as exc:
                 if attempt == self.retry.attempts:
-                    raise BackendUnavailable(exc.user_message, detail=exc.detail) from exc
+                    raise BackendUnavailableError(exc.user_message, detail=exc.detail) from exc
                 log.info("%s sent a reply that is not JSON to %s; asking again", self.where, action)
                 await asyncio.sleep(self.retry.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises

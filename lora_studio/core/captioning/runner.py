@@ -39,7 +39,7 @@ from lora_studio.core.captioning.postprocess import postprocess
 from lora_studio.core.captioning.prompts import DEFAULT_PROMPT
 from lora_studio.core.captioning.providers.base import (
     CaptionProvider,
-    ProviderUnreachable,
+    ProviderUnreachableError,
     RetryableCaptionError,
     StopRunError,
 )
@@ -323,7 +323,7 @@ class _Run:
             except RetryableCaptionError as exc:
                 if attempts > self.options.retries:
                     self._fail(index, image, exc.user_message, attempts)
-                    if isinstance(exc, ProviderUnreachable):
+                    if isinstance(exc, ProviderUnreachableError):
                         self._stop(exc.user_message)
                     return
                 await asyncio.sleep(self._delay(attempts, exc.retry_after))

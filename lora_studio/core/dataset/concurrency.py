@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Generic, TextIO, TypeVar
 
-from lora_studio.core.errors import CancelledByUser
+from lora_studio.core.errors import CancelledByUserError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -47,7 +47,7 @@ class CancelToken:
 
     def raise_if_cancelled(self, what: str = "The operation") -> None:
         if self._event.is_set():
-            raise CancelledByUser(f"{what} was cancelled.")
+            raise CancelledByUserError(f"{what} was cancelled.")
 
 
 def is_cancelled(cancel: CancelToken | None) -> bool:

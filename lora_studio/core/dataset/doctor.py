@@ -116,7 +116,7 @@ def run_doctor(
 ) -> DoctorReport:
     """Examine a dataset folder (or an existing scan of it). See the module docstring.
 
-    Cancelling during the scan (only when a folder is given) raises CancelledByUser; cancelling
+    Cancelling during the scan (only when a folder is given) raises CancelledByUserError; cancelling
     during the decoding pass returns the report so far with `cancelled=True`."""
     options = options or DoctorOptions()
     scan = dataset if isinstance(dataset, DatasetScan) else scan_dataset(dataset, cancel=cancel)

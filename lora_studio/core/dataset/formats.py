@@ -88,7 +88,7 @@ def open_image(path: Path) -> Image.Image:
     return image
 
 
-class TooManyPixels(Exception):
+class TooManyPixelsError(Exception):
     """The header declares more pixels than we are willing to decode."""
 
     def __init__(self, width: int, height: int) -> None:
@@ -100,12 +100,12 @@ class TooManyPixels(Exception):
 def check_pixel_limit(image: Image.Image, path: Path) -> None:
     width, height = image.size
     if width * height > MAX_PIXELS:
-        raise TooManyPixels(width, height)
+        raise TooManyPixelsError(width, height)
 
 
 def error_kind(exc: BaseException) -> str:
     """Classify an exception from opening or decoding an image (a doctor finding kind)."""
-    if isinstance(exc, (TooManyPixels, Image.DecompressionBombError)):
+    if isinstance(exc, (TooManyPixelsError, Image.DecompressionBombError)):
         return "decompression_bomb"
     if isinstance(exc, UnidentifiedImageError):
         return "not_an_image"
@@ -120,7 +120,7 @@ def describe_image_error(exc: BaseException, path: Path) -> str:
     """A sentence for the artist: what is wrong with `path` and what to do."""
     name = Path(path).name
     suffix = Path(path).suffix.lower()
-    if isinstance(exc, TooManyPixels):
+    if isinstance(exc, TooManyPixelsError):
         return (
             f"{name} declares {exc.width}×{exc.height} pixels, more than LoRA Studio will decode "
             f"({MAX_PIXELS // 1_000_000} MP); it may be a decompression bomb. Resize it elsewhere "

@@ -24,7 +24,7 @@ from pathlib import Path
 from PIL import Image
 
 from lora_studio.core.atomic_io import (
-    NameNotWritable,
+    NameNotWritableError,
     atomic_write_bytes,
     atomic_write_text,
     clean_stale_temps,
@@ -158,7 +158,7 @@ def prepare_dataset(
             if entry.caption is not None:
                 caption = destination.with_suffix(".txt")
                 atomic_write_text(caption, entry.caption)
-        except NameNotWritable as exc:  # only this name: skip it, name it, go on
+        except NameNotWritableError as exc:  # only this name: skip it, name it, go on
             with contextlib.suppress(OSError):
                 destination.unlink()
             return (entry.path, exc.user_message)

@@ -15,7 +15,7 @@ followed only while they stay inside the dataset: a link that leaves it (`captio
 ../outside/id_rsa`, a linked folder) is reported (`link_outside`) and left out, so nothing
 outside the folder the artist chose is ever read for training or uploaded to a server; loops and
 broken links become problems. Bad files become entries with `error` set — the scan never
-stops on one file. Cancelling raises `CancelledByUser` (a partial scan is of no use).
+stops on one file. Cancelling raises `CancelledByUserError` (a partial scan is of no use).
 """
 
 from __future__ import annotations

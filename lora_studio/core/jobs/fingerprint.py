@@ -110,7 +110,7 @@ def dataset_fingerprint(
 ) -> str:
     """Return the hex SHA-256 fingerprint of the dataset in `folder`.
 
-    `progress(done, total)` is called after each file; raise from it (e.g. CancelledByUser) to stop.
+    `progress(done, total)` is called after each file; raise from it (e.g. CancelledByUserError) to stop.
     Raises DatasetError naming the folder or file that could not be read.
     """
     root = Path(folder)

@@ -19,7 +19,7 @@ from typing import Any
 from lora_studio.core.backends.base import BackendCheck, TrainingBackend
 from lora_studio.core.backends.registry import build_backend, get_kind, parse_settings
 from lora_studio.core.config.training_config import config_from_dict
-from lora_studio.core.errors import BackendUnavailable, JobError, LoraStudioError
+from lora_studio.core.errors import BackendUnavailableError, JobError, LoraStudioError
 from lora_studio.core.jobs import Job, JobEvent, JobStore, Log, dataset_fingerprint
 from lora_studio.core.training.dataset_input import TrainingDataset, load_training_dataset
 from lora_studio.core.training.job_lock import JobLock
@@ -212,7 +212,7 @@ class TrainingService:
     ) -> Job | None:
         try:
             return await runner.follow(job, self.output_dir, dataset=dataset, on_event=callback)
-        except BackendUnavailable as exc:
+        except BackendUnavailableError as exc:
             self._notify(
                 f"Job {job.name} ({job.id}): {exc.user_message} It is kept and will be "
                 "followed again at the next start."

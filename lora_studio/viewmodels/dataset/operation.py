@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
-from lora_studio.core.errors import CancelledByUser, LoraStudioError
+from lora_studio.core.errors import CancelledByUserError, LoraStudioError
 from lora_studio.viewmodels.dataset.core_adapter import CancelToken
 from lora_studio.viewmodels.observable import Observable
 
@@ -103,7 +103,7 @@ class OperationViewModel(QObject):
             await work
             # Operations that stop early on a cancel return normally with partial results.
             completed = not token.cancelled
-        except CancelledByUser:
+        except CancelledByUserError:
             log.info("%s cancelled", label)
         except LoraStudioError as exc:
             self.error = exc.user_message

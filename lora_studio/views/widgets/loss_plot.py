@@ -83,8 +83,8 @@ def ema(values: np.ndarray, alpha: float, start: float = math.nan) -> np.ndarray
 class StepAxis(pg.AxisItem):
     """A step axis: tick spacing of at least one whole step (no 0.5 ticks on a short run)."""
 
-    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
-        levels = super().tickSpacing(minVal, maxVal, size)
+    def tickSpacing(self, min_val: float, max_val: float, size: float) -> list[tuple[float, float]]:
+        levels = super().tickSpacing(min_val, max_val, size)
         whole = [(spacing, offset) for spacing, offset in levels if spacing >= 1.0]
         return whole or [(1.0, 0.0)]
 

@@ -26,7 +26,7 @@ from lora_studio.core.backends.http import (
 )
 from lora_studio.core.errors import (
     BackendError,
-    BackendUnavailable,
+    BackendUnavailableError,
     ConfigError,
     StorageError,
     WeightsError,
@@ -135,7 +135,7 @@ def test_get_is_retried_through_a_restarting_proxy(fake: FakeComfyUI) -> None:
 def test_post_is_not_retried_after_a_502(fake: FakeComfyUI) -> None:
     fake.faults.proxy_502 = 1
     client = client_for(fake.url)
-    with pytest.raises(BackendUnavailable, match=r"502 Bad Gateway.*is it running"):
+    with pytest.raises(BackendUnavailableError, match=r"502 Bad Gateway.*is it running"):
         run(using(client, client.request("POST", "queue", json={"delete": []})))
     assert [p for _, p, _ in fake.requests].count("/queue") == 1
 
@@ -143,7 +143,7 @@ def test_post_is_not_retried_after_a_502(fake: FakeComfyUI) -> None:
 def test_persistent_502_ends_in_a_clear_message(fake: FakeComfyUI) -> None:
     fake.faults.proxy_502 = 10
     client = client_for(fake.url)
-    with pytest.raises(BackendUnavailable) as caught:
+    with pytest.raises(BackendUnavailableError) as caught:
         run(using(client, client.get_json("system_stats")))
     assert caught.value.user_message.startswith(f"ComfyUI at 127.0.0.1:{fake.port} answered “502")
 
@@ -166,7 +166,7 @@ def closed_port() -> int:
 def test_connection_refused_says_is_it_running() -> None:
     port = closed_port()
     client = client_for(f"http://127.0.0.1:{port}")
-    with pytest.raises(BackendUnavailable) as caught:
+    with pytest.raises(BackendUnavailableError) as caught:
         run(using(client, client.get_json("system_stats")))
     assert caught.value.user_message == (
         f"ComfyUI at 127.0.0.1:{port} is not answering — is it running?"
@@ -178,7 +178,7 @@ def test_slow_server_times_out_with_a_message(fake: FakeComfyUI) -> None:
     client = client_for(
         fake.url, timeouts=Timeouts(connect=1, read=0.2), retry=RetryPolicy(attempts=1)
     )
-    with pytest.raises(BackendUnavailable, match="stopped answering"):
+    with pytest.raises(BackendUnavailableError, match="stopped answering"):
         run(using(client, client.get_json("system_stats")))
 
 
@@ -191,7 +191,7 @@ def test_malformed_json_is_reported_not_crashed_on(fake: FakeComfyUI) -> None:
 
 def test_origin_mismatch_403_explains_the_guard(fake: FakeComfyUI) -> None:
     client = client_for(fake.url, headers={"Origin": "http://evil.example"})
-    with pytest.raises(BackendUnavailable, match="Origin header"):
+    with pytest.raises(BackendUnavailableError, match="Origin header"):
         run(using(client, client.get_json("system_stats")))
 
 

@@ -16,7 +16,7 @@ from lora_studio.core.backends.http import (
     RetryPolicy,
     Timeouts,
 )
-from lora_studio.core.errors import BackendError, BackendUnavailable
+from lora_studio.core.errors import BackendError, BackendUnavailableError
 from tests.core.backends.comfy_helpers import run
 from tests.fakes.fake_comfyui import FakeComfyUI
 from tests.fakes.fake_comfyui_engine import write_lora_file
@@ -57,7 +57,7 @@ def test_a_malformed_reply_is_asked_again_like_a_5xx(fake: FakeComfyUI) -> None:
 def test_a_reply_that_stays_malformed_is_unavailable_not_a_crash(fake: FakeComfyUI) -> None:
     fake.faults.malformed_json_paths = {"/queue"}
     client = client_for(fake)
-    with pytest.raises(BackendUnavailable, match="not valid JSON"):
+    with pytest.raises(BackendUnavailableError, match="not valid JSON"):
         run(using(client, client.get_json("queue")))
 
 

@@ -12,10 +12,10 @@ import pytest
 
 from lora_studio.core.backends.base import DatasetSummary
 from lora_studio.core.backends.comfyui import ComfyUIBackend
-from lora_studio.core.backends.comfyui.prompt_errors import PromptRejected
+from lora_studio.core.backends.comfyui.prompt_errors import PromptRejectedError
 from lora_studio.core.errors import (
     BackendError,
-    BackendUnavailable,
+    BackendUnavailableError,
     LoraStudioError,
     WeightsError,
 )
@@ -52,7 +52,7 @@ def wait_idle(fake: FakeComfyUI, timeout: float = 5.0) -> None:
 def test_node_errors_are_surfaced_per_node(fake: FakeComfyUI, dataset: DatasetSummary) -> None:
     fake.faults.reject_inputs = {("TrainLoraNode", "learning_rate"): "too spicy"}
     job = StandInJob("job-rej", config())
-    with pytest.raises(PromptRejected) as caught:
+    with pytest.raises(PromptRejectedError) as caught:
         call(backend_for(fake), "submit", job, dataset, keep_state(job))
     problem = caught.value.problems[0]
     assert (problem.node_id, problem.class_type) == ("4", "TrainLoraNode")
@@ -71,7 +71,7 @@ def test_unknown_checkpoint_is_named(fake: FakeComfyUI) -> None:
         "2": {"class_type": "PreviewAny", "inputs": {"source": ["1", 0]}},
     }
     with pytest.raises(
-        PromptRejected, match=r"the checkpoint 'does_not_exist\.safetensors' is not on"
+        PromptRejectedError, match=r"the checkpoint 'does_not_exist\.safetensors' is not on"
     ):
         run(_queue(backend, graph))
 
@@ -89,7 +89,8 @@ def test_200_with_node_errors_is_an_error_and_the_partial_job_is_withdrawn(
     fake.faults.reject_inputs = {("LossGraphNode", "filename_prefix"): "no such folder"}
     job = StandInJob("job-partial", config(max_steps=20))
     with pytest.raises(
-        PromptRejected, match=r"accepted only part of the training graph — node 6 \(LossGraphNode\)"
+        PromptRejectedError,
+        match=r"accepted only part of the training graph — node 6 \(LossGraphNode\)",
     ):
         call(backend_for(fake), "submit", job, dataset, keep_state(job))
     wait_idle(fake)
@@ -187,7 +188,7 @@ def test_server_dying_mid_job_raises_backend_unavailable(
     fake = fake_factory(steps_per_second=200)
     fake.faults.die_at_step = 5
     job = StandInJob("job-die", config(max_steps=30))
-    with pytest.raises(BackendUnavailable) as caught:
+    with pytest.raises(BackendUnavailableError) as caught:
         run(submit_and_follow(backend_for(fake), job, dataset))
     assert caught.value.user_message == (
         f"ComfyUI at 127.0.0.1:{fake.port} is not answering — is it running?"

@@ -14,7 +14,7 @@ import pytest
 from lora_studio.core.backends.base import CancelOutcome, CancelResult
 from lora_studio.core.backends.replicate.backend import ReplicateBackend
 from lora_studio.core.backends.replicate.upload import upload_dataset
-from lora_studio.core.errors import BackendError, BackendUnavailable
+from lora_studio.core.errors import BackendError, BackendUnavailableError
 from lora_studio.core.jobs.events import Failed, Finished, JobEvent, StatusChanged
 from lora_studio.core.jobs.status import JobStatus
 from tests.core.backends.replicate_helpers import (
@@ -113,7 +113,7 @@ def test_a_server_that_stays_broken_leaves_the_job_kept(
         fake.faults.get_errors = 10_000
         await collect(backend, job)
 
-    with pytest.raises(BackendUnavailable, match="has not answered") as caught:
+    with pytest.raises(BackendUnavailableError, match="has not answered") as caught:
         run(with_backend(make_backend(fake), scenario))
     assert "job is kept" in caught.value.user_message
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from lora_studio.core.captioning.providers import PROVIDER_KINDS, build_provider
 from lora_studio.core.captioning.providers.base import (
-    ProviderUnreachable,
+    ProviderUnreachableError,
     RetryableCaptionError,
     StopRunError,
 )
@@ -129,8 +129,8 @@ def test_ollama_chat_404_when_show_knows_nothing(fake_server: Make, tmp_path: Pa
             "unexpectedly stopped",
         ),
         ({"malformed": True}, RetryableCaptionError, "not valid JSON"),
-        ({"cut": True}, ProviderUnreachable, "Ollama at 127.0.0.1"),
-        ({"hang": 2.0}, ProviderUnreachable, "stopped answering"),
+        ({"cut": True}, ProviderUnreachableError, "Ollama at 127.0.0.1"),
+        ({"hang": 2.0}, ProviderUnreachableError, "stopped answering"),
         ({"status": 400, "body": {"error": "illegal base64 data"}}, CaptionError, "illegal base64"),
     ],
 )

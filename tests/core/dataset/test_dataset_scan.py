@@ -9,7 +9,7 @@ import pytest
 from lora_studio.core.dataset import CancelToken, Sidecar, scan_dataset
 from lora_studio.core.dataset.models import LAYOUT_FLAT, LAYOUT_KOHYA
 from lora_studio.core.dataset.scan import parse_concept_folder
-from lora_studio.core.errors import CancelledByUser, DatasetError
+from lora_studio.core.errors import CancelledByUserError, DatasetError
 
 
 def test_kohya_layout_repeats_concepts_and_captions(dataset: Path, pictures) -> None:  # type: ignore[no-untyped-def]
@@ -82,7 +82,7 @@ def test_progress_and_cancel(dataset: Path, pictures) -> None:  # type: ignore[n
     assert calls[0] == (0, 70) and calls[-1] == (70, 70) and len(calls) >= 3
     token = CancelToken()
     token.cancel()
-    with pytest.raises(CancelledByUser):
+    with pytest.raises(CancelledByUserError):
         scan_dataset(dataset, cancel=token)
 
 

@@ -67,7 +67,7 @@ from lora_studio.core.backends.comfyui.params import (
     plan_chunks,
     train_params,
 )
-from lora_studio.core.backends.comfyui.prompt_errors import PromptRejected
+from lora_studio.core.backends.comfyui.prompt_errors import PromptRejectedError
 from lora_studio.core.backends.comfyui.render import ComfyRenderer
 from lora_studio.core.backends.comfyui.run import RunTable
 from lora_studio.core.backends.comfyui.state import ComfyJobState
@@ -81,7 +81,7 @@ from lora_studio.core.backends.files import (
 )
 from lora_studio.core.backends.http import HttpClient, RetryPolicy, Timeouts
 from lora_studio.core.config.training_config import TrainingConfig
-from lora_studio.core.errors import BackendError, BackendUnavailable, JobError, WeightsError
+from lora_studio.core.errors import BackendError, BackendUnavailableError, JobError, WeightsError
 from lora_studio.core.jobs.events import (
     Checkpoint,
     Failed,
@@ -191,7 +191,7 @@ class ComfyUIBackend:
         specs = await self.node_specs(refresh)
         nodes = discover_training_nodes(specs)
         if nodes is None:
-            raise BackendUnavailable(describe_missing_nodes(specs, None))
+            raise BackendUnavailableError(describe_missing_nodes(specs, None))
         return nodes
 
     def job_state(self, job: JobLike) -> ComfyJobState:
@@ -231,7 +231,7 @@ class ComfyUIBackend:
         cfg = as_config(config)
         try:
             specs: dict[str, NodeSpec] | None = await self.node_specs()
-        except BackendUnavailable as exc:
+        except BackendUnavailableError as exc:
             specs = None
             unreachable = Issue(
                 "backend",
@@ -356,7 +356,7 @@ class ComfyUIBackend:
             return await self.client.queue_prompt(graph, state.client_id, record.prompt_id)
         except BaseException as exc:
             session.unwatch(record.prompt_id)
-            if not isinstance(exc, PromptRejected | BackendUnavailable):
+            if not isinstance(exc, PromptRejectedError | BackendUnavailableError):
                 await self.client.withdraw(record.prompt_id)  # it may have been queued anyway
             state.chunks.pop()
             job.backend_state = state.to_dict()
@@ -446,7 +446,7 @@ class ComfyUIBackend:
                 nodes = await self._nodes()
                 params = train_params(job.config, 1)  # the step count comes from the plan
                 await self._queue_next(job, state, nodes, params, save_state)
-            except PromptRejected as exc:
+            except PromptRejectedError as exc:
                 yield Failed(exc.user_message, exc.detail or "")
                 return
 

@@ -22,7 +22,7 @@ from lora_studio.core.backends.base import CancelOutcome, CancelResult, JobLike
 from lora_studio.core.backends.comfyui.client import ComfyClient
 from lora_studio.core.backends.comfyui.follow import StepTracker
 from lora_studio.core.backends.comfyui.state import ComfyJobState
-from lora_studio.core.errors import BackendUnavailable
+from lora_studio.core.errors import BackendUnavailableError
 
 
 class CancelHost(Protocol):
@@ -118,7 +118,7 @@ async def cancel_job(backend: CancelHost, job: JobLike) -> CancelResult:
                 "Restart ComfyUI to free the GPU sooner." + kept_note
             ),
         )
-    except BackendUnavailable as exc:
+    except BackendUnavailableError as exc:
         return CancelResult(
             CancelOutcome.UNCONFIRMED,
             (

@@ -86,7 +86,7 @@ class ComfyClient:
         return name
 
     async def queue_prompt(self, graph: Mapping[str, Any], client_id: str, prompt_id: str) -> str:
-        """Queue a graph under our own `prompt_id`; raise PromptRejected with per-node messages."""
+        """Queue a graph under our own `prompt_id`; raise PromptRejectedError with per-node messages."""
         response = await self.http.request(
             "POST",
             "prompt",

@@ -37,7 +37,7 @@ from lora_studio.core.backends.comfyui.ws import (
     PromptFeed,
     WsSession,
 )
-from lora_studio.core.errors import BackendUnavailable
+from lora_studio.core.errors import BackendUnavailableError
 from lora_studio.core.jobs.events import (
     NOTICE_STREAM,
     JobEvent,
@@ -54,7 +54,7 @@ class FollowTimings:
     poll_interval: float = 3.0  # /history polling while the websocket is down
     resync_interval: float = 30.0  # safety-net resync while connected (frames can be missed)
     lost_grace: float = 15.0  # absent from queue and history this long → lost
-    unreachable_timeout: float = 600.0  # server silent this long → BackendUnavailable
+    unreachable_timeout: float = 600.0  # server silent this long → BackendUnavailableError
     terminal_confirm: float = 2.0  # wait this long for /history after a terminal ws event
 
 
@@ -335,7 +335,7 @@ class PromptFollower:
                     await asyncio.sleep(min(0.1, self.t.terminal_confirm / 10))
                     entry = await self.client.history(pid)
             queue = None if entry is not None else await self.client.queue()
-        except BackendUnavailable as exc:
+        except BackendUnavailableError as exc:
             now = time.monotonic()
             self.unreachable_since = self.unreachable_since or now
             if now - self.unreachable_since >= self.t.unreachable_timeout:

@@ -22,7 +22,7 @@ class NodeProblem:
     message: str
 
 
-class PromptRejected(BackendError):
+class PromptRejectedError(BackendError):
     """ComfyUI refused the training graph; `problems` has one entry per failing node input."""
 
     def __init__(self, user_message: str, problems: list[NodeProblem], detail: str | None = None):
@@ -77,7 +77,7 @@ def node_problems(node_errors: Mapping[str, Any]) -> list[NodeProblem]:
     return problems
 
 
-def rejection_from_body(body: Any, where: str, status: int) -> PromptRejected:
+def rejection_from_body(body: Any, where: str, status: int) -> PromptRejectedError:
     """Build the error for a refusal with a JSON body (400, or 200 with node_errors)."""
     body = body if isinstance(body, Mapping) else {}
     error = body.get("error") if isinstance(body.get("error"), Mapping) else {}
@@ -97,4 +97,4 @@ def rejection_from_body(body: Any, where: str, status: int) -> PromptRejected:
     else:
         summary = f"{where} refused the training graph (HTTP {status})."
     detail = str(error.get("details") or "") or None
-    return PromptRejected(summary.replace("  ", " "), problems, detail=detail)
+    return PromptRejectedError(summary.replace("  ", " "), problems, detail=detail)

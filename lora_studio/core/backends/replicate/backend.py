@@ -63,7 +63,7 @@ from lora_studio.core.config.estimates.cost import (
 )
 from lora_studio.core.config.estimates.duration import GpuClass, estimate_duration
 from lora_studio.core.config.training_config import TrainingConfig, config_from_dict
-from lora_studio.core.errors import BackendError, BackendUnavailable, ConfigError, JobError
+from lora_studio.core.errors import BackendError, BackendUnavailableError, ConfigError, JobError
 from lora_studio.core.jobs.events import JobEvent, StatusChanged
 from lora_studio.core.jobs.status import JobStatus
 
@@ -351,7 +351,7 @@ class ReplicateBackend:
         tid = state.training_id
         try:
             training = await self.client.cancel_training(tid)
-        except BackendUnavailable as exc:
+        except BackendUnavailableError as exc:
             return CancelResult(
                 CancelOutcome.UNCONFIRMED,
                 f"Could not reach Replicate to cancel the training {tid}: {exc.user_message} It "

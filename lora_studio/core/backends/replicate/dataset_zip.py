@@ -25,7 +25,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from lora_studio.core.backends.base import DatasetItem
-from lora_studio.core.dataset.formats import TooManyPixels, open_image
+from lora_studio.core.dataset.formats import TooManyPixelsError, open_image
 from lora_studio.core.errors import DatasetError, StorageError
 
 MAX_UPLOAD_BYTES = 100 * 1000 * 1000  # "Files must be less than 100MB"; decimal to be safe
@@ -122,7 +122,7 @@ def build_dataset_zip(
     for level in levels:
         try:
             report = _write(items, dest, level, budget, on_progress)
-        except (OSError, ValueError, Image.DecompressionBombError, TooManyPixels) as exc:
+        except (OSError, ValueError, Image.DecompressionBombError, TooManyPixelsError) as exc:
             dest.unlink(missing_ok=True)
             if isinstance(exc, OSError) and exc.errno is not None:
                 # PIL's "cannot identify image file" is an OSError without an errno.

@@ -7,7 +7,7 @@ timed out: the artist may cancel) → `processing` → `succeeded` | `failed` | 
 Polling backs off: every `queued_interval` while starting, every `interval` while training, and
 longer and longer (up to `max_backoff`) while Replicate does not answer — the HTTP client already
 honours 429 `Retry-After` and retries 5xx on GETs inside one poll. After `unreachable_timeout`
-without an answer the follower gives up with BackendUnavailable: the job is kept, not failed.
+without an answer the follower gives up with BackendUnavailableError: the job is kept, not failed.
 
 On every terminal state `metrics.predict_time` (billed seconds) × the hardware's price is the
 cost; it is recorded in the job's state and said in the log.
@@ -27,9 +27,9 @@ import httpx
 from lora_studio.core.backends.http import HttpStatusError
 from lora_studio.core.backends.replicate.client import ReplicateClient
 from lora_studio.core.backends.replicate.logparse import LogReader
-from lora_studio.core.backends.replicate.problems import ServerTrouble
+from lora_studio.core.backends.replicate.problems import ServerTroubleError
 from lora_studio.core.backends.replicate.state import ReplicateJobState
-from lora_studio.core.errors import BackendError, BackendUnavailable
+from lora_studio.core.errors import BackendError, BackendUnavailableError
 from lora_studio.core.jobs.events import Failed, Finished, JobEvent, Log, StatusChanged
 from lora_studio.core.jobs.status import JobStatus
 
@@ -48,11 +48,13 @@ class PollTimings:
 
 def is_transient(exc: BackendError) -> bool:
     """A failure worth polling again for: no answer, a gateway error or a 5xx."""
-    if isinstance(exc, ServerTrouble):
+    if isinstance(exc, ServerTroubleError):
         return True
     if isinstance(exc, HttpStatusError):
         return exc.status >= 500
-    return isinstance(exc, BackendUnavailable) and isinstance(exc.__cause__, httpx.TransportError)
+    return isinstance(exc, BackendUnavailableError) and isinstance(
+        exc.__cause__, httpx.TransportError
+    )
 
 
 def record_cost(state: ReplicateJobState, training: Mapping[str, Any], price: float) -> str | None:
@@ -144,7 +146,7 @@ class TrainingFollower:
                     raise
                 silent = self.clock() - last_answer
                 if silent >= self.timings.unreachable_timeout:
-                    raise BackendUnavailable(
+                    raise BackendUnavailableError(
                         f"Replicate has not answered for {silent / 60:.0f} minutes while "
                         f"following the training {tid}; it keeps running there, and the job is "
                         "kept — follow it again later.",

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from lora_studio.core.backends.http import HttpClient, HttpStatusError
-from lora_studio.core.errors import BackendError, BackendUnavailable
+from lora_studio.core.errors import BackendError, BackendUnavailableError
 
 TOKEN_HELP = (
     "Create a token at https://replicate.com/account/api-tokens and store it in Settings → "
@@ -34,7 +34,7 @@ def problem_detail(response: httpx.Response) -> str:
     return ""
 
 
-class ServerTrouble(BackendUnavailable):
+class ServerTroubleError(BackendUnavailableError):
     """A gateway status (502/503/504): temporary, and a POST may or may not have been done."""
 
     def __init__(self, user_message: str, status: int) -> None:
@@ -50,7 +50,7 @@ class ReplicateHttp(HttpClient):
         detail = self.redact(problem_detail(response))[:300]
         quoted = f" Replicate said: “{detail}”" if detail else ""
         if code == 401:
-            return BackendUnavailable(
+            return BackendUnavailableError(
                 f"Replicate refused the API token while {action} (HTTP 401).{quoted} {TOKEN_HELP}"
             )
         if code == 402:
@@ -83,12 +83,12 @@ class ReplicateHttp(HttpClient):
                 code,
             )
         if code == 429:
-            return BackendUnavailable(
+            return BackendUnavailableError(
                 f"Replicate is rate-limiting this account (HTTP 429) while {action}; LoRA Studio "
                 f"waited as asked and gave up.{quoted} Try again in a minute."
             )
         if code in (502, 503, 504):
-            return ServerTrouble(
+            return ServerTroubleError(
                 f"Replicate is not answering properly (HTTP {code}) while {action}; it is usually "
                 "a short outage — try again in a few minutes.",
                 code,

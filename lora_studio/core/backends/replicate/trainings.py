@@ -22,9 +22,9 @@ import httpx
 
 from lora_studio.core.backends.http import HttpStatusError
 from lora_studio.core.backends.replicate.client import ModelRef, ReplicateClient
-from lora_studio.core.backends.replicate.problems import ServerTrouble
+from lora_studio.core.backends.replicate.problems import ServerTroubleError
 from lora_studio.core.backends.replicate.state import ReplicateJobState
-from lora_studio.core.errors import BackendError, BackendUnavailable
+from lora_studio.core.errors import BackendError, BackendUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def is_ambiguous(exc: BaseException) -> bool:
         return False  # never reached the server
     if isinstance(cause, httpx.TransportError):
         return True  # cut or timed out after sending
-    return isinstance(exc, ServerTrouble)
+    return isinstance(exc, ServerTroubleError)
 
 
 def is_ours(training: Mapping[str, Any], state: ReplicateJobState) -> bool:
@@ -75,7 +75,7 @@ async def reconcile(
             await asyncio.sleep(delay)
         try:
             found = await find_training(client, state)
-        except BackendUnavailable as exc:
+        except BackendUnavailableError as exc:
             log.info("Listing trainings failed (attempt %d): %s", attempt + 1, exc.user_message)
             continue
         if found is not None:

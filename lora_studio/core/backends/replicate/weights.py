@@ -42,7 +42,7 @@ MAX_MEMBERS = 10_000
 _COPY_CHUNK = 1 << 20
 
 
-class TooLarge(BackendError):
+class TooLargeError(BackendError):
     pass
 
 
@@ -110,7 +110,7 @@ def _copy(source: IO[bytes], target: BinaryIO, limit: int) -> None:
     while chunk := source.read(_COPY_CHUNK):
         copied += len(chunk)
         if copied > limit:
-            raise TooLarge(f"The LoRA in the weights archive is larger than {limit >> 20} MB.")
+            raise TooLargeError(f"The LoRA in the weights archive is larger than {limit >> 20} MB.")
         target.write(chunk)
 
 
@@ -133,7 +133,7 @@ def extract_lora(archive: Path, target: Path, *, limit: int = MAX_LORA_BYTES) ->
                     )
             chosen = pick_lora(members)
             if chosen.size > limit:
-                raise TooLarge(f"The LoRA in the weights archive is {chosen.size >> 20} MB.")
+                raise TooLargeError(f"The LoRA in the weights archive is {chosen.size >> 20} MB.")
             source = tar.extractfile(chosen)
             if source is None:
                 raise BackendError(f"{chosen.name} in the weights archive cannot be read.")
@@ -167,7 +167,7 @@ async def fetch_lora(
 
         def guard(written: int, total: int | None) -> None:
             if written > max_bytes or (total or 0) > max_bytes:
-                raise TooLarge(
+                raise TooLargeError(
                     f"The weights file on Replicate is larger than {max_bytes >> 20} MB; "
                     "LoRA Studio stopped the download."
                 )

@@ -3,7 +3,7 @@
 Errors a provider raises tell the runner what to do next:
 - `RetryableCaptionError` (429, 5xx, a model still loading): try this image again after
   `retry_after` seconds (the server's `Retry-After`) or an exponential back-off;
-- `ProviderUnreachable` (connection refused, timeout): retry too, and stop the run when it lasts;
+- `ProviderUnreachableError` (connection refused, timeout): retry too, and stop the run when it lasts;
 - `StopRunError` (bad key, unknown model, no credits, a model that cannot see images): every other
   image would fail the same way, so the run stops at once with this sentence;
 - any other `CaptionError`: this image failed (the sentence says why); the run goes on.
@@ -25,7 +25,7 @@ import httpx
 
 from lora_studio.core.backends.http import HttpClient, RetryPolicy, Timeouts, parse_retry_after
 from lora_studio.core.captioning.upload import DEFAULT_MAX_SIDE, UploadImage, prepare_upload
-from lora_studio.core.errors import BackendUnavailable, CaptionError
+from lora_studio.core.errors import BackendUnavailableError, CaptionError
 
 
 class RetryableCaptionError(CaptionError):
@@ -38,7 +38,7 @@ class RetryableCaptionError(CaptionError):
         self.retry_after = retry_after
 
 
-class ProviderUnreachable(RetryableCaptionError):
+class ProviderUnreachableError(RetryableCaptionError):
     """The service did not answer at all; the run stops if retrying does not help."""
 
 
@@ -153,13 +153,13 @@ class HttpCaptionProvider:
         return await loop.run_in_executor(None, prepare_upload, Path(image), self.max_side)
 
     async def send(self, method: str, path: str, *, action: str, **kwargs: Any) -> httpx.Response:
-        """One request; any HTTP status comes back, transport failures become ProviderUnreachable."""
+        """One request; any HTTP status comes back, transport failures become ProviderUnreachableError."""
         try:
             return await self.http.request(
                 method, path, accept=range(100, 600), action=action, idempotent=True, **kwargs
             )
-        except BackendUnavailable as exc:
-            raise ProviderUnreachable(exc.user_message, detail=exc.detail) from exc
+        except BackendUnavailableError as exc:
+            raise ProviderUnreachableError(exc.user_message, detail=exc.detail) from exc
 
     def json_of(self, response: httpx.Response, action: str) -> Any:
         try:
