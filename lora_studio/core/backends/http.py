@@ -163,6 +163,12 @@ def _write_chunk(handle: IO[bytes], data: bytes) -> None:
     handle.write(data)
 
 
+def _discard_partial(tmp: Path) -> None:
+    """Remove an unfinished download's temporary file (gone already after the rename)."""
+    with contextlib.suppress(OSError):
+        tmp.unlink(missing_ok=True)
+
+
 def _fsync(handle: IO[bytes]) -> None:
     handle.flush()
     os.fsync(handle.fileno())
@@ -297,7 +303,7 @@ class HttpClient:
         accept: Collection[int] = (200,),
         action: str | None = None,
         idempotent: bool | None = None,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpx's per-read timeout, not a deadline
         **kwargs: Any,
     ) -> httpx.Response:
         """Send a request; return the response if its status is in `accept`, else raise."""
@@ -406,9 +412,7 @@ class HttpClient:
         except OSError as exc:
             raise self._storage_error(exc, dest) from exc
         finally:
-            if tmp.exists():
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
+            await asyncio.to_thread(_discard_partial, tmp)  # a disk call: off the event loop
         return dest
 
     async def _download_into(

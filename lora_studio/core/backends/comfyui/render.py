@@ -139,7 +139,7 @@ class ComfyRenderer:
 
     async def upload_lora(self, path: Path) -> str:
         """Put a local LoRA into the server's `output/loras`; returns its name there."""
-        size = path.stat().st_size
+        size = (await asyncio.to_thread(path.stat)).st_size
         limit = await self._max_upload()
         if size > limit:
             raise BackendError(

@@ -72,7 +72,7 @@ class PromptFeed:
         self.max_depth = max(self.max_depth, len(self._items))
         self._event.set()
 
-    async def get(self, timeout: float) -> dict[str, Any] | None:
+    async def get(self, timeout: float) -> dict[str, Any] | None:  # noqa: ASYNC109 - a poll, None at the deadline
         """The next message, or None after `timeout` seconds without one."""
         if not self._items:
             self._event.clear()
@@ -122,7 +122,7 @@ class WsSession:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="comfyui-ws")
 
-    async def wait_connected(self, timeout: float) -> bool:
+    async def wait_connected(self, timeout: float) -> bool:  # noqa: ASYNC109 - a poll, False at the deadline
         self.start()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._connected.wait(), timeout)

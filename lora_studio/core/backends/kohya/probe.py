@@ -63,14 +63,18 @@ def default_python(sd_scripts: Path) -> str:
     return shutil.which("python3") or shutil.which("python") or "python3"
 
 
-async def probe_python(python: str, cwd: Path, timeout: float = 120.0) -> ProbeResult:
+async def probe_python(
+    python: str,
+    cwd: Path,
+    timeout: float = 120.0,  # noqa: ASYNC109 - at the deadline the probe is killed, a result returned
+) -> ProbeResult:
     """Run the probe with `python`; never raises for an expected problem."""
     try:
         process = await asyncio.create_subprocess_exec(
             python,
             "-c",
             PROBE,
-            cwd=str(cwd) if cwd.is_dir() else None,
+            cwd=str(cwd) if await asyncio.to_thread(cwd.is_dir) else None,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from lora_studio.core.errors import BackendError
 
@@ -91,14 +92,25 @@ def trainer_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def _open_logs(files: RunFiles) -> tuple[IO[bytes], IO[bytes]]:
+    """Make the run's folders and open its two logs for appending."""
+    files.root.mkdir(parents=True, exist_ok=True)
+    files.output.mkdir(exist_ok=True)
+    out = open(files.stdout, "ab")  # noqa: SIM115 - the caller closes it
+    try:
+        return out, open(files.stderr, "ab")
+    except OSError:
+        out.close()
+        raise
+
+
 async def start_run(
     files: RunFiles, python: str, command: Sequence[str], cwd: Path
 ) -> asyncio.subprocess.Process:
     """Start `command` through the launcher in a new session; output goes to the run's logs."""
-    files.root.mkdir(parents=True, exist_ok=True)
-    files.output.mkdir(exist_ok=True)
+    out, err = await asyncio.to_thread(_open_logs, files)  # disk work: off the event loop
     argv = [python, str(LAUNCHER), str(files.root), "--", *command]
-    with open(files.stdout, "ab") as out, open(files.stderr, "ab") as err:
+    with out, err:
         try:
             return await asyncio.create_subprocess_exec(
                 *argv,
@@ -131,7 +143,11 @@ def signal_group(pid: int, sig: int) -> bool:
     return True
 
 
-async def wait_gone(pid: int, timeout: float, interval: float = 0.1) -> bool:
+async def wait_gone(
+    pid: int,
+    timeout: float,  # noqa: ASYNC109 - False at the deadline: the caller then sends SIGKILL
+    interval: float = 0.1,
+) -> bool:
     """Wait up to `timeout` seconds for `pid` to end; True when it did."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

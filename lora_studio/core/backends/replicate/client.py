@@ -8,6 +8,7 @@ to the API's own origin: the token must never travel to another host.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -137,7 +138,8 @@ class ReplicateClient:
     ) -> UploadedFile:
         """POST /files (multipart). Repeating an upload only creates another file, so a cut
         connection or a 5xx is retried like a GET."""
-        with Path(path).open("rb") as handle:
+        handle = await asyncio.to_thread(Path(path).open, "rb")  # disk: off the event loop
+        with handle:
             response = await self.http.request(
                 "POST",
                 "files",
