@@ -24,8 +24,8 @@ from make_images import make_jpegs, warm
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.fakes (the log format)
 
 from lora_studio.core.backends.base import DatasetItem
+from lora_studio.core.backends.progress.replicate import LogReader
 from lora_studio.core.backends.replicate.dataset_zip import build_dataset_zip
-from lora_studio.core.backends.replicate.logparse import LogReader
 from tests.fakes import fake_replicate_trainer as trainer
 
 

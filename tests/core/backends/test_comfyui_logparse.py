@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lora_studio.core.backends.comfyui.logparse import (
+from lora_studio.core.backends.progress.comfyui import (
     TqdmUpdate,
     TrainingLogTracker,
     parse_tqdm,

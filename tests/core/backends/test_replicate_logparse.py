@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from lora_studio.core.backends.replicate.logparse import TAIL_CHARS, LogReader, parse_bar
+from lora_studio.core.backends.progress.replicate import TAIL_CHARS, LogReader, parse_bar
 from lora_studio.core.jobs.events import Log, Loss, Progress
 from tests.fakes import fake_replicate_trainer as trainer
 

@@ -2,7 +2,7 @@
 
 Modules: `client` (HTTP routes), `ws` (websocket session), `nodes` (node discovery), `graph`
 (training graph), `params`/`validate` (config → trainer inputs and issues), `upload` (dataset),
-`logparse` (tqdm lines), `follow` (one prompt → events), `cancel`, `state` (re-attach record),
+`follow` (one prompt → events), `cancel`, `state` (re-attach record),
 `backend` (`ComfyUIBackend`).
 """
 

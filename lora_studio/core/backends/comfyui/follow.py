@@ -22,12 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lora_studio.core.backends.comfyui.client import ComfyClient
-from lora_studio.core.backends.comfyui.logparse import (
-    TrainingLogTracker,
-    is_training_bar,
-    parse_tqdm,
-    split_console_chunks,
-)
 from lora_studio.core.backends.comfyui.state import ChunkRecord, ComfyJobState
 from lora_studio.core.backends.comfyui.ws import (
     DISCONNECTED,
@@ -36,6 +30,12 @@ from lora_studio.core.backends.comfyui.ws import (
     WAKE,
     PromptFeed,
     WsSession,
+)
+from lora_studio.core.backends.progress.comfyui import (
+    TrainingLogTracker,
+    is_training_bar,
+    parse_tqdm,
+    split_console_chunks,
 )
 from lora_studio.core.errors import BackendUnavailableError
 from lora_studio.core.jobs.events import (

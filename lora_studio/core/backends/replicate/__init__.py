@@ -3,6 +3,6 @@
 Modules: `entry` (registry entry and settings), `client` (HTTP routes), `problems` (error
 wording), `diagnose` (the check), `dataset_zip` (the flat training zip), `upload` (zip + files
 API), `inputs` (config → trainer inputs, what it ignores), `trainings` (create once, reconcile),
-`state` (re-attach record), `logparse` (progress and loss from the logs), `follow` (polling),
+`state` (re-attach record), `follow` (polling),
 `weights` (download and safe unpacking), `backend` (`ReplicateBackend`).
 """

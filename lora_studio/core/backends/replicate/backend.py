@@ -31,6 +31,8 @@ from lora_studio.core.backends.base import (
 )
 from lora_studio.core.backends.files import safe_filename
 from lora_studio.core.backends.http import RetryPolicy, Timeouts
+from lora_studio.core.backends.progress.replicate import LogReader
+from lora_studio.core.backends.progress.tqdm import split_lines
 from lora_studio.core.backends.replicate import inputs as trainer_io
 from lora_studio.core.backends.replicate.client import (
     DEFAULT_BASE_URL,
@@ -45,7 +47,6 @@ from lora_studio.core.backends.replicate.diagnose import (
     missing_destination,
 )
 from lora_studio.core.backends.replicate.follow import PollTimings, TrainingFollower
-from lora_studio.core.backends.replicate.logparse import LogReader, split_lines
 from lora_studio.core.backends.replicate.problems import TOKEN_HELP, ReplicateHttp
 from lora_studio.core.backends.replicate.state import ReplicateJobState
 from lora_studio.core.backends.replicate.trainings import (

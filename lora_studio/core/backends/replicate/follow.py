@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 
 from lora_studio.core.backends.http import HttpStatusError
+from lora_studio.core.backends.progress.replicate import LogReader
 from lora_studio.core.backends.replicate.client import ReplicateClient
-from lora_studio.core.backends.replicate.logparse import LogReader
 from lora_studio.core.backends.replicate.problems import ServerTroubleError
 from lora_studio.core.backends.replicate.state import ReplicateJobState
 from lora_studio.core.errors import BackendError, BackendUnavailableError

@@ -1,4 +1,4 @@
-"""Core/ComfyUI: parse the native trainer's tqdm console lines into step, total, rate and loss.
+"""Core/progress: ComfyUI — parse the native trainer's tqdm console lines into step, total, rate and loss.
 
 ComfyUI 0.3.64's TrainLoraNode reports no per-step websocket progress; its only live signal is
 the tqdm bar it writes to the console, which ComfyUI forwards as `logs` events after
@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from lora_studio.core.backends.progress.tqdm import parse_clock, rate_per_second
 
 _BAR = re.compile(
     r"Training LoRA:\s*(?P<pct>\d+)%\|[^|]*\|\s*(?P<n>\d+)/(?P<total>\d+)\s*"
@@ -38,27 +40,6 @@ class TqdmUpdate:
     remaining: float | None = field(default=None, compare=False)
 
 
-def parse_clock(text: str | None) -> float | None:
-    """tqdm's `MM:SS` / `H:MM:SS` / `1d, H:MM:SS` → seconds; None for `?` or anything odd."""
-    if not text:
-        return None
-    text = text.strip()
-    days = 0
-    if "d," in text:
-        head, _, text = text.partition("d,")
-        if not head.strip().isdigit():
-            return None
-        days = int(head)
-        text = text.strip()
-    parts = text.split(":")
-    if not parts or not all(part.isdigit() for part in parts) or len(parts) > 3:
-        return None
-    seconds = 0
-    for part in parts:
-        seconds = seconds * 60 + int(part)
-    return float(days * 86_400 + seconds)
-
-
 def split_console_chunks(text: str) -> Iterator[str]:
     """Split a console write into lines; `\\r` (tqdm redraw) separates lines too."""
     for piece in re.split(r"[\r\n]+", text):
@@ -73,11 +54,7 @@ def parse_tqdm(line: str) -> TqdmUpdate | None:
     if not matches:
         return None
     m = matches[-1]
-    rate: float | None = None
-    raw_rate, unit = m.group("rate"), m.group("unit")
-    if raw_rate and raw_rate != "?":
-        value = float(raw_rate)
-        rate = value if unit != "s/it" else (1.0 / value if value > 0 else None)
+    rate = rate_per_second(m.group("rate"), m.group("unit"))
     loss_text = m.group("loss")
     loss = float(loss_text) if loss_text is not None else None
     return TqdmUpdate(

@@ -1,4 +1,4 @@
-"""Core/Replicate: progress and loss from the Flux trainer's log (docs/protocols.md §3.7).
+"""Core/progress: Replicate — progress and loss from the Flux trainer's log (docs/protocols.md §3.7).
 
 Replicate returns the *whole* log on every poll; `LogReader` keeps a cursor so each poll only
 looks at what is new, and on a re-attach only the tail is read. The training bar looks like
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from lora_studio.core.backends.progress.tqdm import parse_clock, rate_per_second, split_lines
 from lora_studio.core.jobs.events import JobEvent, Log, Loss, Progress
 
 JOB_NAME = "flux_train_replicate"
@@ -28,7 +28,6 @@ _BAR = re.compile(
 )
 _LR = re.compile(r"lr:\s*(?P<v>[-+0-9.eE]+|nan|inf)")
 _LOSS = re.compile(r"loss:\s*(?P<v>[-+0-9.eE]+|nan|inf)", re.IGNORECASE)
-_CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d+)$")
 TAIL_CHARS = 64 * 1024  # what a re-attach reads of a long log
 LOG_LINES_ON_ATTACH = 40  # … and how many of its lines it shows
 
@@ -52,24 +51,13 @@ def _number(text: str | None) -> float | None:
         return None
 
 
-def clock_seconds(text: str | None) -> float | None:
-    """tqdm's `12:30` / `1:02:03` → seconds; None for `?`."""
-    match = _CLOCK.match((text or "").strip())
-    if not match:
-        return None
-    hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return float(hours * 3600 + minutes * 60 + seconds)
-
-
 def parse_bar(line: str) -> TrainBar | None:
     """The last training bar in `line`, or None when it holds none."""
     matches = list(_BAR.finditer(line))
     if not matches:
         return None
     m = matches[-1]
-    rate = _number(m.group("rate"))
-    if rate is not None and m.group("unit") == "s/it":
-        rate = 1.0 / rate if rate > 0 else None
+    rate = rate_per_second(m.group("rate"), m.group("unit"))
     postfix = m.group("postfix") or ""
     lr = _LR.search(postfix)
     loss = _LOSS.search(postfix)
@@ -77,17 +65,10 @@ def parse_bar(line: str) -> TrainBar | None:
         step=int(m.group("n")),
         total=int(m.group("total")),
         rate=rate,
-        remaining_s=clock_seconds(m.group("left")),
+        remaining_s=parse_clock(m.group("left")),
         lr=_number(lr.group("v")) if lr else None,
         loss=_number(loss.group("v")) if loss else None,
     )
-
-
-def split_lines(text: str) -> Iterator[str]:
-    for piece in re.split(r"[\r\n]+", text):
-        piece = piece.rstrip()
-        if piece.strip():
-            yield piece
 
 
 @dataclass

@@ -1,14 +1,8 @@
-"""Core: progress and loss from trainers' console output — the shared tqdm reading, and the parser
-for kohya sd-scripts (docs/protocols.md §4.5).
+"""Core/progress: the parser for kohya sd-scripts' console output (docs/protocols.md §4.5).
 
-tqdm writes a bar as `\\r`-prefixed segments with no newline until it closes; other writers' lines
-get glued to the end of the last segment. `SegmentSplitter` turns a byte stream's text into
-complete segments (split on `\\r` and `\\n`, an unfinished tail kept for the next chunk);
-`parse_bar` reads one bar (`desc: pct%|…| n/total [elapsed<eta, rate, postfix]`) from the start
-of a segment and returns what is glued after it. Each engine has its parser on top: ComfyUI's
-`Training LoRA` bar lives in `comfyui/logparse.py`, Replicate's in `replicate/logparse.py`, and
-kohya's here (`KohyaOutput`), because kohya's output is more than a bar: a banner with the total,
-`epoch N/M`, `saving checkpoint: PATH`, `model saved.` and errors that exit 0.
+kohya's output is more than a bar: a banner with the total, `epoch N/M`, the `steps:` tqdm bar
+(read with the shared `tqdm.parse_bar`; `avr_loss` in its postfix), `saving checkpoint: PATH`,
+`model saved.` and errors that exit 0.
 """
 
 from __future__ import annotations
@@ -19,96 +13,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from lora_studio.core.backends.progress.tqdm import Bar, SegmentSplitter, parse_bar
 from lora_studio.core.jobs.events import Checkpoint, JobEvent, Log, Loss, Progress
-
-_BAR = re.compile(
-    r"(?P<desc>[^\r\n|]*?):\s+(?P<pct>\d+)%\|[^|]*\|\s*(?P<n>\d+)/(?P<total>\d+)\s*"
-    r"\[(?P<elapsed>[^<\]]*)<(?P<eta>[^,\]]*)(?:,\s*(?P<rate>[^,\]]+))?(?:,\s*(?P<post>[^\]]*))?\]"
-)
-_SPLIT = re.compile(r"\r\n|\r|\n")
-
-
-@dataclass(frozen=True)
-class Bar:
-    desc: str
-    n: int
-    total: int
-    rate: float | None  # iterations per second
-    eta: float | None  # seconds
-    postfix: dict[str, str]
-
-
-class SegmentSplitter:
-    """Feed text chunks; get complete segments (`\\r`/`\\n` separated) in arrival order."""
-
-    def __init__(self) -> None:
-        self._tail = ""
-
-    def feed(self, text: str) -> list[str]:
-        parts = _SPLIT.split(self._tail + text)
-        self._tail = parts.pop()
-        return [p for p in parts if p.strip()]
-
-    @property
-    def tail(self) -> str:
-        return self._tail
-
-    def flush(self) -> list[str]:
-        tail, self._tail = self._tail, ""
-        return [tail] if tail.strip() else []
-
-
-def _seconds(text: str) -> float | None:
-    text = text.strip()
-    if not text or "?" in text:
-        return None
-    total = 0.0
-    try:
-        for part in text.split(":"):
-            total = total * 60 + float(part)
-    except ValueError:
-        return None
-    return total
-
-
-def _rate(text: str | None) -> float | None:
-    if not text:
-        return None
-    match = re.match(r"\s*([0-9.]+)\s*(it/s|s/it)", text)
-    if not match:
-        return None
-    value = float(match.group(1))
-    if value <= 0:
-        return None
-    return value if match.group(2) == "it/s" else 1.0 / value
-
-
-def _postfix(text: str | None) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for item in (text or "").split(","):
-        if "=" in item:
-            key, _, value = item.partition("=")
-            values[key.strip()] = value.strip()
-    return values
-
-
-def parse_bar(segment: str) -> tuple[Bar, str] | None:
-    """The bar at the start of `segment` and the text glued after it, or None."""
-    match = _BAR.match(segment.lstrip("\x1b[A"))
-    if match is None:
-        return None
-    bar = Bar(
-        desc=match.group("desc").strip(),
-        n=int(match.group("n")),
-        total=int(match.group("total")),
-        rate=_rate(match.group("rate")),
-        eta=_seconds(match.group("eta")),
-        postfix=_postfix(match.group("post")),
-    )
-    return bar, segment[match.end() :]
-
-
-# -- kohya ------------------------------------------------------------------------------------
 
 _TOTAL = re.compile(r"total optimization steps\s*/[^:]*:\s*(\d+)")
 _EPOCHS = re.compile(r"num epochs\s*/[^:]*:\s*(\d+)")
