@@ -45,7 +45,9 @@ class SampleRenderer(Protocol):
 
 
 def samples_folder(out_dir: Path, config: TrainingConfig) -> Path:
-    return Path(out_dir) / f"{config.output_name}_samples"
+    # Absolute: the paths are recorded with the job, and a relative `train --out` would point
+    # elsewhere when the app (or `jobs show`) runs from another folder.
+    return Path(out_dir).absolute() / f"{config.output_name}_samples"
 
 
 def sample_file(folder: Path, step: int, index: int, with_lora: bool) -> Path:
