@@ -430,7 +430,7 @@ class FakeComfyUI:
 
     async def _trickle(self, request: web.Request, path: Path) -> web.StreamResponse:
         """A proxy that passes the body on a few bytes at a time (and honours Range)."""
-        data = path.read_bytes()
+        data = await asyncio.to_thread(path.read_bytes)
         start = 0
         ranged = request.headers.get("Range", "")
         if ranged.startswith("bytes=") and ranged[6:].rstrip("-").isdigit():

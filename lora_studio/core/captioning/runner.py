@@ -44,13 +44,12 @@ from lora_studio.core.captioning.providers.base import (
     StopRunError,
 )
 from lora_studio.core.dataset.caption_store import CaptionStore
-from lora_studio.core.dataset.concurrency import CancelToken
+from lora_studio.core.dataset.concurrency import CancelToken, wait_cancelled
 from lora_studio.core.errors import LoraStudioError
 
 log = logging.getLogger(__name__)
 
 RESUME_NAME = "autocaption-resume.jsonl"
-CANCEL_POLL = 0.05
 
 __all__ = [
     "AutoCaptionEstimate",
@@ -236,8 +235,7 @@ class _Run:
     async def _watch(self, cancel: CancelToken | None) -> None:
         if cancel is None:
             return
-        while not cancel.cancelled:
-            await asyncio.sleep(CANCEL_POLL)
+        await wait_cancelled(cancel)
         self.cancelled = True
         self._halt()
 

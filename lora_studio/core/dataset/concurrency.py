@@ -3,7 +3,8 @@
 Contract used across `core.dataset` (and by the view-models that drive it from an executor):
 
 - `CancelToken` is a thread-safe flag (a `threading.Event`). A view-model keeps one per running
-  operation and calls `cancel()` from the GUI thread; workers poll it between items.
+  operation and calls `cancel()` from the GUI thread; workers poll it between items, and a
+  coroutine awaits `wait_cancelled(token)` (woken by `on_cancel`, not by polling the loop).
 - `ProgressCallback(done, total)` is called on the thread that called the long operation (never
   from a pool worker), so a view-model only has to forward it to the GUI thread.
 - `run_parallel` keeps at most `2 × workers` items in flight: memory stays bounded on 10,000-image
@@ -13,6 +14,8 @@ Contract used across `core.dataset` (and by the view-models that drive it from a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,10 +39,30 @@ class CancelToken:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
 
     def cancel(self) -> None:
         """Ask the operation to stop as soon as the current item is done."""
-        self._event.set()
+        with self._lock:
+            self._event.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def on_cancel(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback` once, on the cancelling thread (at once if already cancelled), so an
+        event loop can wait for the cancel instead of polling. Returns a function that forgets it."""
+        with self._lock:
+            if not self._event.is_set():
+                self._callbacks.append(callback)
+                return lambda: self._forget(callback)
+        callback()
+        return lambda: None
+
+    def _forget(self, callback: Callable[[], None]) -> None:
+        with self._lock, contextlib.suppress(ValueError):
+            self._callbacks.remove(callback)
 
     @property
     def cancelled(self) -> bool:
@@ -48,6 +71,22 @@ class CancelToken:
     def raise_if_cancelled(self, what: str = "The operation") -> None:
         if self._event.is_set():
             raise CancelledByUserError(f"{what} was cancelled.")
+
+
+async def wait_cancelled(cancel: CancelToken) -> None:
+    """Return once `cancel` is cancelled (from any thread), without polling the event loop."""
+    loop = asyncio.get_running_loop()
+    event = asyncio.Event()
+
+    def wake() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody is waiting
+            loop.call_soon_threadsafe(event.set)
+
+    forget = cancel.on_cancel(wake)
+    try:
+        await event.wait()
+    finally:
+        forget()
 
 
 def is_cancelled(cancel: CancelToken | None) -> bool:

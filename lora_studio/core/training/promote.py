@@ -39,7 +39,7 @@ async def fetch_checkpoint(backend: Any, job: Job, step: int, dest: Path) -> Pat
     if ref is None:
         raise JobError(f"Job {job.name} has no checkpoint at step {step}.")
     local = Path(ref.location)
-    if "://" not in ref.location and local.is_file():
+    if "://" not in ref.location and await asyncio.to_thread(local.is_file):
         partial = dest.with_name(dest.name + ".part")
         await asyncio.to_thread(shutil.copyfile, local, partial)
         os.replace(partial, dest)

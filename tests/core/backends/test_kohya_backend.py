@@ -10,7 +10,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +120,21 @@ def run_job(
     return final, events, store, backend
 
 
+class EventReached:
+    """An `on_event` hook that wakes a waiting test once the job emits a matching event."""
+
+    def __init__(self, test: Callable[[Any], bool]) -> None:
+        self.test = test
+        self.event = asyncio.Event()
+
+    def note(self, event: Any) -> None:
+        if self.test(event):
+            self.event.set()
+
+    async def wait(self) -> None:
+        await self.event.wait()
+
+
 def test_a_run_streams_progress_loss_checkpoints_and_delivers_the_lora(
     tmp_path: Path, model: Path
 ) -> None:
@@ -224,12 +239,11 @@ def test_cancel_terminates_the_process_group_and_keeps_checkpoints(
                 Job(name="hero", backend="kohya", dataset_path=str(folder), config=config),
                 dataset,
             )
-            seen: list[Any] = []
+            step4 = EventReached(lambda e: isinstance(e, Progress) and e.step >= 4)
             follower = asyncio.ensure_future(
-                runner.follow(job, tmp_path / "out", on_event=seen.append)
+                runner.follow(job, tmp_path / "out", on_event=step4.note)
             )
-            while not any(isinstance(e, Progress) and e.step >= 4 for e in seen):
-                await asyncio.sleep(0.05)
+            await step4.wait()
             result = await runner.cancel(job.id)
             return await asyncio.wait_for(follower, 30), result.message
 
@@ -321,12 +335,11 @@ def test_a_running_job_is_followed_again_by_a_new_app_session(tmp_path: Path, mo
                 Job(name="hero", backend="kohya", dataset_path=str(folder), config=config),
                 dataset,
             )
-            seen: list[Any] = []
+            loss2 = EventReached(lambda e: isinstance(e, Loss) and e.step >= 2)
             follower = asyncio.ensure_future(
-                runner.follow(job, tmp_path / "out", on_event=seen.append)
+                runner.follow(job, tmp_path / "out", on_event=loss2.note)
             )
-            while not any(isinstance(e, Loss) and e.step >= 2 for e in seen):
-                await asyncio.sleep(0.05)
+            await loss2.wait()
             follower.cancel()  # the app quits; the trainer keeps running
             await asyncio.gather(follower, return_exceptions=True)
             return store.get(job.id)
@@ -362,12 +375,9 @@ def test_cancel_from_another_process_ends_the_followed_job_as_cancelled(
                 Job(name="hero", backend="kohya", dataset_path=str(folder), config=config),
                 dataset,
             )
-            seen: list[Any] = []
-            follower = asyncio.ensure_future(
-                app.follow(job, tmp_path / "out", on_event=seen.append)
-            )
-            while not any(isinstance(e, Progress) and e.step >= 4 for e in seen):
-                await asyncio.sleep(0.05)
+            step4 = EventReached(lambda e: isinstance(e, Progress) and e.step >= 4)
+            follower = asyncio.ensure_future(app.follow(job, tmp_path / "out", on_event=step4.note))
+            await step4.wait()
             terminal = JobRunner(store, kohya(tmp_path))  # another process's runner
             await terminal.cancel(job.id)
             return await asyncio.wait_for(follower, 30)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from lora_studio.core.backends.replicate.upload import upload_dataset
 from lora_studio.core.errors import BackendError, BackendUnavailableError
 from lora_studio.core.jobs.events import Failed, Finished, JobEvent, StatusChanged
 from lora_studio.core.jobs.status import JobStatus
+from lora_studio.core.training.runner import typed_config
 from tests.core.backends.replicate_helpers import (
     StandInJob,
     collect,
@@ -42,7 +44,7 @@ def creates(fake: FakeReplicate) -> int:
 
 def submit_and_follow(fake: FakeReplicate, job: StandInJob, tmp_path: Path) -> list[JobEvent]:
     async def scenario(backend: ReplicateBackend) -> list[JobEvent]:
-        await backend.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
+        await backend.submit(job, typed_config(job), make_dataset(tmp_path / "ds"), job.save_state)
         return await collect(backend, job)
 
     return run(with_backend(make_backend(fake), scenario))
@@ -77,7 +79,7 @@ def test_server_errors_while_polling_are_ridden_out(fake: FakeReplicate, tmp_pat
     job = StandInJob("t3", flux_config())
 
     async def scenario(backend: ReplicateBackend) -> list[JobEvent]:
-        await backend.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
+        await backend.submit(job, typed_config(job), make_dataset(tmp_path / "ds"), job.save_state)
         fake.faults.get_errors = 7  # 503 and 500 answers in a row
         return await collect(backend, job)
 
@@ -93,7 +95,7 @@ def test_connections_cut_mid_poll_never_start_a_second_training(
     job = StandInJob("t3b", flux_config())
 
     async def scenario(backend: ReplicateBackend) -> list[JobEvent]:
-        await backend.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
+        await backend.submit(job, typed_config(job), make_dataset(tmp_path / "ds"), job.save_state)
         fake.faults.drop_gets = 6  # more than one poll's retries: the follower backs off too
         return await collect(backend, job)
 
@@ -109,7 +111,7 @@ def test_a_server_that_stays_broken_leaves_the_job_kept(
     job = StandInJob("t4", flux_config())
 
     async def scenario(backend: ReplicateBackend) -> None:
-        await backend.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
+        await backend.submit(job, typed_config(job), make_dataset(tmp_path / "ds"), job.save_state)
         fake.faults.get_errors = 10_000
         await collect(backend, job)
 
@@ -137,7 +139,9 @@ def test_crash_after_the_create_request_is_resolved_on_reattach(
     run(
         with_backend(
             make_backend(fake),
-            lambda b: b.submit(first, make_dataset(tmp_path / "ds"), first.save_state),
+            lambda b: b.submit(
+                first, typed_config(first), make_dataset(tmp_path / "ds"), first.save_state
+            ),
         )
     )
     # What the store held when the process died between the request and its answer.
@@ -188,7 +192,10 @@ def test_wrong_trainer_version_is_refused_without_retry(
     with pytest.raises(BackendError, match="HTTP 422") as caught:
         run(
             with_backend(
-                backend, lambda b: b.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
+                backend,
+                lambda b: b.submit(
+                    job, typed_config(job), make_dataset(tmp_path / "ds"), job.save_state
+                ),
             )
         )
     assert "does not exist" in caught.value.user_message
@@ -211,7 +218,7 @@ def test_destination_deleted_meanwhile_is_a_404_with_the_reason(
             return found
 
         backend.client.get_model = vanished  # type: ignore[method-assign]
-        await backend.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
+        await backend.submit(job, typed_config(job), make_dataset(tmp_path / "ds"), job.save_state)
 
     with pytest.raises(BackendError, match="training destination does not exist"):
         run(with_backend(make_backend(fake), scenario))
@@ -225,7 +232,9 @@ def test_too_large_upload_says_100_mb(fake: FakeReplicate, tmp_path: Path) -> No
         run(
             with_backend(
                 make_backend(fake),
-                lambda b: b.submit(job, make_dataset(tmp_path / "ds"), job.save_state),
+                lambda b: b.submit(
+                    job, typed_config(job), make_dataset(tmp_path / "ds"), job.save_state
+                ),
             )
         )
     assert not fake.trainings
@@ -235,7 +244,7 @@ def test_failed_validation_inside_the_training(fake: FakeReplicate, tmp_path: Pa
     job = StandInJob("t11", flux_config())
 
     async def scenario(backend: ReplicateBackend) -> list[JobEvent]:
-        await backend.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
+        await backend.submit(job, typed_config(job), make_dataset(tmp_path / "ds"), job.save_state)
         fake.files.clear()  # the file expired before the worker fetched it
         return await collect(backend, job)
 
@@ -250,11 +259,17 @@ def test_cancel_while_the_create_request_is_on_its_way(fake: FakeReplicate, tmp_
     job = StandInJob("t12", flux_config())
 
     async def scenario(backend: ReplicateBackend) -> tuple[CancelResult, list[JobEvent]]:
+        creating = asyncio.Event()
+
+        async def save_state(state: Mapping[str, Any], backend_job_id: str | None) -> None:
+            await job.save_state(state, backend_job_id)
+            if state.get("phase") == "creating":
+                creating.set()
+
         submitting = asyncio.ensure_future(
-            backend.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
+            backend.submit(job, typed_config(job), make_dataset(tmp_path / "ds"), save_state)
         )
-        while job.backend_state.get("phase") != "creating":
-            await asyncio.sleep(0.01)
+        await creating.wait()
         result = await backend.cancel(job)
         await submitting
         return result, await collect(backend, job)
