@@ -26,10 +26,20 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+async def until_false(changed: Any, read: Callable[[], bool]) -> None:
+    """Wait until `read()` is false, woken by its `changed(bool)` signal rather than by polling."""
+    done = asyncio.Event()
+    changed.connect(lambda value: None if value else done.set())
+    if read():
+        await done.wait()
 
 
 def make_pictures(folder: Path, count: int) -> None:
@@ -59,8 +69,7 @@ async def measure(folder: Path, edits: int) -> dict[str, object]:
     dataset.open_folder(str(folder))
     await loaded.wait()
     open_s = time.perf_counter() - opened
-    while dataset.busy:
-        await asyncio.sleep(0.05)
+    await until_false(dataset.busy_changed, lambda: dataset.busy)
     dataset.stop_thumbnails()
     images = captions.session.images()
     editor = captions.editor

@@ -27,9 +27,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parent.parent
@@ -37,6 +38,14 @@ sys.path.insert(0, str(REPO))  # tests.fakes (the fake caption server)
 
 HEARTBEAT_MS = 5
 BASELINE_S = 5.0
+
+
+async def until_false(changed: Any, read: Callable[[], bool]) -> None:
+    """Wait until `read()` is false, woken by its `changed(bool)` signal rather than by polling."""
+    done = asyncio.Event()
+    changed.connect(lambda value: None if value else done.set())
+    if read():
+        await done.wait()
 
 
 def lower_worker_priority() -> None:
@@ -143,11 +152,9 @@ async def measure(folder: Path, latency: float, concurrency: int) -> dict[str, o
     captions.session.loaded_changed.connect(lambda _v: loaded.set())
     dataset.open_folder(str(folder))
     await loaded.wait()
-    while dataset.busy:
-        await asyncio.sleep(0.05)
+    await until_false(dataset.busy_changed, lambda: dataset.busy)
     # Thumbnails are another benchmark's business: wait until they are done.
-    while dataset.thumbnails_filling:
-        await asyncio.sleep(0.1)
+    await until_false(dataset.thumbnails_filling_changed, lambda: dataset.thumbnails_filling)
     count = len(captions.session.images())
     baseline = sorted(await heartbeat_gaps(BASELINE_S))
 

@@ -88,10 +88,12 @@ class StreamingBackend:
     async def check(self) -> BackendCheck:
         return BackendCheck(True, "streaming fake")
 
-    async def submit(self, job: Any, dataset: Any, save_state: Any) -> None:
+    async def submit(self, job: Any, config: Any, dataset: Any, save_state: Any) -> None:
         await save_state({"fake": True}, "fake-1")
 
-    async def events(self, job: Any, save_state: Any = None) -> AsyncIterator[JobEvent]:
+    async def events(
+        self, job: Any, config: Any, save_state: Any = None
+    ) -> AsyncIterator[JobEvent]:
         step = 0
         while step < self.prefill:  # a long run's history, caught up in bursts (not measured)
             for _ in range(min(5000, self.prefill - step)):
@@ -120,7 +122,7 @@ class StreamingBackend:
     async def cancel(self, job: Any) -> CancelResult:
         return CancelResult(CancelOutcome.STOPPED, "stopped")
 
-    async def download(self, job: Any, dest: Path) -> list[Path]:
+    async def download(self, job: Any, config: Any, dest: Path) -> list[Path]:
         return []
 
     async def logs(self, job: Any) -> list[str]:
@@ -245,8 +247,9 @@ async def stream(args: argparse.Namespace, app: QApplication, folder: Path) -> d
     # A second, shorter job while another process keeps grabbing the store's write lock.
     backend.steps, backend.prefill = min(args.steps - args.prefill, 20_000), 0
     backend.prefilled.clear()
-    writer = subprocess.Popen(
-        [sys.executable, "-c", CLI_WRITER, str(store.path), str(backend.steps / backend.rate + 5)]
+    writer = await asyncio.to_thread(  # fork + exec: off the GUI loop
+        subprocess.Popen,
+        [sys.executable, "-c", CLI_WRITER, str(store.path), str(backend.steps / backend.rate + 5)],
     )
     await asyncio.sleep(0.5)
     job2 = await service.start(
