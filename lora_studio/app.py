@@ -25,6 +25,7 @@ from lora_studio import APP_ID, APP_NAME, __version__, paths
 from lora_studio.core.backends.base import BackendCheck
 from lora_studio.core.backends.registry import build_backend
 from lora_studio.core.config.settings import Settings, load_settings, save_settings
+from lora_studio.core.errors import LoraStudioError
 from lora_studio.core.jobs import JobStore
 from lora_studio.core.training.service import TrainingService
 from lora_studio.logging_setup import route_qt_messages, setup_logging
@@ -76,6 +77,13 @@ class Services:
         # next start), then close network clients, then the workers and the job store.
         await self.training.aclose()
         self.executor.shutdown(wait=True, cancel_futures=True)
+        # View-models save settings on worker threads; a save still queued when the window
+        # closed was just cancelled. Every view-model edits this one Settings object, so one
+        # last write, after no worker can race it, keeps the artist's latest choices.
+        try:
+            save_settings(self.config_dir, self.settings)
+        except LoraStudioError as exc:
+            log.warning("settings not saved at exit: %s", exc.user_message)
         self.job_store.close()
 
 
@@ -199,7 +207,8 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
         services.bridge,
         datasets_dir=Path(datasets_dir) if datasets_dir else paths.datasets_dir(),
     )
-    dataset_vm.opened.connect(settings_vm.remember_dataset)
+    # Remembered as soon as the folder shows, even if the window closes during the checks.
+    dataset_vm.folder_changed.connect(settings_vm.remember_dataset)
     # Shares the open dataset and current picture with the Dataset page (and its detail pane's
     # caption editor), so it is built before the Dataset page.
     captions_vm = CaptionsViewModel(

@@ -57,6 +57,9 @@ class BackgroundWork:
         task = asyncio.get_running_loop().create_task(self._guard(coroutine, on_error))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
+        # A task cancelled before its first step (the window closing) never starts `coroutine`;
+        # closing it then is what awaiting would have done, without "never awaited" warnings.
+        task.add_done_callback(lambda _task: coroutine.close())
         return task
 
     @staticmethod
