@@ -31,6 +31,7 @@ from lora_studio.core.backends.comfyui import ComfyUIBackend, ComfyUIOptions  # 
 from lora_studio.core.config.training_config import TrainingConfig  # noqa: E402
 from lora_studio.core.jobs.events import Finished, Progress  # noqa: E402
 from lora_studio.core.jobs.job import Job  # noqa: E402
+from lora_studio.core.training.runner import typed_config  # noqa: E402
 from tests.fakes.fake_comfyui import FakeComfyUI  # noqa: E402
 
 TARGET_P95_MS = 100.0
@@ -63,12 +64,12 @@ async def measure(fake: FakeComfyUI, dataset: DatasetSummary, steps: int) -> dic
     max_backlog = 0
     received = 0
     try:
-        await backend.submit(job, dataset)
+        await backend.submit(job, typed_config(job), dataset)
         session = backend.session(backend.client_id)
         pid = job.backend_job_id or ""
         began = time.monotonic()
         sent_before = fake.messages_sent
-        async for event in backend.events(job):
+        async for event in backend.events(job, typed_config(job)):
             feed = session.feed(pid)
             if feed is not None:
                 max_backlog, received = max(max_backlog, feed.max_depth), feed.received

@@ -18,9 +18,12 @@ Contract shared by all backends:
   (it returns nothing); `events()` gets the same callback for work it creates later (the next
   chunk) and may also update `job.backend_state` in place for bookkeeping that creates no work
   (the runner persists that after every event).
-- `effective_settings(job)` says what the engine really ran (alpha in the tensors, precision,
+- Backends receive the typed `TrainingConfig` (`submit`, `events`, `effective_settings`,
+  `download` take it beside the job); the job record's JSON snapshot (`Job.config`) is storage
+  only, validated back once by the runner, so a backend never reads a dict of settings.
+- `effective_settings(job, config)` says what the engine really ran (alpha in the tensors, precision,
   optimizer, the seed it sent, bucketing) so the metadata stamped into the LoRA tells the truth.
-- `events(job)` works for a job submitted by this process *or* an earlier one (re-attach). It ends
+- `events(job, config)` works for a job submitted by this process *or* an earlier one (re-attach). It ends
   after exactly one terminal event: `Finished`, `Failed`, or `StatusChanged` to CANCELLED / LOST.
   It raises `BackendUnavailableError` when the server stays unreachable — the job is then neither
   failed nor lost, just not observable right now.
@@ -155,7 +158,6 @@ class JobLike(Protocol):
     id: str
     name: str
     backend_job_id: str | None
-    config: dict[str, Any]
     status: JobStatus
     backend_state: dict[str, Any]
 
@@ -191,21 +193,29 @@ class TrainingBackend(Protocol):
         """Money in USD the job will cost, or None when the engine is the artist's own machine."""
         ...
 
-    async def submit(self, job: JobLike, dataset: DatasetSummary, save_state: SaveState) -> None:
+    async def submit(
+        self,
+        job: JobLike,
+        config: TrainingConfig,
+        dataset: DatasetSummary,
+        save_state: SaveState,
+    ) -> None:
         """Upload and start the job; its re-attach state goes through `save_state` first."""
         ...
 
     def events(
-        self, job: JobLike, save_state: SaveState | None = None
+        self, job: JobLike, config: TrainingConfig, save_state: SaveState | None = None
     ) -> AsyncIterator[JobEvent]: ...
 
-    def effective_settings(self, job: JobLike) -> EffectiveSettings:
+    def effective_settings(self, job: JobLike, config: TrainingConfig) -> EffectiveSettings:
         """What the engine really ran for `job` (see `EffectiveSettings`)."""
         ...
 
     async def cancel(self, job: JobLike) -> CancelResult: ...
 
-    async def download(self, job: JobLike, dest_dir: Path) -> list[Path]: ...
+    async def download(
+        self, job: JobLike, config: TrainingConfig, dest_dir: Path
+    ) -> list[Path]: ...
 
     async def logs(self, job: JobLike) -> list[str]: ...
 

@@ -87,7 +87,8 @@ class JobRunner:
         lock = JobLock(job.id)
         locked = lock.acquire()
         try:
-            await self.backend.submit(job, dataset.summary, self.state_saver(job))
+            config = typed_config(job)
+            await self.backend.submit(job, config, dataset.summary, self.state_saver(job))
         except LoraStudioError as exc:
             await self._io(
                 self.store.record_event, job.id, Failed(exc.user_message, exc.detail or "")
@@ -188,6 +189,7 @@ class JobRunner:
                     on_event(event)
             worker.record_later(job.id, events)
 
+        config = typed_config(job)  # what the backend reads; the record keeps the JSON
         samples = make_session(self.backend, job, job.config, out_dir, emit_samples)
         placer = make_placer(job.config, out_dir)  # samples the engine renders itself
 
@@ -214,7 +216,7 @@ class JobRunner:
             last_flush = self._clock()
 
         try:
-            async for event in self.backend.events(job, self.state_saver(job)):
+            async for event in self.backend.events(job, config, self.state_saver(job)):
                 if isinstance(event, Finished):
                     await flush(wait=True)
                     finished = await self._collect(job, out_dir, dataset)
@@ -307,7 +309,8 @@ class JobRunner:
     ) -> Finished | Failed:
         """Download, verify and stamp the weights; a failure here fails the job with the reason."""
         try:
-            files = await self.backend.download(job, Path(out_dir))
+            config = typed_config(job)
+            files = await self.backend.download(job, config, Path(out_dir))
         except LoraStudioError as exc:
             return Failed(
                 f"The training of job {job.id} finished on {self.backend.kind}, "
@@ -316,14 +319,8 @@ class JobRunner:
                 exc.detail or "",
             )
         stored = await self._io(self.store.get, job.id)
-        try:
-            config = config_from_dict(stored.config)
-        except LoraStudioError:
-            config = None
-        effective = _effective(self.backend, stored)
+        effective = _effective(self.backend, stored, config)
         for path in files:
-            if config is None:
-                break
             # Scanning the dataset and rewriting a LoRA's header are disk work: off the event
             # loop, which is the GUI thread in the desktop app.
             if dataset is None:
@@ -399,13 +396,21 @@ def only_download_failed(job: Job) -> bool:
     return last.to_status is JobStatus.FAILED and _DOWNLOAD_FAILED in last.message
 
 
-def _effective(backend: TrainingBackend, job: Job) -> EffectiveSettings | None:
+def typed_config(job: Job) -> TrainingConfig:
+    """The job's settings as the backend receives them: its JSON snapshot validated back once
+    (InvalidConfigError naming the job when a record from another version no longer fits)."""
+    return config_from_dict(job.config, context=f"The training settings of job {job.id}")
+
+
+def _effective(
+    backend: TrainingBackend, job: Job, config: TrainingConfig
+) -> EffectiveSettings | None:
     """What the engine really ran (None from a backend that cannot say)."""
     report = getattr(backend, "effective_settings", None)
     if report is None:
         return None
     try:
-        result: EffectiveSettings = report(job)
+        result: EffectiveSettings = report(job, config)
     except LoraStudioError as exc:
         log.info("Effective settings of job %s unknown: %s", job.id, exc.user_message)
         return None

@@ -20,6 +20,7 @@ from lora_studio.core.backends.http import RetryPolicy, Timeouts
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.jobs.events import JobEvent
 from lora_studio.core.jobs.status import JobStatus
+from lora_studio.core.training.runner import typed_config
 from tests.fakes.fake_comfyui import FakeComfyUI
 
 T = TypeVar("T")
@@ -91,7 +92,7 @@ def run(coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
 async def collect(backend: ComfyUIBackend, job: StandInJob) -> list[JobEvent]:
     """All events until the stream ends, applying status changes to the job like the store."""
     events: list[JobEvent] = []
-    async for event in backend.events(job):
+    async for event in backend.events(job, typed_config(job)):
         events.append(event)
         status = getattr(event, "status", None)
         if status is not None:

@@ -18,6 +18,7 @@ from lora_studio.core.backends.replicate.follow import PollTimings
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.jobs.events import JobEvent
 from lora_studio.core.jobs.status import JobStatus
+from lora_studio.core.training.runner import typed_config
 from tests.fakes.fake_replicate import FakeReplicate
 
 T = TypeVar("T")
@@ -113,6 +114,6 @@ async def with_backend(
 
 async def collect(backend: ReplicateBackend, job: StandInJob) -> list[JobEvent]:
     events: list[JobEvent] = []
-    async for event in backend.events(job, job.save_state):
+    async for event in backend.events(job, typed_config(job), job.save_state):
         events.append(event)
     return events

@@ -18,6 +18,7 @@ from lora_studio.core.errors import BackendError
 from lora_studio.core.jobs.events import Finished, Log, Loss, Progress, StatusChanged
 from lora_studio.core.jobs.job import Job
 from lora_studio.core.jobs.status import JobStatus
+from lora_studio.core.training.runner import typed_config
 from tests.core.backends.comfy_helpers import (
     FAST,
     StandInJob,
@@ -116,9 +117,9 @@ def test_flux_and_adaptive_optimizers_are_refused(
 
 async def train(backend: ComfyUIBackend, job: StandInJob, dataset: DatasetSummary, dest: Path):  # type: ignore[no-untyped-def]
     try:
-        await backend.submit(job, dataset, keep_state(job))
+        await backend.submit(job, typed_config(job), dataset, keep_state(job))
         events = await collect(backend, job)
-        files = await backend.download(job, dest)
+        files = await backend.download(job, typed_config(job), dest)
         logs = await backend.logs(job)
         return events, files, logs
     finally:
@@ -244,7 +245,7 @@ def test_missing_caption_stops_submit(fake: FakeComfyUI, tmp_path: Path) -> None
     backend = backend_for(fake)
     job = StandInJob("job-cap", config())
     with pytest.raises(BackendError, match="no caption"):
-        call(backend, "submit", job, data, keep_state(job))
+        call(backend, "submit", job, typed_config(job), data, keep_state(job))
     assert not fake.history and not job.backend_state
 
 
@@ -258,8 +259,8 @@ def test_reattach_from_a_new_backend_instance_after_an_app_restart(
 
     async def first_session() -> str:
         backend = backend_for(fake)
-        await backend.submit(job, dataset, keep_state(job))
-        async for event in backend.events(job):
+        await backend.submit(job, typed_config(job), dataset, keep_state(job))
+        async for event in backend.events(job, typed_config(job)):
             if isinstance(event, Progress) and event.step >= 5:
                 break  # the app quits mid-training
         await backend.aclose()
@@ -280,7 +281,7 @@ def test_reattach_from_a_new_backend_instance_after_an_app_restart(
 async def train_reattached(backend: ComfyUIBackend, job: StandInJob, dest: Path):  # type: ignore[no-untyped-def]
     try:
         events = await collect(backend, job)
-        return events, await backend.download(job, dest), None
+        return events, await backend.download(job, typed_config(job), dest), None
     finally:
         await backend.aclose()
 
@@ -326,15 +327,15 @@ def test_state_survives_the_real_job_record(
         dataset_path=str(dataset.folder),
         config=TrainingConfig.model_validate(config(max_steps=6)),
     )
-    call(backend_for(fake), "submit", job, dataset, keep_state(job))
+    call(backend_for(fake), "submit", job, typed_config(job), dataset, keep_state(job))
     stored = Job.model_validate_json(job.record_json())
     assert stored.backend_state == job.backend_state and stored.backend_state["chunks"]
 
     async def follow():  # type: ignore[no-untyped-def]
         backend = backend_for(fake)
         try:
-            events = [event async for event in backend.events(stored)]
-            return events, await backend.download(stored, tmp_path / "out")
+            events = [event async for event in backend.events(stored, typed_config(stored))]
+            return events, await backend.download(stored, typed_config(stored), tmp_path / "out")
         finally:
             await backend.aclose()
 

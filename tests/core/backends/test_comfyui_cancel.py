@@ -10,6 +10,7 @@ from lora_studio.core.backends.base import CancelOutcome, DatasetSummary
 from lora_studio.core.backends.comfyui import ComfyUIBackend
 from lora_studio.core.jobs.events import Checkpoint, Finished, Loss, Progress, StatusChanged
 from lora_studio.core.jobs.status import JobStatus
+from lora_studio.core.training.runner import typed_config
 from tests.core.backends.comfy_helpers import (
     FAST,
     StandInJob,
@@ -33,8 +34,10 @@ def test_chunked_training_checkpoints_every_chunk_and_chains_existing_lora(
     async def go():  # type: ignore[no-untyped-def]
         backend = backend_for(fake, CHUNKED)
         try:
-            await backend.submit(job, dataset, keep_state(job))
-            return await collect(backend, job), await backend.download(job, tmp_path)
+            await backend.submit(job, typed_config(job), dataset, keep_state(job))
+            return await collect(backend, job), await backend.download(
+                job, typed_config(job), tmp_path
+            )
         finally:
             await backend.aclose()
 
@@ -72,14 +75,14 @@ def test_cancel_takes_effect_between_chunks_and_keeps_the_checkpoint(
     async def go():  # type: ignore[no-untyped-def]
         backend = backend_for(fake, CHUNKED)
         try:
-            await backend.submit(job, dataset, keep_state(job))
+            await backend.submit(job, typed_config(job), dataset, keep_state(job))
             events = []
-            async for event in backend.events(job):
+            async for event in backend.events(job, typed_config(job)):
                 events.append(event)
                 if isinstance(event, Progress) and event.step >= 3 and not results:
                     results.append(await backend.cancel(job))
                     results.append(await backend.cancel(job))  # idempotent
-            return events, await backend.download(job, tmp_path)
+            return events, await backend.download(job, typed_config(job), tmp_path)
         finally:
             await backend.aclose()
 
@@ -109,8 +112,8 @@ def test_cancelling_a_queued_prompt_removes_it_at_once(
     async def go():  # type: ignore[no-untyped-def]
         backend = backend_for(fake)
         try:
-            await backend.submit(blocker, dataset, keep_state(blocker))
-            await backend.submit(waiting, dataset, keep_state(waiting))
+            await backend.submit(blocker, typed_config(blocker), dataset, keep_state(blocker))
+            await backend.submit(waiting, typed_config(waiting), dataset, keep_state(waiting))
             result = await backend.cancel(waiting)
             events = await collect(backend, waiting)
             return result, events, await collect(backend, blocker)
@@ -136,9 +139,9 @@ def test_cancelling_a_running_single_prompt_is_honest_about_the_running_node(
     async def go():  # type: ignore[no-untyped-def]
         backend = backend_for(fake)
         try:
-            await backend.submit(job, dataset, keep_state(job))
+            await backend.submit(job, typed_config(job), dataset, keep_state(job))
             events = []
-            async for event in backend.events(job):
+            async for event in backend.events(job, typed_config(job)):
                 events.append(event)
                 status = getattr(event, "status", None)
                 if status is not None:
@@ -178,7 +181,7 @@ def test_cancel_without_a_server_says_it_could_not_confirm(
     async def submit() -> None:
         backend = backend_for(fake)
         try:
-            await backend.submit(job, dataset, keep_state(job))
+            await backend.submit(job, typed_config(job), dataset, keep_state(job))
         finally:
             await backend.aclose()
 

@@ -21,6 +21,7 @@ from lora_studio.core.errors import (
 )
 from lora_studio.core.jobs.events import Checkpoint, Failed, Finished, Log, Loss
 from lora_studio.core.jobs.status import JobStatus
+from lora_studio.core.training.runner import typed_config
 from tests.core.backends.comfy_helpers import (
     FAST,
     StandInJob,
@@ -36,7 +37,7 @@ from tests.fakes.fake_comfyui import FakeComfyUI
 
 async def submit_and_follow(backend: ComfyUIBackend, job: StandInJob, dataset: DatasetSummary):  # type: ignore[no-untyped-def]
     try:
-        await backend.submit(job, dataset, keep_state(job))
+        await backend.submit(job, typed_config(job), dataset, keep_state(job))
         return await collect(backend, job)
     finally:
         await backend.aclose()
@@ -53,7 +54,7 @@ def test_node_errors_are_surfaced_per_node(fake: FakeComfyUI, dataset: DatasetSu
     fake.faults.reject_inputs = {("TrainLoraNode", "learning_rate"): "too spicy"}
     job = StandInJob("job-rej", config())
     with pytest.raises(PromptRejectedError) as caught:
-        call(backend_for(fake), "submit", job, dataset, keep_state(job))
+        call(backend_for(fake), "submit", job, typed_config(job), dataset, keep_state(job))
     problem = caught.value.problems[0]
     assert (problem.node_id, problem.class_type) == ("4", "TrainLoraNode")
     assert "refused the training graph — node 4 (TrainLoraNode)" in caught.value.user_message
@@ -92,7 +93,7 @@ def test_200_with_node_errors_is_an_error_and_the_partial_job_is_withdrawn(
         PromptRejectedError,
         match=r"accepted only part of the training graph — node 6 \(LossGraphNode\)",
     ):
-        call(backend_for(fake), "submit", job, dataset, keep_state(job))
+        call(backend_for(fake), "submit", job, typed_config(job), dataset, keep_state(job))
     wait_idle(fake)
     posts = [p for m, p, _ in fake.requests if m == "POST"]
     assert "/queue" in posts and "/interrupt" in posts
@@ -105,7 +106,7 @@ def test_malformed_json_reply_to_prompt_withdraws_and_explains(
     fake.faults.malformed_json_paths = {"/prompt"}
     job = StandInJob("job-mal", config(max_steps=20))
     with pytest.raises(BackendError, match="not valid JSON"):
-        call(backend_for(fake), "submit", job, dataset, keep_state(job))
+        call(backend_for(fake), "submit", job, typed_config(job), dataset, keep_state(job))
     assert job.backend_state["chunks"] == []
     assert {"/queue", "/interrupt"} <= {p for m, p, _ in fake.requests if m == "POST"}
     fake.faults.malformed_json_paths = {"/system_stats"}
@@ -171,7 +172,7 @@ def test_proxy_hiccups_during_a_job_are_ridden_out(fake_factory, dataset: Datase
     async def go():  # type: ignore[no-untyped-def]
         backend = backend_for(fake)
         try:
-            await backend.submit(job, dataset, keep_state(job))
+            await backend.submit(job, typed_config(job), dataset, keep_state(job))
             fake.faults.proxy_502 = 2
             await backend.client.http.get_json("queue")  # retried through both 502s
             return await collect(backend, job)
@@ -228,7 +229,7 @@ def test_restart_after_the_job_finished_still_finds_the_file(
     fake: FakeComfyUI, dataset: DatasetSummary, tmp_path: Path
 ) -> None:
     job = StandInJob("job-after", config(max_steps=4))
-    call(backend_for(fake), "submit", job, dataset, keep_state(job))
+    call(backend_for(fake), "submit", job, typed_config(job), dataset, keep_state(job))
     wait_idle(fake)
     fake.restart()  # history forgotten, output/loras kept
     job.status = JobStatus.RUNNING
@@ -236,7 +237,9 @@ def test_restart_after_the_job_finished_still_finds_the_file(
     async def reattach():  # type: ignore[no-untyped-def]
         backend = backend_for(fake)
         try:
-            return await collect(backend, job), await backend.download(job, tmp_path)
+            return await collect(backend, job), await backend.download(
+                job, typed_config(job), tmp_path
+            )
         finally:
             await backend.aclose()
 
@@ -255,9 +258,9 @@ def test_a_truncated_lora_on_the_server_is_rejected(
     async def go():  # type: ignore[no-untyped-def]
         backend = backend_for(fake)
         try:
-            await backend.submit(job, dataset, keep_state(job))
+            await backend.submit(job, typed_config(job), dataset, keep_state(job))
             await collect(backend, job)
-            return await backend.download(job, tmp_path / "out")
+            return await backend.download(job, typed_config(job), tmp_path / "out")
         finally:
             await backend.aclose()
 
@@ -275,10 +278,10 @@ def test_a_tampered_output_name_cannot_escape_the_destination(
     async def go():  # type: ignore[no-untyped-def]
         backend = backend_for(fake)
         try:
-            await backend.submit(job, dataset, keep_state(job))
+            await backend.submit(job, typed_config(job), dataset, keep_state(job))
             await collect(backend, job)
             job.config["output_name"] = "../../evil"
-            return await backend.download(job, tmp_path / "out")
+            return await backend.download(job, typed_config(job), tmp_path / "out")
         finally:
             await backend.aclose()
 
@@ -292,6 +295,6 @@ def test_a_job_without_any_finished_chunk_has_nothing_to_download(
 ) -> None:
     job = StandInJob("job-none", config(max_steps=200))
     fake.steps_per_second = 50
-    call(backend_for(fake), "submit", job, dataset, keep_state(job))
+    call(backend_for(fake), "submit", job, typed_config(job), dataset, keep_state(job))
     with pytest.raises(BackendError, match="no finished LoRA"):
-        call(backend_for(fake), "download", job, tmp_path)
+        call(backend_for(fake), "download", job, typed_config(job), tmp_path)

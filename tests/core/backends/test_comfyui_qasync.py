@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lora_studio.core.backends.base import DatasetSummary
 from lora_studio.core.jobs.events import Finished
+from lora_studio.core.training.runner import typed_config
 from tests.core.backends.comfy_helpers import StandInJob, backend_for, collect, config, keep_state
 from tests.fakes.fake_comfyui import FakeComfyUI
 
@@ -24,9 +25,9 @@ def test_a_training_runs_on_the_qasync_loop(
         backend = backend_for(fake)
         try:
             assert (await backend.check()).available
-            await backend.submit(job, dataset, keep_state(job))
+            await backend.submit(job, typed_config(job), dataset, keep_state(job))
             events = await collect(backend, job)
-            return events, await backend.download(job, tmp_path)
+            return events, await backend.download(job, typed_config(job), tmp_path)
         finally:
             await backend.aclose()
 

@@ -20,6 +20,7 @@ from lora_studio.core.backends.replicate.backend import ReplicateBackend
 from lora_studio.core.errors import BackendError
 from lora_studio.core.jobs.events import Failed, Finished, Log, Loss, Progress, StatusChanged
 from lora_studio.core.jobs.status import JobStatus
+from lora_studio.core.training.runner import typed_config
 from lora_studio.core.weights import inspect_lora, read_header
 from tests.core.backends.replicate_helpers import (
     StandInJob,
@@ -48,9 +49,9 @@ def test_a_whole_training_lands_a_verified_lora(fake: FakeReplicate, tmp_path: P
         backend = make_backend(fake)
         try:
             check = await backend.check()
-            await backend.submit(job, dataset, job.save_state)
+            await backend.submit(job, typed_config(job), dataset, job.save_state)
             events = await collect(backend, job)
-            files = await backend.download(job, tmp_path / "out")
+            files = await backend.download(job, typed_config(job), tmp_path / "out")
             return check, events, files
         finally:
             await backend.aclose()
@@ -105,8 +106,8 @@ def test_effective_settings_tell_what_the_trainer_ran(fake: FakeReplicate, tmp_p
     job = StandInJob("job2", flux_config(alpha=8, optimizer="AdamW", seed=1234))
 
     async def scenario(backend: ReplicateBackend) -> EffectiveSettings:
-        await backend.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
-        return backend.effective_settings(job)
+        await backend.submit(job, typed_config(job), make_dataset(tmp_path / "ds"), job.save_state)
+        return backend.effective_settings(job, typed_config(job))
 
     effective = run(with_backend(make_backend(fake), scenario))
     assert effective.alpha == 16.0  # alpha = rank on this trainer, whatever the config said
@@ -122,7 +123,9 @@ def test_failed_training_says_why(fake: FakeReplicate, tmp_path: Path) -> None:
     async def scenario():  # type: ignore[no-untyped-def]
         backend = make_backend(fake)
         try:
-            await backend.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
+            await backend.submit(
+                job, typed_config(job), make_dataset(tmp_path / "ds"), job.save_state
+            )
             return await collect(backend, job)
         finally:
             await backend.aclose()
@@ -141,7 +144,9 @@ def test_aborted_training_is_a_failure_with_a_reason(fake: FakeReplicate, tmp_pa
     async def scenario():  # type: ignore[no-untyped-def]
         backend = make_backend(fake)
         try:
-            await backend.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
+            await backend.submit(
+                job, typed_config(job), make_dataset(tmp_path / "ds"), job.save_state
+            )
             return await collect(backend, job)
         finally:
             await backend.aclose()
@@ -160,9 +165,11 @@ def test_cancel_stops_the_training(fake: FakeReplicate, tmp_path: Path) -> None:
 
         backend = make_backend(fake)
         try:
-            await backend.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
+            await backend.submit(
+                job, typed_config(job), make_dataset(tmp_path / "ds"), job.save_state
+            )
             events = []
-            async for event in backend.events(job, job.save_state):
+            async for event in backend.events(job, typed_config(job), job.save_state):
                 events.append(event)
                 started = isinstance(event, Progress) and event.step >= 5
                 if started and not job.backend_state.get("cancel_requested"):
@@ -189,7 +196,9 @@ def test_missing_destination_without_consent_is_a_clear_error(
     async def scenario(backend: ReplicateBackend) -> BackendCheck:
         check = await backend.check()
         with pytest.raises(BackendError, match="does not exist"):
-            await backend.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
+            await backend.submit(
+                job, typed_config(job), make_dataset(tmp_path / "ds"), job.save_state
+            )
         return check
 
     check = run(with_backend(make_backend(fake, destination="alice/new-model"), scenario))
@@ -202,7 +211,7 @@ def test_missing_destination_is_created_with_consent(fake: FakeReplicate, tmp_pa
 
     async def scenario(backend: ReplicateBackend) -> BackendCheck:
         check = await backend.check()
-        await backend.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
+        await backend.submit(job, typed_config(job), make_dataset(tmp_path / "ds"), job.save_state)
         return check
 
     backend = make_backend(fake, destination="alice/new-model", create_destination=True)
@@ -224,7 +233,7 @@ def test_the_token_never_appears_in_records(fake: FakeReplicate, tmp_path: Path)
     job = StandInJob("job8", flux_config())
 
     async def scenario(backend: ReplicateBackend) -> None:
-        await backend.submit(job, make_dataset(tmp_path / "ds"), job.save_state)
+        await backend.submit(job, typed_config(job), make_dataset(tmp_path / "ds"), job.save_state)
         await collect(backend, job)
 
     run(with_backend(make_backend(fake), scenario))

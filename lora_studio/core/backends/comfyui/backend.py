@@ -254,7 +254,7 @@ class ComfyUIBackend:
     ) -> float | None:
         return None  # the artist's own machine
 
-    def effective_settings(self, job: JobLike) -> EffectiveSettings:
+    def effective_settings(self, job: JobLike, config: TrainingConfig) -> EffectiveSettings:
         """What ComfyUI's trainer really used, as recorded at submission (see `effective_of`)."""
         values = dict(job.backend_state.get("effective") or {})
         known = {"alpha", "mixed_precision", "optimizer", "seed", "enable_bucket", "resolution"}
@@ -262,10 +262,15 @@ class ComfyUIBackend:
             **{k: v for k, v in values.items() if k in known}, extra=dict(NATIVE_FIXED_METADATA)
         )
 
-    async def submit(self, job: JobLike, dataset: DatasetSummary, save_state: SaveState) -> None:
+    async def submit(
+        self,
+        job: JobLike,
+        config: TrainingConfig,
+        dataset: DatasetSummary,
+        save_state: SaveState,
+    ) -> None:
         if job.backend_state and job.backend_state.get("chunks"):
             raise JobError(f"Job {job.id} was already queued on ComfyUI.")
-        config = as_config(job.config)
         params = train_params(config, dataset)
         nodes = await self._nodes(refresh=True)
         errors = [
@@ -363,7 +368,7 @@ class ComfyUIBackend:
             raise
 
     async def events(
-        self, job: JobLike, save_state: SaveState | None = None
+        self, job: JobLike, config: TrainingConfig, save_state: SaveState | None = None
     ) -> AsyncIterator[JobEvent]:
         if job.backend_state.get("phase") == "uploading" and not job.backend_state.get("chunks"):
             # The submitting process stopped during the upload: nothing was queued on ComfyUI.
@@ -383,7 +388,7 @@ class ComfyUIBackend:
         run.tracker = progress
         try:
             async for event in self._follow_chunks(
-                job, state, progress, session, status, save_state
+                job, config, state, progress, session, status, save_state
             ):
                 yield event
         finally:
@@ -392,6 +397,7 @@ class ComfyUIBackend:
     async def _follow_chunks(
         self,
         job: JobLike,
+        config: TrainingConfig,
         state: ComfyJobState,
         progress: StepTracker,
         session: WsSession,
@@ -444,7 +450,7 @@ class ComfyUIBackend:
                 return
             try:
                 nodes = await self._nodes()
-                params = train_params(job.config, 1)  # the step count comes from the plan
+                params = train_params(config, 1)  # the step count comes from the plan
                 await self._queue_next(job, state, nodes, params, save_state)
             except PromptRejectedError as exc:
                 yield Failed(exc.user_message, exc.detail or "")
@@ -514,12 +520,12 @@ class ComfyUIBackend:
         """Renders a job's sample prompts with its checkpoints on this server (samples.py)."""
         return ComfyRenderer(self.client)
 
-    async def download(self, job: JobLike, dest_dir: Path) -> list[Path]:
+    async def download(self, job: JobLike, config: TrainingConfig, dest_dir: Path) -> list[Path]:
         state = self.job_state(job)
         chunk = state.last_done
         if chunk is None:
             raise BackendError(f"Job {job.id} has no finished LoRA on {self.where} yet.")
-        output_name = as_config(job.config).output_name
+        output_name = config.output_name
         if output_name:
             suffix = "" if state.finished else f"_step{chunk.end_step}"
             local_name = safe_filename(f"{output_name}{suffix}.safetensors")

@@ -1,8 +1,8 @@
 """Core/ComfyUI: translate a TrainingConfig into the native trainer's parameters.
 
-Accepts the `TrainingConfig` or the plain-dict snapshot a Job keeps (`job.config`, validated back
-into a TrainingConfig), so a job re-attached after a restart rebuilds exactly the same
-parameters. The step count comes from `core.config.training_length`, the same arithmetic every
+Backends receive the typed `TrainingConfig` (the runner validates the job record's snapshot back
+once), so a job re-attached after a restart rebuilds exactly the same parameters; `as_config`
+still accepts a plain dict for callers outside the seam. The step count comes from `core.config.training_length`, the same arithmetic every
 estimate in the app shows. What the native trainer cannot do (schedulers, 8-bit or adaptive
 optimizers, fp16, text-encoder training, alpha ≠ 1) is mapped to its nearest option here and
 reported by `validate.py`.

@@ -180,7 +180,7 @@ class KohyaBackend:
     ) -> float | None:
         return None  # the artist's own machine
 
-    def effective_settings(self, job: JobLike) -> EffectiveSettings:
+    def effective_settings(self, job: JobLike, config: TrainingConfig) -> EffectiveSettings:
         # kohya writes its own ss_* keys from what it really ran; they are kept as they are.
         return EffectiveSettings()
 
@@ -205,14 +205,19 @@ class KohyaBackend:
             )
         return [launcher, "launch", "--num_cpu_threads_per_process", "1", str(script)]
 
-    async def submit(self, job: JobLike, dataset: DatasetSummary, save_state: SaveState) -> None:
+    async def submit(
+        self,
+        job: JobLike,
+        config: TrainingConfig,
+        dataset: DatasetSummary,
+        save_state: SaveState,
+    ) -> None:
         if job.backend_state.get("run_dir"):
             raise JobError(f"Job {job.id} was already started with kohya.")
         problem = self._install_problem()
         if problem:
             raise BackendError(problem)
         assert self.sd_scripts is not None
-        config = _config(job.config)
         errors = [i.message for i in await self.validate(config, dataset) if i.is_error]
         if errors:
             raise BackendError("The job cannot run with kohya: " + " ".join(errors))
@@ -253,7 +258,7 @@ class KohyaBackend:
         await save_state({**state, "pid": process.pid, "phase": "running"}, f"pid {process.pid}")
 
     async def events(
-        self, job: JobLike, save_state: SaveState | None = None
+        self, job: JobLike, config: TrainingConfig, save_state: SaveState | None = None
     ) -> AsyncIterator[JobEvent]:
         files = self._files(job)
         state = job.backend_state
@@ -267,7 +272,7 @@ class KohyaBackend:
                 parser.feed(stream, await asyncio.to_thread(tail.read, seen))
         pid = state.get("pid") or files.read_pid()
         child = self._children.get(job.id)
-        samples = SampleWatch(files.output / "sample", _config(job.config).sample_prompts)
+        samples = SampleWatch(files.output / "sample", config.sample_prompts)
         samples.seen.update(state.get("samples_seen") or [])
         if not pid and state.get("phase") == "starting":
             yield Failed(
@@ -374,7 +379,7 @@ class KohyaBackend:
             "so far are kept.",
         )
 
-    async def download(self, job: JobLike, dest_dir: Path) -> list[Path]:
+    async def download(self, job: JobLike, config: TrainingConfig, dest_dir: Path) -> list[Path]:
         files = self._files(job)
         name = str(job.backend_state.get("output_name") or "last")
         final = files.output / f"{name}.safetensors"

@@ -192,21 +192,26 @@ class ReplicateBackend:
         gpu = SKU_GPU_CLASS.get(self.sku, GpuClass.H100)
         return round(estimate_cost(estimate_duration(cfg, steps, gpu), self.sku).value, 2)
 
-    def effective_settings(self, job: JobLike) -> EffectiveSettings:
+    def effective_settings(self, job: JobLike, config: TrainingConfig) -> EffectiveSettings:
         state = self._state(job)
         extra = {
             "lorastudio.replicate.training_id": state.training_id,
             "lorastudio.replicate.trainer": f"{state.trainer}:{state.version}",
             "lorastudio.replicate.destination": state.output_version or state.destination,
         }
-        return trainer_io.effective_settings(as_config(job.config), extra)
+        return trainer_io.effective_settings(config, extra)
 
     # -- submit ----------------------------------------------------------------------------
-    async def submit(self, job: JobLike, dataset: DatasetSummary, save_state: SaveState) -> None:
+    async def submit(
+        self,
+        job: JobLike,
+        config: TrainingConfig,
+        dataset: DatasetSummary,
+        save_state: SaveState,
+    ) -> None:
         if job.backend_state and job.backend_state.get("training_id"):
             raise JobError(f"Job {job.id} was already started on Replicate.")
         self._require_token()
-        config = as_config(job.config)
         errors = [i.message for i in await self.validate(config, dataset) if i.is_error]
         if errors:
             raise BackendError("The job cannot run on Replicate: " + " ".join(errors))
@@ -272,7 +277,7 @@ class ReplicateBackend:
 
     # -- follow ----------------------------------------------------------------------------
     async def events(
-        self, job: JobLike, save_state: SaveState | None = None
+        self, job: JobLike, config: TrainingConfig, save_state: SaveState | None = None
     ) -> AsyncIterator[JobEvent]:
         state = self._state(job)
         if not state.training_id:
@@ -375,7 +380,7 @@ class ReplicateBackend:
             f"Replicate is stopping the training {tid}; billing ends when it reports it cancelled.",
         )
 
-    async def download(self, job: JobLike, dest_dir: Path) -> list[Path]:
+    async def download(self, job: JobLike, config: TrainingConfig, dest_dir: Path) -> list[Path]:
         state = self._state(job)
         if not state.weights_url and state.training_id:
             training = await self.client.get_training(state.training_id)
@@ -384,7 +389,7 @@ class ReplicateBackend:
             state.weights_url = weights if isinstance(weights, str) else ""
         if not state.weights_url:
             raise BackendError(f"Job {job.id} has no finished LoRA on Replicate yet.")
-        name = safe_filename(f"{as_config(job.config).output_name}.safetensors")
+        name = safe_filename(f"{config.output_name}.safetensors")
         path = await download_weights(
             state.weights_url,
             Path(dest_dir),
