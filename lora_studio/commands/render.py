@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 
 from lora_studio.commands._backends import add_backend_options, make_backend
 from lora_studio.core.backends.comfyui.render import ComfyRenderer, RenderSettings
-from lora_studio.core.errors import ConfigError, LoraStudioError
+from lora_studio.core.errors import BackendError, ConfigError, LoraStudioError
 from lora_studio.core.redact import redact
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -137,20 +138,46 @@ async def _render(args: argparse.Namespace, backend: Any) -> int:
 
 
 async def _lora_on_server(renderer: ComfyRenderer, lora: Path, as_json: bool) -> str:
-    if lora.name in await renderer.loras():
+    # The server lists LoRAs by file name only, so a different file of the same name (an earlier
+    # upload, another run named alike) would be rendered instead of this one. Uploads are named
+    # after their content (NAME-<sha256, 12 hex>.safetensors): a listed name is this very file.
+    digest = await asyncio.to_thread(_sha256, lora)
+    named = f"{lora.stem}-{digest[:12]}{lora.suffix}"
+    listed = await renderer.loras()
+    if named in listed:
         _emit(
             as_json,
-            {"event": "found", "name": lora.name},
-            f"Using {lora.name} already on {renderer.client.where} (same file name).",
+            {"event": "found", "name": named},
+            f"Using {named} already on {renderer.client.where} (this file, uploaded before).",
+        )
+        return named
+    try:
+        name = await renderer.upload_lora(lora, named)
+    except BackendError:
+        if lora.name not in listed:
+            raise
+        # Too big to upload, copied into models/loras by hand: only its name can be matched.
+        _emit(
+            as_json,
+            {"event": "found", "name": lora.name, "verified": False},
+            f"Using {lora.name} on {renderer.client.where}: it could not be uploaded, so the "
+            "server's file of that name is used as it is (make sure it is the same file).",
         )
         return lora.name
-    name = await renderer.upload_lora(lora)
     _emit(
         as_json,
         {"event": "uploaded", "name": name},
         f"Uploaded {lora.name} to {renderer.client.where} (output/loras/{name}).",
     )
     return name
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:

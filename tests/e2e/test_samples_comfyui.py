@@ -95,8 +95,9 @@ def test_render_uploads_a_lora_the_server_lacks(
     ]  # fmt: skip
     assert main(args) == 0, capsys.readouterr().err
     events = json_lines(capsys.readouterr().out)
-    assert events[0]["event"] == "uploaded" and events[0]["name"] == "elsewhere.safetensors"
-    assert (comfy.output_dir / "loras" / "elsewhere.safetensors").exists()
+    # Named after its content (elsewhere-<sha256 12 hex>): a listed name is this very file.
+    assert events[0]["event"] == "uploaded" and events[0]["name"].startswith("elsewhere-")
+    assert (comfy.output_dir / "loras" / events[0]["name"]).exists()
     images = [e for e in events if e["event"] == "sample"]
     assert [e["prompt"] for e in images] == ["a red fox", "a blue fox"]
     assert all(Path(e["path"]).exists() for e in images)

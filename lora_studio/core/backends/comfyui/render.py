@@ -137,8 +137,9 @@ class ComfyRenderer:
             )
         return list(spec.options("lora_name"))
 
-    async def upload_lora(self, path: Path) -> str:
-        """Put a local LoRA into the server's `output/loras`; returns its name there."""
+    async def upload_lora(self, path: Path, name: str | None = None) -> str:
+        """Put a local LoRA into the server's `output/loras` (as `name`, default its own file
+        name); returns its name there."""
         size = (await asyncio.to_thread(path.stat)).st_size
         limit = await self._max_upload()
         if size > limit:
@@ -151,7 +152,7 @@ class ComfyRenderer:
         response = await self.client.http.request(
             "POST",
             "upload/image",
-            files={"image": (path.name, data, "application/octet-stream")},
+            files={"image": (name or path.name, data, "application/octet-stream")},
             data={"type": "output", "subfolder": "loras", "overwrite": "false"},
             action=f"the upload of {path.name}",
         )
