@@ -3,10 +3,9 @@ view-models of the Captions page built on it (a DatasetViewModel and a CaptionsV
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from tests.dataset_fixtures import write_picture
 
 CAPTIONS = (
     "ohwx, red hair, smiling, outdoors",
@@ -14,21 +13,6 @@ CAPTIONS = (
     "red hair, portrait, close-up",
     None,  # no caption file
 )
-
-
-def write_picture(path: Path, seed: int, size: tuple[int, int] = (320, 240)) -> Path:
-    """A JPEG/PNG of random blocks, distinct per seed."""
-    rng = random.Random(seed)
-    image = Image.new("RGB", size, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
-    draw = ImageDraw.Draw(image)
-    for _ in range(10):
-        x, y = rng.randrange(size[0]), rng.randrange(size[1])
-        w, h = rng.randrange(20, size[0] // 2), rng.randrange(20, size[1] // 2)
-        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        draw.rectangle((x, y, x + w, y + h), fill=colour)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path, quality=90)
-    return path
 
 
 def make_caption_dataset(root: Path, count: int = 8) -> Path:

@@ -3,20 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.dataset_fixtures import executor
 from tests.fakes.caption_dataset import make_caption_dataset
 
-
-@pytest.fixture
-def executor() -> Iterator[ThreadPoolExecutor]:
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-io")
-    yield pool
-    pool.shutdown(wait=True, cancel_futures=True)
+__all__ = ["executor"]  # a shared fixture pytest finds in this conftest
 
 
 @pytest.fixture

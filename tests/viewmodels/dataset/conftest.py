@@ -1,46 +1,17 @@
-"""Fixtures for the dataset view-model tests: pictures generated in tmp_path with Pillow, and
-in-memory `ImageEntry`s for model tests that need no disk at all."""
+"""Fixtures for the dataset view-model tests: pictures generated in tmp_path (tests/dataset_fixtures.py),
+and in-memory `ImageEntry`s for model tests that need no disk at all."""
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
 
 from lora_studio.core.dataset.models import ImageEntry
+from tests.dataset_fixtures import draw, executor, write_dataset
 
-
-def picture(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
-    """A picture whose perceptual hash differs from every other seed's (random blocks)."""
-    rng = random.Random(seed)
-    image = Image.new("RGB", size, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
-    draw = ImageDraw.Draw(image)
-    for _ in range(12):
-        x, y = rng.randrange(size[0]), rng.randrange(size[1])
-        w, h = rng.randrange(20, size[0] // 2), rng.randrange(20, size[1] // 2)
-        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        draw.rectangle((x, y, x + w, y + h), fill=colour)
-    return image
-
-
-def write_picture(
-    path: Path, seed: int, size: tuple[int, int] = (320, 240), caption: str | None = None
-) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    picture(seed, size).save(path, quality=90)
-    if caption is not None:
-        path.with_suffix(".txt").write_text(caption, encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def draw() -> Callable[..., Path]:
-    """`draw(path, seed, size=(320, 240), caption=None)` writes one generated picture."""
-    return write_picture
+__all__ = ["draw", "executor"]  # shared fixtures pytest finds in this conftest
 
 
 @pytest.fixture
@@ -48,21 +19,13 @@ def make_dataset(tmp_path: Path) -> Callable[..., Path]:
     """`make_dataset(n, captions=True, name="ds")` → a flat folder of n distinct JPEGs."""
 
     def make(count: int, *, captions: bool = True, name: str = "ds") -> Path:
-        root = tmp_path / name
-        root.mkdir(parents=True, exist_ok=True)
-        for i in range(count):
-            caption = f"ohwx, tag{i % 3}, common" if captions else None
-            write_picture(root / f"img_{i:03d}.jpg", seed=i, caption=caption)
-        return root
+        return write_dataset(
+            tmp_path / name,
+            count,
+            caption_for=lambda i: f"ohwx, tag{i % 3}, common" if captions else None,
+        )
 
     return make
-
-
-@pytest.fixture
-def executor() -> Iterator[ThreadPoolExecutor]:
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-io")
-    yield pool
-    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _entry(

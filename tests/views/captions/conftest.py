@@ -4,15 +4,17 @@ with the dataset open and its captions loaded."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.dataset_fixtures import executor
 from tests.fakes.caption_dataset import make_caption_dataset
+
+__all__ = ["executor"]  # a shared fixture pytest finds in this conftest
 
 
 @dataclass
@@ -21,13 +23,6 @@ class Pages:
     captions_vm: Any
     captions_page: Any
     dataset_page: Any
-
-
-@pytest.fixture
-def executor() -> Iterator[ThreadPoolExecutor]:
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-io")
-    yield pool
-    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.fixture

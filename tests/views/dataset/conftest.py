@@ -1,60 +1,31 @@
-"""Fixtures for the Dataset page tests: generated pictures (Pillow, in tmp_path), an executor and
+"""Fixtures for the Dataset page tests: generated pictures (tests/dataset_fixtures.py), an executor and
 a page built on a DatasetViewModel that is shut down after the test."""
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
 
+from tests.dataset_fixtures import draw, executor, write_dataset
 
-def write_picture(
-    path: Path, seed: int, size: tuple[int, int] = (320, 240), caption: str | None = None
-) -> Path:
-    """A JPEG/PNG of random blocks (distinct per seed), with an optional same-stem caption."""
-    rng = random.Random(seed)
-    image = Image.new("RGB", size, (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
-    draw = ImageDraw.Draw(image)
-    for _ in range(12):
-        x, y = rng.randrange(size[0]), rng.randrange(size[1])
-        w, h = rng.randrange(20, size[0] // 2), rng.randrange(20, size[1] // 2)
-        draw.rectangle(
-            (x, y, x + w, y + h), fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path, quality=90)
-    if caption is not None:
-        path.with_suffix(".txt").write_text(caption, encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def draw() -> Callable[..., Path]:
-    return write_picture
+__all__ = ["draw", "executor"]  # shared fixtures pytest finds in this conftest
 
 
 @pytest.fixture
 def make_dataset(tmp_path: Path) -> Callable[..., Path]:
+    """`make_dataset(n)` → n JPEGs of five sizes; every fourth one has no caption."""
+
     def make(count: int, *, name: str = "ds", captions: bool = True) -> Path:
-        root = tmp_path / name
-        root.mkdir(parents=True, exist_ok=True)
-        for i in range(count):
-            caption = f"ohwx, tag{i % 3}" if captions and i % 4 else None
-            write_picture(root / f"img_{i:03d}.jpg", i, (512 + 64 * (i % 5), 512), caption)
-        return root
+        return write_dataset(
+            tmp_path / name,
+            count,
+            caption_for=lambda i: f"ohwx, tag{i % 3}" if captions and i % 4 else None,
+            size_for=lambda i: (512 + 64 * (i % 5), 512),
+        )
 
     return make
-
-
-@pytest.fixture
-def executor() -> Iterator[ThreadPoolExecutor]:
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-io")
-    yield pool
-    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.fixture
