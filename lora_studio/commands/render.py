@@ -3,9 +3,10 @@
 
 The same check the Jobs page's sample grid makes, for LoRAs trained anywhere: each prompt is
 rendered on the ComfyUI server with the recorded inference graph (`core.backends.comfyui.render`).
-A LoRA the server does not list is uploaded into its `output/loras` first (the documented upload
-route; a file over the server's upload limit must be copied into `ComfyUI/models/loras` by hand —
-the message says so). Images land in `--out` (default: `NAME_samples/` beside the LoRA).
+The LoRA is uploaded into its `output/loras` first under a name made from its content (the
+documented upload route; skipped when that name is listed already). A file over the server's upload
+limit must be copied into `ComfyUI/models/loras` by hand — the message says so — and is then used
+by its name. Images land in `--out` (default: `NAME_samples/` beside the LoRA).
 Exit codes: 0 rendered, 1 the server or a render failed, 2 bad arguments.
 """
 
