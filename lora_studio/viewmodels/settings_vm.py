@@ -1,5 +1,10 @@
 """View-model: the Settings page (theme, the ComfyUI server with a connection test, the kohya
-sd-scripts install with a check, data locations); saves settings atomically off the GUI thread."""
+sd-scripts install with a check, data locations); saves settings atomically off the GUI thread.
+
+Several backends of one kind can be configured (two ComfyUI servers, two kohya installs): each
+kind has a *current* one, chosen by its name, that the page's fields edit; `add_backend`,
+`rename_backend` and `remove_backend` manage the list (names are unique among configured
+backends, as `core.backends.registry` requires)."""
 
 from __future__ import annotations
 
@@ -64,13 +69,12 @@ class SettingsViewModel(QObject):
         self._check_backend = check_backend
         self.paths = paths
         self.theme = settings.theme.value
-        comfyui = settings.backend_of_kind("comfyui")
-        self.comfyui_url = str(comfyui.get("url") or "")
-        self.allow_insecure_http = bool(comfyui.get("allow_insecure_http"))
-        kohya = settings.backend_of_kind("kohya")
-        self.kohya_sd_scripts = str(kohya.get("sd_scripts") or "")
-        self.kohya_python = str(kohya.get("python") or "")
-        self.kohya_trainer_args = shlex.join(kohya.get("trainer_args") or [])
+        # kind → display name of the configured backend the page edits (first one by default)
+        self._current: dict[str, str] = {}
+        for kind in ("comfyui", "kohya"):
+            names = self.backend_names(kind)
+            self._current[kind] = names[0] if names else kind
+            self._load_fields(kind)
         self._save_task: asyncio.Task[None] | None = None
         self._save_lock: asyncio.Lock | None = None
         self._check_task: asyncio.Task[None] | None = None
@@ -125,9 +129,123 @@ class SettingsViewModel(QObject):
         self._schedule_save()
 
     def _update_backend(self, kind: str, **values: object) -> None:
-        """Change fields of the first configured backend of `kind` (added when missing)."""
-        entry = {**self._settings.backend_of_kind(kind), **values}
-        self._settings.put_backend(entry)
+        """Change fields of the current backend of `kind` (added when none is configured)."""
+        index = self._index_of(kind, self.current_name(kind))
+        if index is None:
+            self._settings.put_backend({**self._settings.backend_of_kind(kind), **values})
+            return
+        items = list(self._settings.backends)
+        items[index] = {**items[index], **values}
+        self._settings.backends = items
+
+    # -- several backends of one kind ----------------------------------------------------------
+
+    def backend_names(self, kind: str) -> list[str]:
+        """The configured backends of `kind` by name (an unnamed one is called by its kind)."""
+        return [
+            str(item.get("name") or kind)
+            for item in self._settings.backends
+            if item.get("kind") == kind
+        ]
+
+    def current_name(self, kind: str) -> str:
+        return self._current.get(kind, kind)
+
+    def current_backend(self, kind: str) -> dict[str, object]:
+        """The settings of the backend of `kind` the page edits (that kind's defaults if none)."""
+        index = self._index_of(kind, self.current_name(kind))
+        if index is None:
+            return dict(self._settings.backend_of_kind(kind))
+        return dict(self._settings.backends[index])
+
+    def _index_of(self, kind: str, name: str) -> int | None:
+        for index, item in enumerate(self._settings.backends):
+            if item.get("kind") == kind and str(item.get("name") or kind) == name:
+                return index
+        return None
+
+    def _load_fields(self, kind: str) -> None:
+        entry = self.current_backend(kind)
+        if kind == "comfyui":
+            self.comfyui_url = str(entry.get("url") or "")
+            self.allow_insecure_http = bool(entry.get("allow_insecure_http"))
+            self.connection_status = ""
+        elif kind == "kohya":
+            self.kohya_sd_scripts = str(entry.get("sd_scripts") or "")
+            self.kohya_python = str(entry.get("python") or "")
+            args = entry.get("trainer_args")
+            self.kohya_trainer_args = (
+                shlex.join(str(a) for a in args or []) if isinstance(args, list) else ""
+            )
+            self.kohya_status = ""
+
+    def select_backend(self, kind: str, name: str) -> None:
+        """Edit the configured backend of `kind` called `name`."""
+        if self._index_of(kind, name) is None or name == self.current_name(kind):
+            return
+        self._current[kind] = name
+        self._load_fields(kind)
+        self.backends_changed.emit()
+
+    def _name_problem(self, name: str) -> str:
+        if not name:
+            return "Give the backend a name, e.g. “studio-gpu”."
+        taken = {str(item.get("name") or item.get("kind")) for item in self._settings.backends}
+        if name in taken:
+            return f"A backend called “{name}” is already configured; choose another name."
+        return ""
+
+    def add_backend(self, kind: str, name: str) -> bool:
+        """Configure another backend of `kind` (that kind's defaults) and edit it."""
+        name = name.strip()
+        problem = self._name_problem(name)
+        if problem:
+            self.error = problem
+            return False
+        self.error = ""
+        from lora_studio.core.backends.registry import get_kind
+
+        entry = get_kind(kind).default_settings().model_dump(mode="json")
+        self._settings.backends = [*self._settings.backends, {**entry, "name": name}]
+        self._current[kind] = name
+        self._load_fields(kind)
+        self.backends_changed.emit()
+        self._schedule_save()
+        return True
+
+    def rename_backend(self, kind: str, old: str, new: str) -> bool:
+        new = new.strip()
+        index = self._index_of(kind, old)
+        if index is None or new == old:
+            return False
+        problem = self._name_problem(new)
+        if problem:
+            self.error = problem
+            return False
+        self.error = ""
+        items = list(self._settings.backends)
+        items[index] = {**items[index], "name": new}
+        self._settings.backends = items
+        if self.current_name(kind) == old:
+            self._current[kind] = new
+        self.backends_changed.emit()
+        self._schedule_save()
+        return True
+
+    def remove_backend(self, kind: str, name: str) -> None:
+        """Forget the configured backend `name` (jobs already started keep their record)."""
+        index = self._index_of(kind, name)
+        if index is None:
+            return
+        items = list(self._settings.backends)
+        del items[index]
+        self._settings.backends = items
+        names = self.backend_names(kind)
+        self._current[kind] = names[0] if names else kind
+        self._load_fields(kind)
+        self.error = ""
+        self.backends_changed.emit()
+        self._schedule_save()
 
     def set_kohya(self, sd_scripts: str, python: str, trainer_args: str) -> None:
         """Where sd-scripts lives, which Python runs it, and raw extra trainer arguments."""
@@ -158,7 +276,7 @@ class SettingsViewModel(QObject):
     async def _run_kohya_check(self) -> None:
         assert self._check_backend is not None
         try:
-            check = await self._check_backend(self._settings.backend_of_kind("kohya"))
+            check = await self._check_backend(self.current_backend("kohya"))
         except LoraStudioError as exc:
             self.kohya_status = "✖ " + exc.user_message
             return
@@ -207,7 +325,7 @@ class SettingsViewModel(QObject):
     async def _run_check(self) -> None:
         assert self._check_backend is not None
         try:
-            check = await self._check_backend(self._settings.backend_of_kind("comfyui"))
+            check = await self._check_backend(self.current_backend("comfyui"))
         except LoraStudioError as exc:
             self.connection_status = "✖ " + exc.user_message
             return

@@ -1,5 +1,8 @@
-"""View: the Settings page — theme, the ComfyUI server (with a connection test), the kohya
-sd-scripts install (with a check) and where LoRA Studio keeps its files."""
+"""View: the Settings page — theme, the ComfyUI servers (with a connection test), the kohya
+sd-scripts installs (with a check) and where LoRA Studio keeps its files.
+
+Each backend box starts with a chooser: which configured backend of that kind the fields edit,
+with Add…, Rename… and Remove (several ComfyUI servers, several kohya installs)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -23,6 +27,7 @@ from lora_studio.views.pages.replicate_settings_box import ReplicateSettingsBox
 from lora_studio.views.widgets.error_banner import ErrorBanner
 
 _THEMES = (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark"))
+_KIND_WORDS = {"comfyui": "ComfyUI server", "kohya": "kohya install"}
 
 
 class SettingsPage(QWidget):
@@ -53,21 +58,24 @@ class SettingsPage(QWidget):
         form.addRow("Theme", self.theme_combo)
         layout.addWidget(appearance)
 
-        backends = QGroupBox("Training backends", self)
+        backends = QGroupBox("ComfyUI servers", self)
         backends_form = QFormLayout(backends)
+        self.choosers: dict[str, QComboBox] = {}
+        self._add_chooser("comfyui", "Server", backends, backends_form)
         self.comfyui_url_edit = QLineEdit(view_model.comfyui_url, backends)
         self.comfyui_url_edit.setPlaceholderText("http://127.0.0.1:8188")
         self.comfyui_url_edit.setToolTip(
             "Address of your ComfyUI server. Use https:// for a server on another computer."
         )
         self.comfyui_url_edit.editingFinished.connect(self._on_url_edit_finished)
-        backends_form.addRow("ComfyUI server", self.comfyui_url_edit)
+        backends_form.addRow("Address", self.comfyui_url_edit)
         self.insecure_check = QCheckBox("Allow plain http:// to other computers", backends)
         self.insecure_check.setToolTip(
             "Your pictures would travel unencrypted over the network. Only for a trusted home network."
         )
         self.insecure_check.setChecked(view_model.allow_insecure_http)
         self.insecure_check.toggled.connect(view_model.set_allow_insecure_http)
+        view_model.allow_insecure_http_changed.connect(self._show_insecure)
         backends_form.addRow("", self.insecure_check)
         self.token_edit = QLineEdit(backends)
         self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
@@ -115,6 +123,7 @@ class SettingsPage(QWidget):
     def _build_kohya(self, view_model: SettingsViewModel, layout: QVBoxLayout) -> None:
         kohya = QGroupBox("kohya sd-scripts (on this computer)", self)
         form = QFormLayout(kohya)
+        self._add_chooser("kohya", "Install", kohya, form)
         self.kohya_folder_edit = QLineEdit(view_model.kohya_sd_scripts, kohya)
         self.kohya_folder_edit.setPlaceholderText("/path/to/sd-scripts")
         self.kohya_folder_edit.setToolTip("The sd-scripts folder: the one with train_network.py.")
@@ -153,6 +162,59 @@ class SettingsPage(QWidget):
         view_model.kohya_trainer_args_changed.connect(self.kohya_args_edit.setText)
         view_model.busy_changed.connect(lambda busy: self.kohya_check_button.setDisabled(busy))
 
+    def _add_chooser(self, kind: str, label: str, box: QGroupBox, form: QFormLayout) -> None:
+        row = QHBoxLayout()
+        combo = QComboBox(box)
+        combo.setToolTip("Which configured backend the fields below change")
+        combo.setObjectName(f"{kind}_chooser")
+        self.choosers[kind] = combo
+        row.addWidget(combo, 1)
+        for text, slot, tip in (
+            ("Add…", self._add, "Configure another one (e.g. a second server)"),
+            ("Rename…", self._rename, "Give the chosen one another name"),
+            ("Remove", self._remove, "Forget the chosen one; started jobs keep their record"),
+        ):
+            button = QPushButton(text, box)
+            button.setObjectName(f"{kind}_{text.rstrip('…').lower()}")
+            button.setToolTip(tip)
+            button.clicked.connect(lambda _=False, k=kind, do=slot: do(k))
+            row.addWidget(button)
+        form.addRow(label, row)
+        combo.activated.connect(
+            lambda index, k=kind, c=combo: self._vm.select_backend(k, c.itemText(index))
+        )
+        self._fill_chooser(kind)
+        self._vm.backends_changed.connect(lambda k=kind: self._fill_chooser(k))
+
+    def _fill_chooser(self, kind: str) -> None:
+        combo = self.choosers[kind]
+        names = self._vm.backend_names(kind) or [kind]
+        combo.blockSignals(True)
+        if [combo.itemText(i) for i in range(combo.count())] != names:
+            combo.clear()
+            combo.addItems(names)
+        combo.setCurrentIndex(max(0, combo.findText(self._vm.current_name(kind))))
+        combo.blockSignals(False)
+
+    def ask_name(self, title: str, text: str = "") -> str | None:
+        """A name typed by the artist, or None when cancelled (tests replace this)."""
+        value, ok = QInputDialog.getText(self, title, "Name", text=text)
+        return value if ok else None
+
+    def _add(self, kind: str) -> None:
+        name = self.ask_name(f"Add another {_KIND_WORDS.get(kind, kind)}")
+        if name is not None:
+            self._vm.add_backend(kind, name)
+
+    def _rename(self, kind: str) -> None:
+        old = self._vm.current_name(kind)
+        name = self.ask_name(f"Rename “{old}”", old)
+        if name is not None:
+            self._vm.rename_backend(kind, old, name)
+
+    def _remove(self, kind: str) -> None:
+        self._vm.remove_backend(kind, self._vm.current_name(kind))
+
     def _on_kohya_edit_finished(self) -> None:
         values = (
             self.kohya_folder_edit.text(),
@@ -162,6 +224,12 @@ class SettingsPage(QWidget):
         current = (self._vm.kohya_sd_scripts, self._vm.kohya_python, self._vm.kohya_trainer_args)
         if tuple(v.strip() for v in values) != current:
             self._vm.set_kohya(*values)
+
+    def _show_insecure(self, allowed: bool) -> None:
+        # Another server chosen: show its choice without writing it back.
+        self.insecure_check.blockSignals(True)
+        self.insecure_check.setChecked(allowed)
+        self.insecure_check.blockSignals(False)
 
     def _select_theme(self, value: str) -> None:
         index = self.theme_combo.findData(value)
