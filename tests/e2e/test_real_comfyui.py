@@ -136,6 +136,16 @@ def read_until(process: subprocess.Popen[str], wanted: str, timeout: float) -> l
     raise AssertionError(f"no {wanted!r} event; saw {[e['event'] for e in events]}; {err[-2000:]}")
 
 
+def finish(process: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """(stdout, stderr) of `process` once it ends; killed, and the test failed, after `timeout`."""
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+        raise AssertionError(f"still running after {timeout:.0f} s: {err[-2000:]}") from None
+
+
 def wait_idle(timeout: float = 300) -> None:
     """Let an earlier test's prompt leave the server's queue (a cancelled step still finishes)."""
     deadline = time.monotonic() + timeout
@@ -204,7 +214,11 @@ def test_train_with_a_sample_then_render(
     render += ["--prompt", "a red square", "--size", "64", "--steps", "4", "--out", str(rendered)]
     code = main([*render, "--json"])
     assert code == 0, capsys.readouterr().err
-    [image_event] = json_lines(capsys.readouterr().out)
+    rendered_events = json_lines(capsys.readouterr().out)
+    # Uploaded under a content-addressed name, never confused with another file of its name.
+    assert rendered_events[0]["event"] in ("uploaded", "found")
+    assert rendered_events[0]["name"].startswith("foxes_sd15_1-")
+    [image_event] = [e for e in rendered_events if e["event"] == "sample"]
     with Image.open(image_event["path"]) as image:
         assert image.size == (64, 64)
     assert Path(image_event["path"]).parent == rendered
@@ -212,11 +226,14 @@ def test_train_with_a_sample_then_render(
 
 def test_ctrl_c_cancels_the_prompt_on_the_server(tmp_path: Path, timed: None) -> None:
     wait_idle()
-    process = spawn_train(train_args(fox_dataset(tmp_path / "foxes"), tmp_path / "out"))
+    # One prompt of 4 steps: a longer job is chunked, and Ctrl-C then waits for the running
+    # chunk to end (ComfyUI cannot stop a training node) — up to 250 steps on a CPU.
+    args = train_args(fox_dataset(tmp_path / "foxes"), tmp_path / "out", "--set", "max_steps=4")
+    process = spawn_train(args)
     events = read_until(process, "progress", 300)
     [submitted] = [e for e in events if e["event"] == "submitted"]
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=300)
+    _, err = finish(process, 300)
     assert process.returncode == 130, err[-2000:]
     assert "Traceback" not in err
     with JobStore() as store:
@@ -257,7 +274,7 @@ def test_cancel_between_chunks_keeps_the_last_checkpoint(tmp_path: Path, timed: 
     events = read_until(process, "checkpoint", 600)
     [submitted] = [e for e in events if e["event"] == "submitted"]
     assert main(["jobs", "cancel", submitted["job_id"]]) == 0
-    _, err = process.communicate(timeout=300)
+    _, err = finish(process, 300)
     assert process.returncode != 0 and "Traceback" not in err
     with JobStore() as store:
         job = store.get(submitted["job_id"])
@@ -283,7 +300,7 @@ def test_a_server_restart_mid_training_makes_the_job_lost_with_a_reason(
     [submitted] = [e for e in events if e["event"] == "submitted"]
     job_id = submitted["job_id"]
     subprocess.run(RESTART, shell=True, check=True, timeout=300)
-    out_text, err = process.communicate(timeout=900)
+    out_text, err = finish(process, 900)
     assert process.returncode == 1, err[-2000:]
     assert "Traceback" not in err
     with JobStore() as store:
