@@ -99,9 +99,20 @@ class TrainingService:
         """New settings apply to jobs started or re-attached from now on."""
         self._settings = [dict(item) for item in settings]
 
-    def settings_for(self, job: Job) -> dict[str, Any]:
+    def configured_names(self, kind: str) -> list[str]:
+        """The configured backends of `kind` by name (an unnamed one is called by its kind)."""
+        return [str(s.get("name") or kind) for s in self._settings if s.get("kind") == kind]
+
+    def settings_for(self, job: Job, name: str | None = None) -> dict[str, Any]:
         """The backend settings for a job: the configured backend it was submitted to (its
-        `server` or `identity` on record) wins over the first one of its kind, then defaults."""
+        `server` or `identity` on record) wins over the first one of its kind, then defaults.
+        `name` picks a configured backend of that kind for a new job (the wizard's choice)."""
+        for settings in self._settings if name else ():
+            if (
+                settings.get("kind") == job.backend
+                and (settings.get("name") or job.backend) == name
+            ):
+                return dict(settings)
         recorded = str(
             job.backend_state.get("server") or job.backend_state.get("identity") or ""
         ).rstrip("/")
@@ -119,8 +130,8 @@ class TrainingService:
             return dict(first)
         return get_kind(job.backend).default_settings().model_dump(mode="json")
 
-    def backend_for(self, job: Job) -> TrainingBackend:
-        settings = self.settings_for(job)
+    def backend_for(self, job: Job, name: str | None = None) -> TrainingBackend:
+        settings = self.settings_for(job, name)
         key = (str(settings.get("kind")), _identity(settings))
         backend = self._backends.get(key)
         if backend is None:
@@ -135,13 +146,16 @@ class TrainingService:
         job: Job,
         dataset: TrainingDataset,
         on_event: Callable[[str, JobEvent], None] | None = None,
+        *,
+        backend_name: str | None = None,
     ) -> Job:
         """Record and submit `job`, then follow it in the background; returns the stored job.
+        `backend_name` picks one of several configured backends of the job's kind.
 
         Raises LoraStudioError (the job is then recorded as failed with the reason) when the
         backend refuses or cannot be reached.
         """
-        runner = JobRunner(self.store, self.backend_for(job))
+        runner = JobRunner(self.store, self.backend_for(job, backend_name))
         stored = await runner.submit(job, dataset)
         self.follow(stored, on_event, dataset=dataset)
         return stored
@@ -174,14 +188,17 @@ class TrainingService:
         await self.store.worker.call(self.store.record_event, job_id, note)
         return f"{target.name} is now the checkpoint of step {step} (the previous one is kept as {kept.name})."
 
-    async def check(self, kind: str) -> BackendCheck:
-        """Ask the configured backend of `kind` whether it can train right now."""
+    async def check(self, kind: str, name: str | None = None) -> BackendCheck:
+        """Ask the configured backend of `kind` (called `name`, else the first) whether it can
+        train right now."""
         probe = Job(name="check", backend=kind, dataset_path=".")
-        return await self.backend_for(probe).check()
+        return await self.backend_for(probe, name).check()
 
-    async def validate(self, job: Job, config: Any, dataset: TrainingDataset) -> list[Any]:
+    async def validate(
+        self, job: Job, config: Any, dataset: TrainingDataset, name: str | None = None
+    ) -> list[Any]:
         """The backend's own errors and warnings for this config and dataset."""
-        return await self.backend_for(job).validate(config, dataset.summary)
+        return await self.backend_for(job, name).validate(config, dataset.summary)
 
     async def cancel(self, job_id: str) -> str:
         job = await self.store.worker.call(self.store.get, job_id)

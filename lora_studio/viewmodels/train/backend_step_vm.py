@@ -68,6 +68,7 @@ class BackendStepViewModel(QObject):
     error_changed = Signal(str)
     busy_changed = Signal(bool)
     kind_changed = Signal(str)
+    backend_name_changed = Signal(str)
     diagnosis_changed = Signal(str)
     available_changed = Signal(bool)
     gpu_text_changed = Signal(str)
@@ -81,6 +82,7 @@ class BackendStepViewModel(QObject):
     error = Observable("")
     busy = Observable(False)
     kind = Observable("comfyui")
+    backend_name = Observable("")  # which configured backend of the kind ("" → the first)
     diagnosis = Observable("Not checked yet.")
     available = Observable(False)
     gpu_text = Observable("")
@@ -99,7 +101,7 @@ class BackendStepViewModel(QObject):
         self.choices = BACKEND_CHOICES
         self._generation = 0
         self.last_check: BackendCheck | None = None
-        # What the current messages were validated for: (kind, config JSON, dataset object).
+        # What the current messages were validated for: ("kind/name", config JSON, dataset).
         self._validated: tuple[str, str, TrainingDataset] | None = None
 
     def is_current(self, config: TrainingConfig, dataset: TrainingDataset | None) -> bool:
@@ -107,7 +109,8 @@ class BackendStepViewModel(QObject):
         if self._validated is None or dataset is None:
             return False
         kind, config_json, checked = self._validated
-        return kind == self.kind and config_json == config.model_dump_json() and checked is dataset
+        current = f"{self.kind}/{self.backend_name}"
+        return kind == current and config_json == config.model_dump_json() and checked is dataset
 
     @property
     def is_ready(self) -> bool:
@@ -121,10 +124,24 @@ class BackendStepViewModel(QObject):
             return
         if kind != self.kind:
             self.kind = kind
-            self._validated = None
-            self.diagnosis = "Not checked yet."
-            self.status_level = ""
-            self.available = False
+            self.backend_name = ""
+            self._forget_check()
+
+    def names(self) -> list[str]:
+        """The configured backends of the chosen kind (two ComfyUI servers: both names)."""
+        return self._training.configured_names(self.kind)
+
+    def select_name(self, name: str) -> None:
+        """Train on the configured backend `name` of the chosen kind."""
+        if name != self.backend_name and name in self.names():
+            self.backend_name = name
+            self._forget_check()
+
+    def _forget_check(self) -> None:
+        self._validated = None
+        self.diagnosis = "Not checked yet."
+        self.status_level = ""
+        self.available = False
 
     def check(
         self, config: TrainingConfig | None = None, dataset: TrainingDataset | None = None
@@ -136,7 +153,9 @@ class BackendStepViewModel(QObject):
         self.busy = True
         self.diagnosis = "Checking…"
         self.status_level = ""
-        self._work.spawn(self._run_check(self._generation, self.kind, config, dataset))
+        self._work.spawn(
+            self._run_check(self._generation, self.kind, self.backend_name, config, dataset)
+        )
 
     def shutdown(self) -> None:
         self._work.cancel()
@@ -145,11 +164,12 @@ class BackendStepViewModel(QObject):
         self,
         generation: int,
         kind: str,
+        name: str,
         config: TrainingConfig | None,
         dataset: TrainingDataset | None,
     ) -> None:
         try:
-            result = await self._training.check(kind)
+            result = await self._training.check(kind, name or None)
         except LoraStudioError as exc:  # e.g. a proxy token that is not stored
             result = BackendCheck(available=False, diagnosis=exc.user_message)
         if generation != self._generation:
@@ -164,14 +184,14 @@ class BackendStepViewModel(QObject):
                 config=config,
             )
             try:
-                issues = await self._training.validate(job, config, dataset)
+                issues = await self._training.validate(job, config, dataset, name or None)
             except LoraStudioError as exc:
                 problem = exc.user_message
             if generation != self._generation:
                 return
         self._show(result, issues, problem)
         if result.available and config is not None and dataset is not None and not problem:
-            self._validated = (kind, config.model_dump_json(), dataset)
+            self._validated = (f"{kind}/{name}", config.model_dump_json(), dataset)
         self.busy = False
         self.check_finished.emit()
 

@@ -56,6 +56,7 @@ class ReviewPlan:
     check: BackendCheck | None = None  # the backend's last answer: its GPU, or that it has none
     auto_name: bool = False  # output name not typed: the run becomes `<dataset>_<preset>_<n>`
     local: bool = True  # the artist's machine or server (no SKU, no money per run)
+    backend_name: str = ""  # which configured backend of the kind ("" → the first)
 
 
 def _verdict_level(estimate: TrainingEstimate) -> str:
@@ -235,7 +236,9 @@ class ReviewStepViewModel(QObject):
                 preset=plan.preset,
                 cost=cost,
             )
-            stored = await self._training.start(job, dataset)
+            stored = await self._training.start(
+                job, dataset, backend_name=plan.backend_name or None
+            )
         except LoraStudioError as exc:
             self.error = exc.user_message
             self._set_busy(False)

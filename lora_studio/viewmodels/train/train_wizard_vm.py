@@ -231,7 +231,9 @@ class TrainWizardViewModel(QObject):
             preset=self.parameters.selected_preset,
             preset_title=self.parameters.preset_title,
             backend=self.backend.kind,
-            backend_title=choice.title,
+            backend_name=self.backend.backend_name,
+            backend_title=choice.title
+            + (f" “{self.backend.backend_name}”" if self.backend.backend_name else ""),
             gpu_text=self.backend.gpu_text,
             gpu_vram_gb=self.backend.vram_gb or None,
             warnings=warnings,

@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -68,7 +70,19 @@ class BackendStepWidget(QWidget):
             note.setEnabled(choice.available)
             note.setContentsMargins(24, 0, 0, 6)
             choices_layout.addWidget(note)
+        name_row = QHBoxLayout()
+        self.name_label = QLabel("Which one", choices_box)
+        self.name_combo = QComboBox(choices_box)
+        self.name_combo.setToolTip("Several of this kind are set up in Settings: choose one")
+        self.name_combo.activated.connect(
+            lambda index: view_model.select_name(self.name_combo.itemText(index))
+        )
+        name_row.addWidget(self.name_label)
+        name_row.addWidget(self.name_combo, 1)
+        choices_layout.addLayout(name_row)
         layout.addWidget(choices_box)
+        view_model.kind_changed.connect(lambda _kind: self._fill_names())
+        self._fill_names()
 
         status_box = QGroupBox("Status", self)
         status = QFormLayout(status_box)
@@ -110,3 +124,19 @@ class BackendStepWidget(QWidget):
 
     def _on_vm_messages_changed(self, messages: list) -> None:  # type: ignore[type-arg]
         self.messages_label.setText(message_lines(messages, "Nothing to report."))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self._fill_names()  # Settings may have added or renamed one meanwhile
+        super().showEvent(event)
+
+    def _fill_names(self) -> None:
+        """The configured backends of the chosen kind; shown only when there is a choice."""
+        names = self._vm.names()
+        self.name_combo.blockSignals(True)
+        self.name_combo.clear()
+        self.name_combo.addItems(names)
+        current = self._vm.backend_name or (names[0] if names else "")
+        self.name_combo.setCurrentIndex(max(0, self.name_combo.findText(current)))
+        self.name_combo.blockSignals(False)
+        for widget in (self.name_label, self.name_combo):
+            widget.setVisible(len(names) > 1)
