@@ -16,11 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lora_studio import __version__, paths
+from lora_studio.commands._command import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK
 from lora_studio.core.errors import LoraStudioError
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 
 def _discover_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -85,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         except KeyboardInterrupt:
             print("Interrupted.", file=sys.stderr)
-            return 130
+            return EXIT_CANCELLED
         except LoraStudioError as exc:
             # Last line of defence: an expected failure a command did not catch (a read-only
             # LORA_STUDIO_HOME, a full disk under the job history) is a sentence, not a traceback.

@@ -8,27 +8,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from lora_studio.commands._command import EXIT_FAILED, EXIT_USAGE, CommandExit, usage_error
 from lora_studio.core.dataset import CancelToken
 from lora_studio.core.dataset.concurrency import TextProgress
 from lora_studio.core.errors import DatasetError, LoraStudioError
 
 T = TypeVar("T")
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class CommandExit(Exception):  # noqa: N818 - control flow like SystemExit, not an error
-    """Stop the command with this exit code (the message was already printed)."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 def require_dataset_dir(directory: Path) -> None:
     if not directory.is_dir():
         what = "is a file, not a folder" if directory.exists() else "does not exist"
-        print(f"{directory} {what}. Give the dataset folder.", file=sys.stderr)
-        raise CommandExit(EXIT_USAGE)
+        raise usage_error(f"{directory} {what}. Give the dataset folder.")
 
 
 def run_with_progress(

@@ -20,13 +20,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from lora_studio.commands._dataset_run import CommandExit, require_dataset_dir
+from lora_studio.commands._command import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_json_flag,
+    exits,
+    print_json,
+    usage_error,
+)
+from lora_studio.commands._dataset_run import require_dataset_dir
 from lora_studio.core.captioning.estimate import AutoCaptionEstimate, estimate_auto_caption
 from lora_studio.core.captioning.prompts import PROMPT_PRESETS, SENTENCE_PRESET, TAGS_PRESET
 from lora_studio.core.captioning.providers import PROVIDER_INFO, PROVIDER_KINDS, build_provider
@@ -44,7 +51,6 @@ from lora_studio.core.dataset.scan import scan_dataset
 from lora_studio.core.errors import ConfigError, DatasetError, LoraStudioError
 from lora_studio.core.plurals import plural
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _STYLES = {"sentence": SENTENCE_PRESET, "tags": TAGS_PRESET}
 
 
@@ -103,20 +109,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="allow plain http:// to another machine (keys would travel unencrypted)",
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_json_flag(parser)
     parser.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except CommandExit as stop:
-        return stop.code
-
-
-def _usage(message: str) -> CommandExit:
-    print(message, file=sys.stderr)
-    return CommandExit(EXIT_USAGE)
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
@@ -128,26 +122,27 @@ def _check_numbers(args: argparse.Namespace) -> None:
         ("--retries", args.retries, 0),
     ):
         if value is not None and value < low:
-            raise _usage(f"{flag} must be at least {low}.")
+            raise usage_error(f"{flag} must be at least {low}.")
     if args.concurrency > 32:
-        raise _usage("--concurrency above 32 only gets you rate-limited; use 32 or less.")
+        raise usage_error("--concurrency above 32 only gets you rate-limited; use 32 or less.")
     if args.timeout <= 0:
-        raise _usage("--timeout must be more than 0 seconds.")
+        raise usage_error("--timeout must be more than 0 seconds.")
     if args.template and args.provider != "template":
-        raise _usage("--template only applies to --provider template.")
+        raise usage_error("--template only applies to --provider template.")
 
 
-def _run(args: argparse.Namespace) -> int:
+@exits
+def run(args: argparse.Namespace) -> int:
     directory: Path = args.directory
     require_dataset_dir(directory)
     _check_numbers(args)
     try:
         scan = scan_dataset(directory)
     except DatasetError as exc:
-        raise _usage(exc.user_message) from None
+        raise usage_error(exc.user_message) from None
     images = [entry.path for entry in scan.entries]
     if not images:
-        raise _usage(f"{directory} has no pictures to caption.")
+        raise usage_error(f"{directory} has no pictures to caption.")
     mode = OverwriteMode(args.mode)
     to_do = (
         sum(1 for e in scan.entries if not (e.caption or "").strip())
@@ -168,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         provider = _build(args)
     except ConfigError as exc:
-        raise _usage(exc.user_message) from None
+        raise usage_error(exc.user_message) from None
     estimate = estimate_auto_caption(
         args.provider,
         to_do,
@@ -226,7 +221,7 @@ async def _caption(
         await provider.aclose()
     stopped = _stop_reason(outcomes)
     if args.json:
-        print(json.dumps(_to_json(store, outcomes, estimate, cancel.cancelled, stopped), indent=2))
+        print_json(_to_json(store, outcomes, estimate, cancel.cancelled, stopped))
     else:
         print(_summary(outcomes, cancel.cancelled, stopped))
     return EXIT_FAILED if cancel.cancelled or stopped else EXIT_OK

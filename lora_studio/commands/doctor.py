@@ -11,11 +11,11 @@ itself failed (unreadable folder), 2 bad input (no such folder, invalid option).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from lora_studio.commands._dataset_run import CommandExit, require_dataset_dir, run_with_progress
+from lora_studio.commands._command import EXIT_OK, EXIT_USAGE, add_json_flag, exits, print_json
+from lora_studio.commands._dataset_run import require_dataset_dir, run_with_progress
 from lora_studio.core.dataset import (
     DoctorOptions,
     DoctorReport,
@@ -25,8 +25,6 @@ from lora_studio.core.dataset import (
 from lora_studio.core.dataset.buckets import BucketSettings, bucket_summary, describe_bucket
 from lora_studio.core.errors import DatasetError
 from lora_studio.core.plurals import plural
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,18 +47,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="headers and captions only: skip decoding (no truncation or duplicate checks)",
     )
     parser.add_argument("--workers", type=int, default=2, metavar="N", help="threads (2)")
-    parser.add_argument("--json", action="store_true", help="print the findings as JSON")
+    add_json_flag(parser, "print the findings as JSON")
     parser.set_defaults(func=run)
 
 
+@exits
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except CommandExit as stop:
-        return stop.code
-
-
-def _run(args: argparse.Namespace) -> int:
     directory: Path = args.directory
     require_dataset_dir(directory)
     try:
@@ -84,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
         bad_input_is_usage_error=False,
     )
     if args.json:
-        print(json.dumps([f.to_dict() for f in report.findings], indent=2, ensure_ascii=False))
+        print_json([f.to_dict() for f in report.findings])
     else:
         print(format_report(report, options))
     return EXIT_OK

@@ -12,7 +12,6 @@ dataset module offers a full scan with buckets. Exit codes: 0 estimated (warning
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lora_studio import paths
+from lora_studio.commands._command import EXIT_OK, EXIT_USAGE, add_json_flag, print_json
 from lora_studio.core.config.estimates import (
     GpuClass,
     TrainingEstimate,
@@ -39,9 +39,6 @@ from lora_studio.core.training.dataset_input import (
     load_training_dataset,
     measured_seconds_per_step,
 )
-
-EXIT_OK = 0
-EXIT_USAGE = 2
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
 _CONCEPT_RE = re.compile(r"^([1-9]\d*)_(.+)$")
@@ -98,7 +95,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--backend", choices=backend_names(), help="where it trains (cost for replicate)"
     )
-    parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    add_json_flag(parser, "print the estimate as JSON")
     parser.set_defaults(func=run)
 
 
@@ -292,7 +289,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         for issue in warnings_only(result.issues):
             print(f"warning: {issue}", file=sys.stderr)
-        print(json.dumps(_payload(args, preset.name, overrides, config, scan, result), indent=2))
+        print_json(_payload(args, preset.name, overrides, config, scan, result))
     else:
         dataset = _dataset_description(scan, shape.images, config)
         print(_human(preset.name, config, result, dataset, _notes(scan)))

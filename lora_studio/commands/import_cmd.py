@@ -13,15 +13,20 @@ full/read-only; 2 bad input.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from lora_studio.commands._dataset_run import CommandExit, run_with_progress
+from lora_studio.commands._command import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_json_flag,
+    exits,
+    print_json,
+)
+from lora_studio.commands._dataset_run import run_with_progress
 from lora_studio.core.dataset import ImportReport, import_sources
 from lora_studio.core.plurals import plural
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,18 +45,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--every", type=float, default=2.0, metavar="SECONDS", help="video frame interval (2)"
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_json_flag(parser)
     parser.set_defaults(func=run)
 
 
+@exits
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except CommandExit as stop:
-        return stop.code
-
-
-def _run(args: argparse.Namespace) -> int:
     directory: Path = args.directory
     if directory.exists() and not directory.is_dir():
         print(f"{directory} is a file; give the dataset folder.", file=sys.stderr)
@@ -72,7 +71,7 @@ def _run(args: argparse.Namespace) -> int:
         cancelled_note="Cancelled; the files imported so far are complete.",
     )
     if args.json:
-        print(json.dumps(to_json(report), indent=2, ensure_ascii=False))
+        print_json(to_json(report))
     else:
         print(format_report(report, directory))
     return EXIT_FAILED if report.failed else EXIT_OK

@@ -9,15 +9,20 @@ is corrupt/truncated/not safetensors (message on stderr), 2 the path is missing 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import TextIO
 
+from lora_studio.commands._command import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_json_flag,
+    emit,
+    print_json,
+)
 from lora_studio.core.errors import LoraStudioError
 from lora_studio.core.weights import LoraInfo, Spread, inspect_lora, summarize_metadata_value
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _KEY_WIDTH_CAP = 40
 
 
@@ -29,29 +34,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "show its LoRA family, rank, alpha, scale, base model, size and metadata.",
     )
     parser.add_argument("file", type=Path, metavar="FILE.safetensors", help="the file to inspect")
-    parser.add_argument(
-        "--json", action="store_true", help="print everything as JSON, raw metadata included"
-    )
+    add_json_flag(parser, "print everything as JSON, raw metadata included")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     path: Path = args.file
     if not path.exists():
-        _emit(f"{path} does not exist. Check the path.", sys.stderr)
+        emit(f"{path} does not exist. Check the path.", sys.stderr)
         return EXIT_USAGE
     if path.is_dir():
-        _emit(f"{path} is a folder; give the .safetensors file inside it.", sys.stderr)
+        emit(f"{path} is a folder; give the .safetensors file inside it.", sys.stderr)
         return EXIT_USAGE
     try:
         info = inspect_lora(path)
     except LoraStudioError as exc:
-        _emit(exc.user_message, sys.stderr)
+        emit(exc.user_message, sys.stderr)
         return EXIT_FAILED
     if args.json:
-        _emit(json.dumps(info.to_dict(), indent=2, ensure_ascii=False), sys.stdout)
+        print_json(info.to_dict())
     else:
-        _emit(format_info(info), sys.stdout)
+        emit(format_info(info))
     return EXIT_OK
 
 
@@ -121,12 +124,3 @@ def _size(count: int) -> str:
             return f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} GB"
-
-
-def _emit(text: str, stream: TextIO) -> None:
-    # A console that cannot encode a tag name (cp1252 on Windows) must not crash the command.
-    try:
-        print(text, file=stream)
-    except UnicodeEncodeError:
-        encoding = getattr(stream, "encoding", None) or "ascii"
-        print(text.encode(encoding, errors="replace").decode(encoding), file=stream)

@@ -18,18 +18,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from pathlib import Path
 
 from lora_studio.commands._backends import add_backend_options, make_backend
+from lora_studio.commands._command import (
+    EXIT_CANCELLED,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_json_flag,
+    print_json,
+)
 from lora_studio.commands._console import EventPrinter
 from lora_studio.core.backends.http import DOWNLOAD_PROGRESS
 from lora_studio.core.errors import ConfigError, JobError, LoraStudioError
 from lora_studio.core.jobs import Job, JobStatus, JobStore
 from lora_studio.core.training.runner import JobRunner, only_download_failed
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="list, show, cancel or follow training jobs",
         description="The training jobs LoRA Studio knows about (from the GUI and the CLI).",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON")
+    add_json_flag(parser, "print JSON")
     parser.add_argument(
         "--status", choices=[s.value for s in JobStatus], help="only jobs with this status"
     )
@@ -50,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     show = actions.add_parser("show", help="everything about one job")
     show.add_argument("job_id", metavar="ID")
-    show.add_argument("--json", action="store_true", help="print the job's full record as JSON")
+    add_json_flag(show, "print the job's full record as JSON")
     show.set_defaults(func=run_show)
 
     cancel = actions.add_parser("cancel", help="cancel a job on its backend")
@@ -64,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     attach.add_argument(
         "--out", type=Path, default=Path("loras"), metavar="DIR", help="where the LoRA is saved"
     )
-    attach.add_argument("--json", action="store_true", help="print JSON lines, one per event")
+    add_json_flag(attach, "print JSON lines, one per event")
     attach.add_argument("--verbose", action="store_true", help="also print the backend's log lines")
     attach.set_defaults(func=run_attach)
 
@@ -99,7 +104,7 @@ def run_list(args: argparse.Namespace) -> int:
     with JobStore() as store:
         jobs = store.list(status=JobStatus(args.status) if args.status else None, limit=args.limit)
     if args.json:
-        print(json.dumps([_summary(job) for job in jobs], indent=2, ensure_ascii=False))
+        print_json([_summary(job) for job in jobs])
         return EXIT_OK
     if not jobs:
         print("No jobs yet. Start one with `lora-studio train DIR --backend comfyui`.")
@@ -225,7 +230,7 @@ def run_attach(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(attach())
     except KeyboardInterrupt:
-        return 130
+        return EXIT_CANCELLED
 
 
 def run_download(args: argparse.Namespace) -> int:

@@ -16,13 +16,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from lora_studio.commands._dataset_run import CommandExit, require_dataset_dir, run_with_progress
+from lora_studio.commands._command import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exits
+from lora_studio.commands._dataset_run import require_dataset_dir, run_with_progress
 from lora_studio.core.dataset import PrepareOptions, prepare_dataset
 from lora_studio.core.dataset.buckets import describe_bucket
 from lora_studio.core.errors import DatasetError
 from lora_studio.core.plurals import plural
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,14 +41,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+@exits
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except CommandExit as stop:
-        return stop.code
-
-
-def _run(args: argparse.Namespace) -> int:
     directory: Path = args.directory
     require_dataset_dir(directory)
     try:

@@ -8,15 +8,13 @@ read are reported on stderr and the others are still listed.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from lora_studio import paths
+from lora_studio.commands._command import EXIT_OK, add_json_flag, to_json
 from lora_studio.core.config.presets import Preset, load_presets
 from lora_studio.core.config.training_config import TrainingConfig
-
-EXIT_OK = 0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="List every training preset — the built-in ones and those saved in the "
         "settings folder — with all of their settings.",
     )
-    parser.add_argument("--json", action="store_true", help="print a JSON list with full configs")
+    add_json_flag(parser, "print a JSON list with full configs")
     parser.set_defaults(func=run)
 
 
@@ -74,7 +72,7 @@ def _as_json(presets: list[Preset]) -> str:
         }
         for p in presets
     ]
-    return json.dumps(items, indent=2)
+    return to_json(items)
 
 
 def run(args: argparse.Namespace) -> int:

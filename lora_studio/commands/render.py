@@ -21,11 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from lora_studio.commands._backends import add_backend_options, make_backend
+from lora_studio.commands._command import (
+    EXIT_CANCELLED,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_json_flag,
+)
 from lora_studio.core.backends.comfyui.render import ComfyRenderer, RenderSettings
 from lora_studio.core.errors import BackendError, ConfigError, LoraStudioError
 from lora_studio.core.redact import redact
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,7 +75,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="DIR",
         help="where the images go (default: NAME_samples/ beside the LoRA)",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON lines, one per image")
+    add_json_flag(parser, "print JSON lines, one per image")
     parser.set_defaults(func=run)
 
 
@@ -94,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         return asyncio.run(_render(args, backend))
     except KeyboardInterrupt:
         _error("Interrupted; a render already queued may still run on the server.")
-        return 130
+        return EXIT_CANCELLED
 
 
 async def _render(args: argparse.Namespace, backend: Any) -> int:

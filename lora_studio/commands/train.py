@@ -18,6 +18,13 @@ from pathlib import Path
 
 from lora_studio import paths
 from lora_studio.commands._backends import add_backend_options, make_backend
+from lora_studio.commands._command import (
+    EXIT_CANCELLED,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_json_flag,
+)
 from lora_studio.commands._console import EventPrinter
 from lora_studio.core.backends.http import DOWNLOAD_PROGRESS
 from lora_studio.core.backends.registry import get_kind
@@ -41,8 +48,6 @@ from lora_studio.core.training.dataset_input import (
     measured_seconds_per_step,
 )
 from lora_studio.core.training.runner import JobRunner
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -101,7 +106,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "beside the LoRA (repeatable)",
     )
     parser.add_argument("--verbose", action="store_true", help="also print the backend's log lines")
-    parser.add_argument("--json", action="store_true", help="print JSON lines, one per event")
+    add_json_flag(parser, "print JSON lines, one per event")
     parser.set_defaults(func=run)
 
 
