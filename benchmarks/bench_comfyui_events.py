@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -64,7 +65,13 @@ async def measure(fake: FakeComfyUI, dataset: DatasetSummary, steps: int) -> dic
     max_backlog = 0
     received = 0
     try:
-        await backend.submit(job, typed_config(job), dataset)
+
+        async def keep_state(state: Any, backend_job_id: str | None) -> None:
+            job.backend_state = dict(state)  # no job store here: the state stays on the job
+            if backend_job_id is not None:
+                job.backend_job_id = backend_job_id
+
+        await backend.submit(job, typed_config(job), dataset, keep_state)
         session = backend.session(backend.client_id)
         pid = job.backend_job_id or ""
         began = time.monotonic()
