@@ -1,8 +1,9 @@
 """View-model: the Replicate part of the Settings page — the API token (to the keychain, never a
 file), the destination model, the consent to create it when missing, and a Check.
 
-It edits the first configured Replicate backend through the Settings view-model, which saves the
-settings and tells the training service (`backends_changed`).
+It edits the current Replicate backend (the one chosen on the page, when several are configured)
+through the Settings view-model, which saves the settings and tells the training service
+(`backends_changed`); another one chosen there reloads the fields.
 """
 
 from __future__ import annotations
@@ -37,14 +38,17 @@ class ReplicateSettingsViewModel(QObject):
     def __init__(self, settings_vm: SettingsViewModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._settings_vm = settings_vm
-        current = settings_vm.settings.backend_of_kind("replicate")
+        self._load()
+        self._task: asyncio.Task[None] | None = None
+        settings_vm.backends_changed.connect(self._load)
+
+    def _load(self) -> None:
+        current = self._settings_vm.current_backend("replicate")
         self.destination = str(current.get("destination") or "")
         self.create_destination = bool(current.get("create_destination"))
-        self._task: asyncio.Task[None] | None = None
 
     def _update(self, **values: object) -> None:
-        entry = {**self._settings_vm.settings.backend_of_kind("replicate"), **values}
-        self._settings_vm.settings.put_backend(entry)
+        self._settings_vm._update_backend("replicate", **values)
         self.status = ""
         self._settings_vm.backends_changed.emit()
         self._settings_vm._schedule_save()
@@ -95,7 +99,7 @@ class ReplicateSettingsViewModel(QObject):
         checker = self._settings_vm._check_backend
         assert checker is not None
         try:
-            check = await checker(self._settings_vm.settings.backend_of_kind("replicate"))
+            check = await checker(self._settings_vm.current_backend("replicate"))
         except LoraStudioError as exc:
             self.status = "✖ " + exc.user_message
             return

@@ -71,7 +71,7 @@ class SettingsViewModel(QObject):
         self.theme = settings.theme.value
         # kind → display name of the configured backend the page edits (first one by default)
         self._current: dict[str, str] = {}
-        for kind in ("comfyui", "kohya"):
+        for kind in ("comfyui", "kohya", "replicate"):
             names = self.backend_names(kind)
             self._current[kind] = names[0] if names else kind
             self._load_fields(kind)

@@ -112,3 +112,26 @@ def test_two_kohya_installs_each_keep_their_own_fields(qtbot, tmp_path: Path) ->
         if b["kind"] == "kohya"
     ]
     assert kohya == [("kohya", "/opt/sd-scripts", []), ("cpu-box", "/srv/sd-scripts", ["--lowram"])]
+
+
+def test_two_replicate_accounts_each_keep_their_destination(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    page = make_page(qtbot, tmp_path, ["studio"])
+    box, combo = page.replicate_box, page.choosers["replicate"]
+    box.destination_edit.setText("alice/hero-lora")
+    box.destination_edit.editingFinished.emit()
+    button(page, "replicate_add").click()
+    assert combo.currentText() == "studio" and box.destination_edit.text() == ""
+    box.destination_edit.setText("studio/flux-lora")
+    box.destination_edit.editingFinished.emit()
+    box.create_check.setChecked(True)
+    combo.activated.emit(0)
+    assert box.destination_edit.text() == "alice/hero-lora" and not box.create_check.isChecked()
+    replicate = [
+        (b.get("name") or "replicate", b["destination"], b["create_destination"])
+        for b in stored(tmp_path)
+        if b["kind"] == "replicate"
+    ]
+    assert replicate == [
+        ("replicate", "alice/hero-lora", False),
+        ("studio", "studio/flux-lora", True),
+    ]

@@ -27,7 +27,11 @@ from lora_studio.views.pages.replicate_settings_box import ReplicateSettingsBox
 from lora_studio.views.widgets.error_banner import ErrorBanner
 
 _THEMES = (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark"))
-_KIND_WORDS = {"comfyui": "ComfyUI server", "kohya": "kohya install"}
+_KIND_WORDS = {
+    "comfyui": "ComfyUI server",
+    "kohya": "kohya install",
+    "replicate": "Replicate account",
+}
 
 
 class SettingsPage(QWidget):
@@ -105,6 +109,9 @@ class SettingsPage(QWidget):
         self.replicate_box = ReplicateSettingsBox(
             ReplicateSettingsViewModel(view_model, self), self
         )
+        replicate_form = self.replicate_box.layout()
+        assert isinstance(replicate_form, QFormLayout)
+        self._add_chooser("replicate", "Account", self.replicate_box, replicate_form)
         layout.addWidget(self.replicate_box)
 
         storage = QGroupBox("Where your data lives", self)
@@ -179,7 +186,7 @@ class SettingsPage(QWidget):
             button.setToolTip(tip)
             button.clicked.connect(lambda _=False, k=kind, do=slot: do(k))
             row.addWidget(button)
-        form.addRow(label, row)
+        form.insertRow(0, label, row)
         combo.activated.connect(
             lambda index, k=kind, c=combo: self._vm.select_backend(k, c.itemText(index))
         )
