@@ -23,11 +23,11 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from lora_studio import APP_ID, APP_NAME, __version__, paths
 from lora_studio.core.backends.base import BackendCheck
-from lora_studio.core.backends.registry import build_backend
 from lora_studio.core.config.settings import Settings, load_settings, save_settings
 from lora_studio.core.errors import LoraStudioError
 from lora_studio.core.jobs import JobStore
 from lora_studio.core.training.service import TrainingService
+from lora_studio.local_backends import build_local_backend
 from lora_studio.logging_setup import route_qt_messages, setup_logging
 from lora_studio.viewmodels.captions.captions_vm import CaptionsViewModel
 from lora_studio.viewmodels.dataset.dataset_vm import DatasetViewModel
@@ -142,7 +142,7 @@ def build_services() -> Services:
     config_dir = paths.config_dir()
     settings = load_settings(config_dir)
     bridge = MessageBridge()
-    job_store = JobStore()
+    job_store = JobStore(paths.job_store_file())
     output_dir = Path(settings.output_dir) if settings.output_dir else paths.output_dir()
     return Services(
         settings=settings,
@@ -158,6 +158,7 @@ def build_services() -> Services:
             job_store,
             output_dir,
             backend_settings=settings.backend_settings(),
+            backend_factory=build_local_backend,
             notify=bridge.warning,
         ),
     )
@@ -165,7 +166,7 @@ def build_services() -> Services:
 
 async def check_backend(settings: dict[str, object]) -> BackendCheck:
     """Build a throw-away backend from `settings` and ask it whether it can train."""
-    backend = build_backend(settings)
+    backend = build_local_backend(settings)
     try:
         return await backend.check()
     finally:
@@ -206,6 +207,7 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
         services.executor,
         services.bridge,
         datasets_dir=Path(datasets_dir) if datasets_dir else paths.datasets_dir(),
+        thumbnail_cache_dir=paths.thumbnail_cache_dir(),
     )
     # Remembered as soon as the folder shows, even if the window closes during the checks.
     dataset_vm.folder_changed.connect(settings_vm.remember_dataset)

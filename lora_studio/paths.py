@@ -1,5 +1,7 @@
 """User directories and resource lookup — the only module that decides where files live.
 
+`core/` never imports it: the composition roots (app.py, the CLI commands) pass these folders in.
+
 `LORA_STUDIO_HOME` (or `--data-dir`, which sets it) redirects every user directory under one folder
 (config/, data/, cache/, logs/) so tests and portable installs never touch the real ones. Otherwise
 the platform's conventions apply (platformdirs).
@@ -80,6 +82,21 @@ def datasets_dir() -> Path:
     the artist beside their pictures. Created when the first dataset is made, not here."""
     home = _home()
     return home / "datasets" if home else Path(platformdirs.user_pictures_dir()) / "LoRA Studio"
+
+
+def job_store_file() -> Path:
+    """The job history (SQLite) the app and every CLI command share; its locks sit beside it."""
+    return data_dir() / "jobs.sqlite3"
+
+
+def thumbnail_cache_dir() -> Path:
+    """Thumbnails of datasets whose own sidecar folder cannot be written (read-only media)."""
+    return cache_dir() / "thumbnails"
+
+
+def backend_work_dir(kind: str) -> Path:
+    """Where a backend that runs on this computer (kohya) keeps its runs unless told otherwise."""
+    return data_dir() / kind
 
 
 def log_file() -> Path:

@@ -25,6 +25,11 @@ RULES = [
         "core is pure Python: no Qt",
     ),
     (
+        "core",
+        ("lora_studio.paths",),
+        "core holds no hidden user folders: app.py and the CLI pass them in",
+    ),
+    (
         "viewmodels",
         ("PySide6.QtWidgets", "pyqtgraph", "lora_studio.views"),
         "view-models use QtCore/QtGui only",
@@ -58,7 +63,9 @@ def violations(layer: str, forbidden: tuple[str, ...]) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize(("layer", "forbidden", "why"), RULES, ids=[r[0] for r in RULES])
+@pytest.mark.parametrize(
+    ("layer", "forbidden", "why"), RULES, ids=["core-no-qt", "core-no-paths", "viewmodels", "views"]
+)
 def test_layer_imports(layer: str, forbidden: tuple[str, ...], why: str) -> None:
     assert (PACKAGE / layer).is_dir()
     assert violations(layer, forbidden) == [], why
@@ -72,3 +79,17 @@ def test_rule_detects_a_forbidden_import(tmp_path: Path) -> None:
     forbidden = RULES[0][1]
     hits = [n for n in names if any(n == p or n.startswith(p + ".") for p in forbidden)]
     assert "PySide6" in hits and "PySide6.QtCore" in hits and "json" not in hits
+
+
+def test_rule_detects_core_reaching_for_user_folders(tmp_path: Path) -> None:
+    """Every spelling of importing lora_studio.paths is caught; other lora_studio modules are not."""
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from lora_studio import paths\nimport lora_studio.paths\n"
+        "from lora_studio.paths import data_dir\nfrom lora_studio.core import errors\n"
+    )
+    forbidden = next(rule[1] for rule in RULES if rule[1] == ("lora_studio.paths",))
+    names = imported_modules(bad)
+    hits = [n for n in names if any(n == p or n.startswith(p + ".") for p in forbidden)]
+    assert hits.count("lora_studio.paths") == 3
+    assert "lora_studio.core.errors" not in hits

@@ -11,9 +11,10 @@ from typing import Any
 
 from lora_studio import paths
 from lora_studio.core.backends.base import TrainingBackend
-from lora_studio.core.backends.registry import backend_kinds, build_backend, kind_names
+from lora_studio.core.backends.registry import backend_kinds, kind_names
 from lora_studio.core.config.settings import load_settings
 from lora_studio.core.errors import ConfigError
+from lora_studio.local_backends import build_local_backend
 
 
 def add_backend_options(parser: argparse.ArgumentParser, *, kind_required: bool) -> None:
@@ -137,4 +138,4 @@ def backend_settings(args: argparse.Namespace, kind: str) -> dict[str, Any]:
 
 def make_backend(args: argparse.Namespace, kind: str) -> TrainingBackend:
     """Raises ConfigError (unknown kind, bad header, invalid settings) with a readable message."""
-    return build_backend(backend_settings(args, kind))
+    return build_local_backend(backend_settings(args, kind))

@@ -271,7 +271,7 @@ def run(args: argparse.Namespace) -> int:
     measured: list[float] = []
     if args.backend and not args.gpu_class:
         # Speeds this backend really reached on similar jobs beat the table's guess.
-        with JobStore() as history:
+        with JobStore(paths.job_store_file()) as history:
             measured = measured_seconds_per_step(history, config, args.backend)
     result = estimate_training(
         config,

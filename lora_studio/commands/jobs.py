@@ -21,6 +21,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from lora_studio import paths
 from lora_studio.commands._backends import add_backend_options, make_backend
 from lora_studio.commands._command import (
     EXIT_CANCELLED,
@@ -101,7 +102,7 @@ def _summary(job: Job) -> dict[str, object]:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         jobs = store.list(status=JobStatus(args.status) if args.status else None, limit=args.limit)
     if args.json:
         print_json([_summary(job) for job in jobs])
@@ -129,7 +130,7 @@ def _get(store: JobStore, job_id: str) -> Job | None:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         job = _get(store, args.job_id)
         if job is None:
             return EXIT_USAGE
@@ -181,7 +182,7 @@ def _runner_for(args: argparse.Namespace, store: JobStore, job: Job) -> JobRunne
 
 def run_cancel(args: argparse.Namespace) -> int:
     async def cancel() -> int:
-        with JobStore() as store:
+        with JobStore(paths.job_store_file()) as store:
             job = _get(store, args.job_id)
             if job is None:
                 return EXIT_USAGE
@@ -205,7 +206,7 @@ def run_attach(args: argparse.Namespace) -> int:
     from lora_studio.commands.train import follow_job
 
     async def attach() -> int:
-        with JobStore() as store:
+        with JobStore(paths.job_store_file()) as store:
             job = _get(store, args.job_id)
             if job is None:
                 return EXIT_USAGE
@@ -235,7 +236,7 @@ def run_attach(args: argparse.Namespace) -> int:
 
 def run_download(args: argparse.Namespace) -> int:
     async def download() -> int:
-        with JobStore() as store:
+        with JobStore(paths.job_store_file()) as store:
             job = _get(store, args.job_id)
             if job is None:
                 return EXIT_USAGE

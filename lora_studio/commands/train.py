@@ -171,7 +171,7 @@ async def _train(args: argparse.Namespace) -> int:
     for sentence in dataset.skipped:
         print(f"warning: left out: {sentence}", file=sys.stderr)
 
-    with JobStore() as history:
+    with JobStore(paths.job_store_file()) as history:
         measured = measured_seconds_per_step(history, config, args.backend)
     estimate = estimate_training(
         config, dataset.shape, backend=args.backend, measured_seconds_per_step=measured or None
@@ -198,7 +198,7 @@ async def _train(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc.user_message}", file=sys.stderr)
         return EXIT_USAGE
-    store = JobStore()
+    store = JobStore(paths.job_store_file())
     try:
         return await _run_on_backend(
             args, printer, config, dataset, backend, store, estimate.length.total_steps, measured

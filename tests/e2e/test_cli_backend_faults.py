@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from lora_studio import paths
 from lora_studio.cli import main
 from lora_studio.core.jobs import JobStatus, JobStore
 from tests.e2e.test_cli_train_comfyui import make_dataset
@@ -50,7 +51,7 @@ def train_args(comfy: FakeComfyUI, dataset: Path, out: Path, *extra: str) -> lis
 
 
 def only_job() -> str:
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         (job,) = store.list()
         return job.id
 
@@ -64,7 +65,7 @@ def test_a_restart_that_forgets_the_job_stores_the_reason_and_keeps_the_checkpoi
     assert main([*args, "--chunk-steps", "10"]) == 1
     err = capsys.readouterr().err
     assert "ended as lost" in err and "no reason given" not in err and "restarted" in err
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         job = store.get(only_job())
     assert job.status is JobStatus.LOST and job.error and "restarted" in job.error
     kept = sorted(p.name for p in out.iterdir())
@@ -101,7 +102,7 @@ def test_truncated_downloads_then_jobs_download_completes_the_job(
     comfy.faults.truncate_downloads = 0
     assert main(["jobs", "download", job_id, "--out", str(out)]) == 0
     assert f"Saved: {out / 'hero.safetensors'}" in capsys.readouterr().out
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         job = store.get(job_id)
     assert job.status is JobStatus.COMPLETED and job.outputs == [str(out / "hero.safetensors")]
     assert job.error is None

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from lora_studio import paths
 from lora_studio.cli import main
 from lora_studio.core.jobs import Job, JobStatus, JobStore
 from tests.e2e.test_cli_train_comfyui import json_lines, make_dataset
@@ -32,7 +33,7 @@ def test_attach_follows_to_the_end(tmp_path: Path, capsys: pytest.CaptureFixture
     events = json_lines(captured.out)
     assert events[-1]["event"] == "done"
     assert (tmp_path / "out" / "attached.safetensors").is_file()
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         assert store.get(job.id).status is JobStatus.COMPLETED
     # Attaching to a finished job says so instead of waiting forever.
     assert main(["jobs", "attach", job.id, "--url", "http://127.0.0.1:9"]) == 0
@@ -48,7 +49,7 @@ def test_cancel_a_queued_job(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         out = capsys.readouterr().out
         assert code == 0
         assert second.id in out and "queue" in out.lower()
-        with JobStore() as store:
+        with JobStore(paths.job_store_file()) as store:
             assert store.get(second.id).status is JobStatus.CANCELLED
         main(["jobs", "cancel", first.id, "--url", fake.url])
         capsys.readouterr()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from lora_studio import paths
 from lora_studio.cli import main
 from lora_studio.core.jobs import JobStatus, JobStore
 from lora_studio.core.weights import inspect_lora, read_header, read_metadata
@@ -90,7 +91,7 @@ def test_train_to_a_verified_lora_with_metadata(
     assert json.loads(metadata["ss_tag_frequency"])["my dataset"]["ohwx"] == 4
     assert inspect_lora(lora).rank is not None
 
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         job = store.get(job_id)
         assert job.status is JobStatus.COMPLETED
         assert job.outputs == [str(lora)]
@@ -130,7 +131,7 @@ def test_train_against_a_dead_server_says_so(
     err = capsys.readouterr().err
     assert code == 1
     assert "127.0.0.1:9" in err and "Traceback" not in err
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         assert store.list() == []  # nothing was submitted, so nothing is recorded
 
 
@@ -237,7 +238,7 @@ def test_ctrl_c_cancels_the_job_and_says_what_stopped(tmp_path: Path) -> None:
     assert process.returncode == 130, (process.returncode, err[-2000:], out[-2000:])
     assert "Cancelling job" in err and "Traceback" not in err
     assert "chunk" in err.lower() or "queue" in err.lower()
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         job = store.list()[0]
         assert job.status is JobStatus.CANCELLED, (err, job.error)
         assert job.progress.step < 400

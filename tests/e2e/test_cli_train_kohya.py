@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from lora_studio import paths
 from lora_studio.cli import main
 from lora_studio.core.jobs import JobStatus, JobStore
 from lora_studio.core.weights import read_metadata
@@ -81,7 +82,7 @@ def test_train_with_kohya_to_a_verified_lora(
         "--tokenizer_cache_dir=/models/tokenizers",
         "--max_data_loader_n_workers=0",
     ]
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         job = store.get(lines[-1]["job_id"])
     assert job.status is JobStatus.COMPLETED and job.backend == "kohya"
     toml = (Path(job.backend_state["run_dir"]) / "dataset.toml").read_text()
@@ -145,7 +146,7 @@ def test_ctrl_c_cancels_the_trainer_and_keeps_its_checkpoint(tmp_path: Path) -> 
     assert process.returncode == 130, err
     assert "Stopped the kohya trainer" in err
     assert (tmp_path / "out" / "hero_step3.safetensors").is_file()
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         [job] = store.list()
     assert job.status is JobStatus.CANCELLED
 
@@ -173,7 +174,7 @@ def test_jobs_attach_collects_a_run_that_finished_while_nobody_followed(
         "INFO     model saved.\n"
     )
     (run_dir / "exit_status").write_text("0\n")
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         job = store.add(
             Job(
                 name="hero",
@@ -187,7 +188,7 @@ def test_jobs_attach_collects_a_run_that_finished_while_nobody_followed(
     code = main(["jobs", "attach", job.id, "--out", str(tmp_path / "out")])
     assert code == 0, capsys.readouterr().err
     assert (tmp_path / "out" / "hero.safetensors").is_file()
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         assert store.get(job.id).status is JobStatus.COMPLETED
 
 

@@ -135,7 +135,7 @@ def test_train_on_replicate_lands_a_verified_lora(
     assert int(metadata["ss_max_train_steps"]) == sent["steps"] == 90
     assert sent["resolution"] == "512,768,1024" and metadata["ss_resolution"] == "(1024, 1024)"
 
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         job = store.get(job_id)
         assert job.status is JobStatus.COMPLETED and job.outputs == [str(lora)]
         assert job.backend_job_id == training.id
@@ -181,7 +181,7 @@ def test_ctrl_c_cancels_the_training_on_replicate(fake: FakeReplicate, tmp_path:
     (training_id,) = fake.trainings
     assert fake.training_status(training_id) == "canceled"
     job_id = next(e["job_id"] for e in json_lines(stdout) if e["event"] == "submitted")
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         job = store.get(job_id)
         assert job.status is JobStatus.CANCELLED
         assert job.cost is not None and job.cost > 0  # the steps that ran are billed
@@ -216,7 +216,7 @@ def test_a_killed_run_is_finished_by_jobs_attach(
     while time.monotonic() < deadline and not fake.trainings:
         time.sleep(0.05)  # the server finishes the request its client abandoned
     assert fake.trainings, "the training was never created"
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         (job,) = store.list()
         assert job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
         # Killed between the create request and its reply, or after: either the id is on record,
@@ -232,6 +232,6 @@ def test_a_killed_run_is_finished_by_jobs_attach(
     assert attach.returncode == 0, stderr
     assert json_lines(stdout)[-1]["event"] == "done"
     assert (out / "hero.safetensors").is_file()
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         assert store.get(job.id).status is JobStatus.COMPLETED
     assert len(fake.trainings) == 1

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from lora_studio import paths
 from lora_studio.core.jobs import JobStatus, JobStore
 from lora_studio.core.weights import read_metadata
 from tests.e2e.test_cli_train_comfyui import make_dataset
@@ -21,11 +22,11 @@ GUI_SCRIPT = r"""
 import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
-from lora_studio import app as app_module
+from lora_studio import app as app_module, paths
 from lora_studio.core.jobs import JobStore
 from lora_studio.views.main_window import MainWindow
 
-store = JobStore()
+store = JobStore(paths.job_store_file())
 deadline = [100]  # × 100 ms
 
 def poll():
@@ -64,7 +65,7 @@ def test_gui_collects_a_job_finished_while_it_was_closed(
         )
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == ""
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         final = store.get(job.id)
     assert final.status is JobStatus.COMPLETED, final.error
     lora = Path(final.outputs[0])

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from lora_studio import paths
 from lora_studio.cli import main
 from lora_studio.core.jobs import JobStatus, JobStore
 from tests.e2e.test_cli_train_comfyui import make_dataset
@@ -50,7 +51,7 @@ def kill_when(process: subprocess.Popen[bytes], ready: Callable[[], bool]) -> No
 
 
 def the_only_job():  # type: ignore[no-untyped-def]
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         [job] = store.list()
     return job
 

@@ -25,6 +25,7 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw
 
+from lora_studio import paths
 from lora_studio.cli import main
 from lora_studio.core.jobs import JobStatus, JobStore
 from lora_studio.core.weights import inspect_lora, read_metadata
@@ -204,7 +205,7 @@ def test_train_with_a_sample_then_render(
     for sample in samples:
         with Image.open(sample["path"]) as image:
             assert image.size == (256, 256)
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         job = store.get(events[-1]["job_id"])
         assert job.status is JobStatus.COMPLETED and len(job.samples) == 2
 
@@ -236,7 +237,7 @@ def test_ctrl_c_cancels_the_prompt_on_the_server(tmp_path: Path, timed: None) ->
     _, err = finish(process, 300)
     assert process.returncode == 130, err[-2000:]
     assert "Traceback" not in err
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         job = store.get(submitted["job_id"])
     assert job.status is JobStatus.CANCELLED, job.error
     # The server stops the prompt after the running step; nothing of ours is left queued.
@@ -261,7 +262,7 @@ def test_kill_9_then_jobs_attach_completes(
     [path] = lines[-1]["outputs"]
     assert inspect_lora(path).is_lora
     assert read_metadata(path)["lorastudio.job_id"] == job_id
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         job = store.get(job_id)
     assert job.status is JobStatus.COMPLETED and job.progress.step == 3
 
@@ -276,7 +277,7 @@ def test_cancel_between_chunks_keeps_the_last_checkpoint(tmp_path: Path, timed: 
     assert main(["jobs", "cancel", submitted["job_id"]]) == 0
     _, err = finish(process, 300)
     assert process.returncode != 0 and "Traceback" not in err
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         job = store.get(submitted["job_id"])
     assert job.status is JobStatus.CANCELLED, job.error
     assert 2 <= job.progress.step < 6
@@ -303,7 +304,7 @@ def test_a_server_restart_mid_training_makes_the_job_lost_with_a_reason(
     out_text, err = finish(process, 900)
     assert process.returncode == 1, err[-2000:]
     assert "Traceback" not in err
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         job = store.get(job_id)
     assert job.status is JobStatus.LOST, (job.status, job.error)
     assert job.error and "restart" in job.error.lower()

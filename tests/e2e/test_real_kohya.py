@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from lora_studio import paths
 from lora_studio.cli import main
 from lora_studio.core.jobs import JobStatus, JobStore
 from lora_studio.core.weights import inspect_lora, read_metadata
@@ -61,5 +62,5 @@ def test_a_real_kohya_run(
     assert metadata["ss_steps"] == "2" and metadata["ss_seed"]
     assert metadata["lorastudio.job_id"] == lines[-1]["job_id"]
     assert "sshs_model_hash" in metadata  # written by kohya, not by us
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         assert store.get(lines[-1]["job_id"]).status is JobStatus.COMPLETED

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from lora_studio import paths
 from lora_studio.cli import main
 from lora_studio.core.backends.comfyui.render import RenderSettings, render_graph
 from lora_studio.core.jobs import JobStatus, JobStore
@@ -76,7 +77,7 @@ def test_train_with_sample_prompts(
     # is its own reference.
     assert colours["step000008_p01.png"] != colours["step000016_p01.png"]
     assert colours["reference_p01.png"] != colours["step000016_p01.png"]
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         (job,) = store.list()
     assert job.status is JobStatus.COMPLETED
     assert len(job.samples) == 6 and all(Path(s.path).exists() for s in job.samples)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from lora_studio import paths
 from lora_studio.cli import main
 from lora_studio.core.jobs import JobStore
 from tests.e2e.test_cli_train_comfyui import json_lines, make_dataset
@@ -47,7 +48,7 @@ def test_a_relative_out_still_records_absolute_sample_paths(
     folder = tmp_path / "out" / "hero_samples"
     assert printed and all(p.is_absolute() and p.parent == folder for p in printed)
     monkeypatch.chdir("/")  # as the app would be, started from anywhere
-    with JobStore() as store:
+    with JobStore(paths.job_store_file()) as store:
         (job,) = store.list()
     assert job.samples and all(Path(s.path).is_absolute() for s in job.samples)
     assert all(Path(s.path).exists() for s in job.samples)

@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from lora_studio import paths
 from lora_studio.core.backends.registry import build_backend
 from lora_studio.core.config.training_config import config_from_dict
 from lora_studio.core.jobs import Job, JobStore
@@ -35,5 +36,5 @@ def submit_without_following(
     """Submit one job to the server at `url`; `store` defaults to the app's own job store."""
     if store is not None:
         return asyncio.run(submit_async(url, folder, store, **overrides))
-    with JobStore() as own:
+    with JobStore(paths.job_store_file()) as own:
         return asyncio.run(submit_async(url, folder, own, **overrides))

@@ -8,7 +8,7 @@ Typical use from a view-model (each call inside `loop.run_in_executor`):
 
     scan = scan_dataset(folder, cancel=token, progress=cb)          # headers only, ~0.1 ms/file
     badges = quick_findings(scan, DoctorOptions(resolution=1024))   # no decoding, milliseconds
-    cache = ThumbnailCache.for_dataset(folder)
+    cache = ThumbnailCache.for_dataset(folder, user_cache / "thumbnails")
     thumb = cache.load(entry.path)                                  # per visible grid row
     report = run_doctor(scan, DoctorOptions(trigger="ohwx", batch_size=4), cancel=token)
     fixes = apply_fixes(folder, selected_findings, FixOptions(background=(255, 255, 255)))

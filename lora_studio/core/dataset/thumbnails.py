@@ -7,7 +7,8 @@ picture has transparency) that a view-model turns into a QImage on any thread.
 
 Disk cache: one file per (absolute path, mtime_ns, file size, thumbnail size), named by a SHA-1 of
 those, in the dataset's sidecar (`.lorastudio/thumbnails/`) so it travels with the project — or in
-the user cache dir when the dataset folder is read-only. A changed file gets a new key; stale files
+a fallback folder the caller passes (app.py: the user cache dir) when the dataset folder is
+read-only. A changed file gets a new key; stale files
 are removed by `prune`. Entries are written with a rename but no fsync: the cache is disposable and
 a torn entry fails its length check and is rebuilt. All methods are thread-safe.
 
@@ -29,7 +30,6 @@ from pathlib import Path
 
 from PIL import Image
 
-from lora_studio import paths
 from lora_studio.core.dataset.concurrency import (
     DEFAULT_WORKERS,
     CancelToken,
@@ -94,8 +94,9 @@ class ThumbnailCache:
         self.size = size
 
     @classmethod
-    def for_dataset(cls, root: Path, size: int = THUMBNAIL_SIZE) -> ThumbnailCache:
-        """The sidecar cache of `root`, or the user cache dir if the dataset is read-only."""
+    def for_dataset(cls, root: Path, fallback: Path, size: int = THUMBNAIL_SIZE) -> ThumbnailCache:
+        """The sidecar cache of `root`, or `fallback` (the caller's user cache folder) if the
+        dataset is read-only."""
         sidecar = Sidecar(root)
         if sidecar.writable():
             try:
@@ -103,7 +104,7 @@ class ThumbnailCache:
                 return cls(sidecar.thumbnails_dir, size)
             except StorageError:
                 pass  # not writable after all (a read-only mount, even for root)
-        return cls(paths.cache_dir() / "thumbnails", size)
+        return cls(fallback, size)
 
     def key(self, path: Path, stat: os.stat_result) -> str:
         raw = f"{Path(path).absolute()}\0{stat.st_mtime_ns}\0{stat.st_size}\0{self.size}"

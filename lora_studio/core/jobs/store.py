@@ -29,7 +29,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from lora_studio import paths
 from lora_studio.core.errors import JobError, StorageError
 from lora_studio.core.jobs import export
 from lora_studio.core.jobs.apply import apply_events
@@ -54,7 +53,6 @@ from lora_studio.core.jobs.store_worker import StoreWorker
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FILE_NAME = "jobs.sqlite3"
 UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
@@ -63,13 +61,13 @@ class JobStore:
 
     def __init__(
         self,
-        path: str | Path | None = None,
+        path: str | Path,
         *,
         max_log_lines: int = 5_000,
         log_trim_batch: int = 500,
         busy_timeout_s: float = 5.0,
     ) -> None:
-        self.path = Path(path) if path is not None else paths.data_dir() / DEFAULT_FILE_NAME
+        self.path = Path(path)  # the caller (app.py, a CLI command) says where: no default here
         self.max_log_lines = max_log_lines
         self._trim_batch = max(1, log_trim_batch)
         self._lines_since_trim: dict[str, int] = {}
@@ -79,6 +77,12 @@ class JobStore:
         # Not `self._lock`: that one is held while SQLite waits for another process's write
         # lock, and the event loop asking for the worker must never wait behind it.
         self._worker_lock = threading.Lock()
+
+    @property
+    def locks_dir(self) -> Path:
+        """Where the `JobLock`s of this store's jobs live: beside it, so every process that
+        shares the store (the app, the CLI) shares the locks too."""
+        return self.path.parent / "locks"
 
     @property
     def worker(self) -> StoreWorker:

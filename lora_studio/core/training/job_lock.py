@@ -12,14 +12,11 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from lora_studio import paths
-
 
 class JobLock:
     """Non-blocking, process-wide ownership of one job."""
 
-    def __init__(self, job_id: str, folder: Path | None = None) -> None:
-        folder = folder or paths.data_dir() / "locks"
+    def __init__(self, job_id: str, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self._lock = FileLock(str(folder / f"{job_id}.lock"), timeout=0)
 

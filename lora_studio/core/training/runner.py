@@ -84,7 +84,7 @@ class JobRunner:
         another process waits for this one instead of judging a half-submitted job.
         """
         job = await self._io(self.store.add, job)
-        lock = JobLock(job.id)
+        lock = JobLock(job.id, self.store.locks_dir)
         locked = lock.acquire()
         try:
             config = typed_config(job)
@@ -143,7 +143,7 @@ class JobRunner:
         Works for a job submitted by this process or re-attached after a restart. Raises
         BackendUnavailableError when the backend cannot be reached (the job stays as it was).
         """
-        lock = JobLock(job.id)
+        lock = JobLock(job.id, self.store.locks_dir)
         if not lock.acquire():
             raise JobError(
                 f"Job {job.id} is already being followed by another LoRA Studio window or "
@@ -276,7 +276,7 @@ class JobRunner:
         """Download an ended job's LoRA again (`jobs download`): the final one of a finished
         training, else the last kept checkpoint. A job that failed only because its download
         failed becomes completed. Raises the download's error (the record is unchanged)."""
-        lock = JobLock(job.id)
+        lock = JobLock(job.id, self.store.locks_dir)
         if not lock.acquire():
             raise JobError(
                 f"Job {job.id} is being followed by another LoRA Studio window or command; it "

@@ -259,7 +259,7 @@ class TrainingService:
     ) -> list[ReattachResult]:
         results: list[ReattachResult] = []
         for job in jobs:
-            probe = JobLock(job.id)
+            probe = JobLock(job.id, self.store.locks_dir)
             if not probe.acquire():
                 results.append(ReattachResult(job.id, "followed_elsewhere"))
                 continue

@@ -136,8 +136,8 @@ def import_problem_text(report: ImportReport, limit: int = 3) -> str:
 class ThumbnailSource:
     """Thumbnails of one dataset from its disk cache (thread-safe; built in an executor)."""
 
-    def __init__(self, root: Path) -> None:
-        self._cache = ThumbnailCache.for_dataset(root)
+    def __init__(self, root: Path, fallback: Path) -> None:
+        self._cache = ThumbnailCache.for_dataset(root, fallback)
 
     @property
     def directory(self) -> Path:

@@ -77,6 +77,7 @@ def scan_folder(
     key: SortKey,
     descending: bool,
     *,
+    thumbnail_fallback: Path,
     cancel: CancelToken | None = None,
     progress: core.ProgressCallback | None = None,
 ) -> ScannedFolder:
@@ -86,7 +87,9 @@ def scan_folder(
     scan = core.scan(root, cancel=cancel, progress=progress)
     rows = ordered(rows_for(scan.entries, ()), key, descending)
     settings = core.load_project_settings(scan.root)
-    return ScannedFolder(scan, rows, ThumbnailSource(scan.root), (key, descending), settings)
+    return ScannedFolder(
+        scan, rows, ThumbnailSource(scan.root, thumbnail_fallback), (key, descending), settings
+    )
 
 
 def rows_for(entries: Iterable[core.ImageEntry], findings: Iterable[Finding]) -> list[GridRow]:

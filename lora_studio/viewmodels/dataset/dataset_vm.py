@@ -23,6 +23,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication
 
+from lora_studio import paths
 from lora_studio.core.dataset import new_dataset
 from lora_studio.core.plurals import plural
 from lora_studio.viewmodels.dataset import core_adapter as core
@@ -83,12 +84,15 @@ class DatasetViewModel(OperationViewModel):
         thumbnail_side: int | None = None,
         pixmap_budget_bytes: int | None = None,
         datasets_dir: Path | None = None,
+        thumbnail_cache_dir: Path | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(executor, parent)
         self._bridge = bridge
         # Where "New dataset" and "Copy into a new dataset" create folders.
         self.datasets_dir = datasets_dir or Path.home() / "LoRA Studio datasets"
+        # Thumbnails of a read-only dataset (its sidecar cannot be written) go here.
+        self.thumbnail_cache_dir = thumbnail_cache_dir or paths.thumbnail_cache_dir()
         self._pending_sources: list[Path] = []  # dropped before any dataset was open
         self._scan: DatasetScan | None = None
         self.undo_stack = UndoStack(self)
@@ -152,6 +156,7 @@ class DatasetViewModel(OperationViewModel):
             root,
             model.sort_key,
             model.descending,
+            thumbnail_fallback=self.thumbnail_cache_dir,
             cancel=token,
             progress=progress,
         )

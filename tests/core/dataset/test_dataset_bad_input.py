@@ -124,7 +124,7 @@ def test_header_facts_of_odd_pictures(report: DoctorReport) -> None:
 def test_thumbnails_of_bad_files_fail_with_sentences(
     bad_dataset: Path, report: DoctorReport
 ) -> None:
-    cache = ThumbnailCache.for_dataset(bad_dataset)
+    cache = ThumbnailCache.for_dataset(bad_dataset, bad_dataset.parent / "user-cache")
     batch = generate_thumbnails([e.path for e in report.scan.entries], cache, workers=2)
     failed = {path.name: message for path, message in batch.failed}
     assert set(failed) == {"empty.jpg", "cut.jpg", "notes.png", "bomb.png"}
@@ -170,8 +170,9 @@ def test_read_only_dataset_folder(dataset: Path, pictures, monkeypatch: pytest.M
     monkeypatch.setattr(Path, "mkdir", read_only_mkdir)
     scan = scan_dataset(dataset)  # reading works
     assert scan.entries[0].caption == "keep me"
-    cache = ThumbnailCache.for_dataset(dataset)  # falls back to the user cache dir
-    assert dataset not in cache.directory.parents
+    fallback = dataset.parent / "user-cache"
+    cache = ThumbnailCache.for_dataset(dataset, fallback)  # falls back to the user cache dir
+    assert cache.directory == fallback and dataset not in cache.directory.parents
     assert cache.load(image).width == 64
     with pytest.raises(StorageError) as raised:
         Trash(dataset).move_to_trash([image])
@@ -211,4 +212,7 @@ def test_names_with_spaces_and_unicode_import_and_scan(
     assert [f.destination.name for f in result.imported] == [UNICODE_NAME]
     entry = scan_dataset(dataset).entries[0]
     assert entry.name == UNICODE_NAME and entry.caption == "ünïcödé"
-    assert ThumbnailCache.for_dataset(dataset).load(entry.path).format == "JPEG"
+    assert (
+        ThumbnailCache.for_dataset(dataset, tmp_path / "user-cache").load(entry.path).format
+        == "JPEG"
+    )

@@ -46,7 +46,7 @@ def test_alpha_gives_png_and_16_bit_is_not_white(tmp_path: Path, pictures) -> No
 
 def test_cache_hit_and_invalidation(dataset: Path, pictures) -> None:  # type: ignore[no-untyped-def]
     image = pictures.jpeg(dataset / "a.jpg", size=(300, 300))
-    cache = ThumbnailCache.for_dataset(dataset)
+    cache = ThumbnailCache.for_dataset(dataset, dataset.parent / "user-cache")
     assert cache.directory == dataset / ".lorastudio" / "thumbnails"
     assert cache.get(image) is None
     first = cache.load(image)
@@ -61,7 +61,7 @@ def test_cache_hit_and_invalidation(dataset: Path, pictures) -> None:  # type: i
 
 def test_batch_progress_results_and_cancel(dataset: Path, pictures) -> None:  # type: ignore[no-untyped-def]
     paths = [pictures.jpeg(dataset / f"{i}.jpg", size=(100, 80), seed=i) for i in range(12)]
-    cache = ThumbnailCache.for_dataset(dataset)
+    cache = ThumbnailCache.for_dataset(dataset, dataset.parent / "user-cache")
     seen: list[Path] = []
     progress: list[tuple[int, int]] = []
     report = generate_thumbnails(

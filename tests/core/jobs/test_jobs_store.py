@@ -27,10 +27,11 @@ from lora_studio.core.jobs import (
 )
 
 
-def test_default_file_lives_in_the_data_dir() -> None:
-    with JobStore() as default_store:
+def test_the_apps_store_lives_in_the_data_dir_with_its_locks_beside_it() -> None:
+    with JobStore(paths.job_store_file()) as default_store:
         assert default_store.path == paths.data_dir() / "jobs.sqlite3"
         assert default_store.path.exists()
+        assert default_store.locks_dir == paths.data_dir() / "locks"
 
 
 def test_database_runs_in_wal_mode(store: JobStore, store_path: Path) -> None:

@@ -80,7 +80,7 @@ def test_job_forgotten_by_a_restarted_server_is_marked_lost(tmp_path: Path) -> N
 def test_job_followed_by_another_process_is_left_alone(tmp_path: Path) -> None:
     with JobStore(tmp_path / "j.db") as store:
         job = store.add(Job(name="elsewhere", backend="comfyui", dataset_path=str(tmp_path)))
-        other = JobLock(job.id)
+        other = JobLock(job.id, store.locks_dir)  # the lock another process would take
         assert other.acquire()
         try:
             service = TrainingService(store, tmp_path / "out", backend_factory=fast_factory)

@@ -120,7 +120,7 @@ def test_a_cameras_embedded_preview_is_painted_first_then_replaced(
         delivered.append((path.name, colour.red() > colour.blue()))
 
     loader.thumbnail_ready.connect(ready)
-    loader.start(ThumbnailSource(tmp_path), [], fill=False)
+    loader.start(ThumbnailSource(tmp_path, tmp_path / "user-cache"), [], fill=False)
     loader.request(camera)
     loader.request(tmp_path / "plain.jpg")
     qtbot.waitUntil(lambda: len(delivered) == 3, timeout=10_000)
@@ -129,7 +129,7 @@ def test_a_cameras_embedded_preview_is_painted_first_then_replaced(
     assert [red for name, red in delivered if name == "plain.jpg"] == [False]
     # Once the real thumbnail is cached, a later request gets no preview (the cache is as quick).
     delivered.clear()
-    loader.start(ThumbnailSource(tmp_path), [], fill=False)
+    loader.start(ThumbnailSource(tmp_path, tmp_path / "user-cache"), [], fill=False)
     loader.request(camera)
     qtbot.waitUntil(lambda: len(delivered) == 1, timeout=10_000)
     qtbot.wait(100)

@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from lora_studio import paths
 from lora_studio.core.atomic_io import atomic_write_text, display_name
 from lora_studio.core.backends.base import (
     BackendCheck,
@@ -81,11 +80,8 @@ class KohyaBackend:
         self.python = settings.python or (
             default_python(self.sd_scripts) if self.sd_scripts else "python3"
         )
-        self.work_root = (
-            Path(settings.work_dir).expanduser()
-            if settings.work_dir
-            else paths.data_dir() / "kohya"
-        )
+        # The composition root (app.py, the CLI) fills in the data folder when the artist set none.
+        self.work_root = Path(settings.work_dir).expanduser() if settings.work_dir else None
         self.poll_interval = poll_interval
         self._probe: ProbeResult | None = None
         self._children: dict[str, asyncio.subprocess.Process] = {}
@@ -221,6 +217,10 @@ class KohyaBackend:
         errors = [i.message for i in await self.validate(config, dataset) if i.is_error]
         if errors:
             raise BackendError("The job cannot run with kohya: " + " ".join(errors))
+        if self.work_root is None:
+            raise BackendError(
+                "No folder is set for kohya's runs. Set the work folder in Settings → Backends."
+            )
         files = RunFiles(self.work_root / safe_filename(job.id))
         name = config.output_name
         state: dict[str, Any] = {

@@ -22,7 +22,9 @@ class KohyaSettings(BackendSettings):
     python: str = ""  # its Python; "" → its venv's, else python3
     use_accelerate: bool = False
     trainer_args: list[str] = Field(default_factory=list)
-    work_dir: str = ""  # where runs keep their files; "" → the app's data folder
+    work_dir: str = (
+        ""  # where runs keep their files; "" → the app's data folder (set by the caller)
+    )
     cancel_grace_seconds: float = Field(default=10.0, ge=0.0, le=600.0)
 
     def identity(self) -> str:
