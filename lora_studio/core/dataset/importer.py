@@ -1,5 +1,7 @@
 """Core/dataset: import pictures into a dataset — files, folders, zip archives, video frames.
 
+`import_plan.py` works out what the sources hold (no writes); this module writes it in.
+
 Rules:
 - Copy, never move or modify: originals are only read.
 - Everything lands flat in one folder of the dataset (the top level, or e.g. `10_ohwx`), with a
@@ -36,7 +38,6 @@ import stat
 import tempfile
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 from typing import IO
@@ -44,7 +45,7 @@ from typing import IO
 from PIL import Image
 
 from lora_studio.core.atomic_io import TEMP_MARK
-from lora_studio.core.dataset.archive import ImportLimits, plan_zip
+from lora_studio.core.dataset.archive import ImportLimits
 from lora_studio.core.dataset.captions import decode_caption
 from lora_studio.core.dataset.concurrency import CancelToken, ProgressCallback, is_cancelled, report
 from lora_studio.core.dataset.doctor import inspect_pixels
@@ -52,14 +53,18 @@ from lora_studio.core.dataset.formats import (
     CAPTION_EXTENSION,
     IMAGE_EXTENSIONS,
     describe_image_error,
-    is_archive_name,
-    is_caption_name,
-    is_image_name,
-    is_video_name,
     open_image,
 )
 from lora_studio.core.dataset.imaging import encode
 from lora_studio.core.dataset.import_files import Destination, Staged, safe_file_name
+from lora_studio.core.dataset.import_plan import (
+    ImportedFile,
+    ImportJob,
+    ImportProblem,
+    ImportReport,
+    ImportState,
+    plan_sources,
+)
 from lora_studio.core.dataset.video import extract_frames
 from lora_studio.core.errors import DatasetError, StorageError
 
@@ -71,48 +76,6 @@ __all__ = [
     "import_sources",
     "safe_file_name",
 ]
-
-
-@dataclass(frozen=True)
-class ImportedFile:
-    source: str  # what the artist gave: a path, "archive.zip:dir/a.jpg", or "clip.mp4 @ 12.0 s"
-    destination: Path
-    caption: Path | None = None
-
-
-@dataclass(frozen=True)
-class ImportProblem:
-    source: str
-    message: str  # a sentence naming the file
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    imported: tuple[ImportedFile, ...]
-    failed: tuple[ImportProblem, ...]  # asked for, but could not be imported
-    skipped: tuple[ImportProblem, ...]  # ignored on purpose (not a picture, hidden, …)
-    cancelled: bool = False
-    warnings: tuple[ImportProblem, ...] = ()  # imported, but worth a look (truncated, …)
-
-
-@dataclass
-class _Job:
-    kind: str  # "file", "zip", "video", "zipvideo"
-    label: str
-    path: Path | None = None
-    caption: Path | None = None
-    member: zipfile.ZipInfo | None = None
-    caption_member: zipfile.ZipInfo | None = None
-    archive: zipfile.ZipFile | None = None
-
-
-@dataclass
-class _State:
-    destination: Destination
-    imported: list[ImportedFile] = field(default_factory=list)
-    failed: list[ImportProblem] = field(default_factory=list)
-    skipped: list[ImportProblem] = field(default_factory=list)
-    warnings: list[ImportProblem] = field(default_factory=list)
 
 
 _MAX_CAPTION_BYTES = 1 << 20  # a caption is a line or two; a megabyte is not a caption
@@ -139,10 +102,10 @@ def import_sources(
         raise StorageError(
             f"Could not create the folder {dest}: {exc.strerror or exc}.", detail=str(exc)
         ) from exc
-    state = _State(Destination(dest))
+    state = ImportState(Destination(dest))
     archives: list[zipfile.ZipFile] = []
     try:
-        jobs = _plan(root, [Path(s).expanduser() for s in sources], state, archives, limits)
+        jobs = plan_sources(root, [Path(s).expanduser() for s in sources], state, archives, limits)
         for done, job in enumerate(jobs, start=1):
             if is_cancelled(cancel):
                 return _report(state, cancelled=True)
@@ -154,7 +117,7 @@ def import_sources(
     return _report(state, cancelled=False)
 
 
-def _report(state: _State, *, cancelled: bool) -> ImportReport:
+def _report(state: ImportState, *, cancelled: bool) -> ImportReport:
     return ImportReport(
         tuple(state.imported),
         tuple(state.failed),
@@ -170,155 +133,12 @@ def _check_folder(folder: str) -> str:
     return folder
 
 
-def _plan(
-    root: Path,
-    sources: list[Path],
-    state: _State,
-    archives: list[zipfile.ZipFile],
-    limits: ImportLimits,
-) -> list[_Job]:
-    jobs: list[_Job] = []
-    given = {s.absolute() for s in sources}
-    for source in sources:
-        label = str(source)
-        if _inside(source, root) and not is_archive_name(source.name):
-            state.skipped.append(
-                ImportProblem(label, f"{source.name} is already in the dataset; skipped.")
-            )
-            continue
-        if source.is_dir():
-            jobs.extend(_plan_folder(source, root, state))
-        elif not source.exists():
-            reason = "a broken symbolic link" if source.is_symlink() else "not there"
-            state.failed.append(
-                ImportProblem(label, f"{source.name} is {reason}; nothing to import.")
-            )
-        elif is_archive_name(source.name):
-            jobs.extend(_plan_archive(source, state, archives, limits))
-        elif is_video_name(source.name):
-            jobs.append(_Job("video", label, path=source))
-        elif is_image_name(source.name):
-            jobs.append(_Job("file", label, path=source, caption=_sibling_caption(source)))
-        elif is_caption_name(source.name):
-            me = source.absolute()
-            # Given together with its picture, it comes along with it: nothing to say.
-            if not any(
-                p != me and p.parent == me.parent and p.stem == me.stem and is_image_name(p.name)
-                for p in given
-            ):
-                state.failed.append(
-                    ImportProblem(
-                        label, f"{source.name} is a caption; import its picture and it comes along."
-                    )
-                )
-        else:
-            state.failed.append(
-                ImportProblem(label, f"{source.name} is not a picture, video or zip archive.")
-            )
-    return jobs
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.absolute().relative_to(root)
-    except ValueError:
-        return False
-    return True
-
-
-def _sibling_caption(image: Path) -> Path | None:
-    caption = image.with_suffix(CAPTION_EXTENSION)
-    return caption if caption.is_file() else None
-
-
-def _plan_folder(folder: Path, root: Path, state: _State) -> list[_Job]:
-    jobs: list[_Job] = []
-    for current, dirnames, filenames in os.walk(
-        folder,
-        onerror=lambda exc: state.failed.append(
-            ImportProblem(
-                str(exc.filename), f"Could not read the folder {exc.filename}: {exc.strerror}."
-            )
-        ),
-    ):
-        base = Path(current)
-        for name in sorted(dirnames):
-            if (base / name).is_symlink():
-                state.skipped.append(
-                    ImportProblem(str(base / name), f"{name} is a linked folder; not followed.")
-                )
-        # Hidden folders (another dataset's sidecar), linked folders (loops) and the dataset itself
-        # (importing a parent folder) are not entered.
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if not d.startswith(".")
-            and not (base / d).is_symlink()
-            and (base / d).absolute() != root
-        )
-        names = set(filenames)
-        for name in sorted(filenames):
-            path = base / name
-            if name.startswith("."):
-                continue
-            if is_image_name(name):
-                caption = Path(name).stem + CAPTION_EXTENSION
-                jobs.append(
-                    _Job(
-                        "file",
-                        str(path),
-                        path=path,
-                        caption=base / caption if caption in names else None,
-                    )
-                )
-            elif is_video_name(name):
-                jobs.append(_Job("video", str(path), path=path))
-            elif is_caption_name(name):
-                if not any(is_image_name(n) and Path(n).stem == Path(name).stem for n in names):
-                    state.skipped.append(
-                        ImportProblem(str(path), f"{name} is a caption without a picture; skipped.")
-                    )
-            elif is_archive_name(name):
-                state.skipped.append(
-                    ImportProblem(
-                        str(path), f"{name} is an archive inside a folder; import it on its own."
-                    )
-                )
-            else:
-                state.skipped.append(
-                    ImportProblem(str(path), f"{name} is not a picture or a video; skipped.")
-                )
-    return jobs
-
-
-def _plan_archive(
-    source: Path, state: _State, archives: list[zipfile.ZipFile], limits: ImportLimits
-) -> list[_Job]:
-    label = str(source)
-    try:
-        archive = zipfile.ZipFile(source)
-    except (OSError, zipfile.BadZipFile, ValueError) as exc:
-        state.failed.append(
-            ImportProblem(label, f"{source.name} is not a readable zip archive ({exc}).")
-        )
-        return []
-    archives.append(archive)
-    plan = plan_zip(archive, source.name, limits)
-    state.failed.extend(ImportProblem(where, message) for where, message in plan.refused)
-    state.skipped.extend(ImportProblem(where, message) for where, message in plan.skipped)
-    jobs = [
-        _Job("zip", p.label, member=p.member, caption_member=p.caption, archive=archive)
-        for p in plan.pictures
-    ]
-    jobs.extend(
-        _Job("zipvideo", f"{source.name}:{v.filename}", member=v, archive=archive)
-        for v in plan.videos
-    )
-    return jobs
-
-
 def _run(
-    job: _Job, state: _State, interval: float, limits: ImportLimits, cancel: CancelToken | None
+    job: ImportJob,
+    state: ImportState,
+    interval: float,
+    limits: ImportLimits,
+    cancel: CancelToken | None,
 ) -> None:
     try:
         if job.kind == "file" and job.path is not None:
@@ -386,7 +206,7 @@ def _open_regular(path: Path) -> IO[bytes]:
         raise
 
 
-def _read_source_caption(state: _State, label: str, path: Path | None) -> bytes | None:
+def _read_source_caption(state: ImportState, label: str, path: Path | None) -> bytes | None:
     if path is None:
         return None
     try:
@@ -400,7 +220,7 @@ def _read_source_caption(state: _State, label: str, path: Path | None) -> bytes 
     return data
 
 
-def _caption_too_big(state: _State, label: str, name: str) -> None:
+def _caption_too_big(state: ImportState, label: str, name: str) -> None:
     state.warnings.append(
         ImportProblem(
             label,
@@ -411,7 +231,7 @@ def _caption_too_big(state: _State, label: str, name: str) -> None:
 
 
 def _import_picture(
-    state: _State,
+    state: ImportState,
     label: str,
     name: str,
     reader: IO[bytes],
@@ -457,7 +277,9 @@ def _import_picture(
     state.imported.append(ImportedFile(label, final, caption_path))
 
 
-def _already_there(state: _State, label: str, name: str, same: Path, caption: bytes | None) -> None:
+def _already_there(
+    state: ImportState, label: str, name: str, same: Path, caption: bytes | None
+) -> None:
     """Skip a picture whose bytes are already here; give it the caption it lacks."""
     note = ""
     caption_path = same.with_suffix(CAPTION_EXTENSION)
@@ -473,7 +295,7 @@ def _already_there(state: _State, label: str, name: str, same: Path, caption: by
 
 
 def _import_video(
-    state: _State,
+    state: ImportState,
     label: str,
     path: Path,
     stem: str,
