@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot_dir and not args.self_test:
         parser.error("--screenshot-dir only works together with --self-test")
     if args.self_test:
-        from lora_studio.app import self_test
+        from lora_studio.self_test import self_test
 
         return self_test(args.screenshot_dir)
     if args.command:
