@@ -37,11 +37,11 @@ import time
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from lora_studio.core.atomic_io import atomic_write_text, clean_stale_temps
+from lora_studio.core.dataset.caption_history import CaptionChange, CaptionHistory, HistoryStep
 from lora_studio.core.dataset.captions import caption_path_for, read_caption
 from lora_studio.core.dataset.concurrency import ProgressCallback
 from lora_studio.core.dataset.sidecar import Sidecar
@@ -54,25 +54,6 @@ MAX_STEPS = 500  # undo depth kept when the journal is compacted
 _PARALLEL_FROM = 8  # captions in one step from which they are written by several threads
 _WRITERS = 8
 _COMPACT_BYTES = 16 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class CaptionChange:
-    """One caption's change: `old` is None when the caption file did not exist."""
-
-    path: str
-    old: str | None
-    new: str | None
-
-
-@dataclass(slots=True)
-class HistoryStep:
-    """One undo step: a label and the changes in the order they were made."""
-
-    id: int
-    label: str
-    group: str | None = None
-    changes: list[CaptionChange] = field(default_factory=list)
 
 
 class CaptionStore:
@@ -88,9 +69,7 @@ class CaptionStore:
         self.sidecar = Sidecar(self.root)
         self.journal_path = self.sidecar.directory / JOURNAL_NAME
         self._lock = threading.RLock()
-        self._steps: list[HistoryStep] = []
-        self._position = 0  # steps[:position] are applied; steps[position:] can be redone
-        self._next_id = 1
+        self._history = CaptionHistory()
         self._records = 0
         self._journal_size = 0
         with self._lock:
@@ -132,31 +111,31 @@ class CaptionStore:
     def can_undo(self) -> bool:
         with self._lock:
             self._refresh()
-            return self._position > 0
+            return self._history.can_undo
 
     @property
     def can_redo(self) -> bool:
         with self._lock:
             self._refresh()
-            return self._position < len(self._steps)
+            return self._history.can_redo
 
     @property
     def undo_label(self) -> str | None:
         with self._lock:
             self._refresh()
-            return self._steps[self._position - 1].label if self._position > 0 else None
+            return self._history.undo_label
 
     @property
     def redo_label(self) -> str | None:
         with self._lock:
             self._refresh()
-            return self._steps[self._position].label if self._position < len(self._steps) else None
+            return self._history.redo_label
 
     def history(self) -> list[HistoryStep]:
         """Applied steps, oldest first (a copy, for display)."""
         with self._lock:
             self._refresh()
-            return list(self._steps[: self._position])
+            return self._history.applied()
 
     # -- changing --------------------------------------------------------------------------
     def write(
@@ -195,7 +174,7 @@ class CaptionStore:
                     effective.append(CaptionChange(key, old, text))
             if not effective:
                 return 0
-            step_id = self._next_id
+            step_id = self._history.next_id
             self._append(
                 {
                     "op": "change",
@@ -206,7 +185,7 @@ class CaptionStore:
                     "changes": [{"path": c.path, "old": c.old, "new": c.new} for c in effective],
                 }
             )
-            self._apply_change_record(step_id, label, group, effective)
+            self._history.add(step_id, label, group, effective)
             self._write_targets([(c.path, c.new) for c in effective], progress)
             self._append({"op": "done", "id": step_id}, sync=False)
             return len(effective)
@@ -219,11 +198,11 @@ class CaptionStore:
         """Undo the last step; the images whose caption changed ([] if nothing to undo)."""
         with self._lock:
             self._refresh()
-            if self._position == 0:
+            step = self._history.to_undo()
+            if step is None:
                 return []
-            step = self._steps[self._position - 1]
             self._append({"op": "undo", "id": step.id})
-            self._position -= 1
+            self._history.position -= 1
             targets = [(c.path, c.old) for c in reversed(step.changes)]
             self._write_targets(targets)
             self._append({"op": "done", "id": step.id}, sync=False)
@@ -233,11 +212,11 @@ class CaptionStore:
         """Redo the step undone last; the images whose caption changed ([] if none)."""
         with self._lock:
             self._refresh()
-            if self._position >= len(self._steps):
+            step = self._history.to_redo()
+            if step is None:
                 return []
-            step = self._steps[self._position]
             self._append({"op": "redo", "id": step.id})
-            self._position += 1
+            self._history.position += 1
             targets = [(c.path, c.new) for c in step.changes]
             self._write_targets(targets)
             self._append({"op": "done", "id": step.id}, sync=False)
@@ -317,7 +296,7 @@ class CaptionStore:
             self._load()
 
     def _load(self) -> None:
-        self._steps, self._position, self._next_id, self._records = [], 0, 1, 0
+        self._history, self._records = CaptionHistory(), 0
         try:
             data = self.journal_path.read_bytes()
         except FileNotFoundError:
@@ -348,7 +327,7 @@ class CaptionStore:
             if record.get("op") == "done":
                 pending = None
                 continue
-            if self._replay(record):
+            if self._history.replay(record):
                 pending = record
         if pending is not None:
             self._recover(pending)
@@ -359,53 +338,10 @@ class CaptionStore:
         with contextlib.suppress(OSError), open(self.journal_path, "r+b") as handle:
             handle.truncate(size)
 
-    def _replay(self, record: dict[str, Any]) -> bool:
-        """Apply one journal record to the in-memory history; False if it is not usable."""
-        op, step_id = record.get("op"), record.get("id")
-        if not isinstance(step_id, int):
-            return False
-        if op == "change":
-            changes = [
-                CaptionChange(str(c["path"]), c.get("old"), c.get("new"))
-                for c in record.get("changes") or ()
-                if isinstance(c, dict) and "path" in c
-            ]
-            group = record.get("group")
-            self._apply_change_record(
-                step_id,
-                str(record.get("label") or "Edit caption"),
-                group if isinstance(group, str) else None,
-                changes,
-            )
-            return True
-        if op == "undo" and self._position > 0 and self._steps[self._position - 1].id == step_id:
-            self._position -= 1
-            return True
-        if (
-            op == "redo"
-            and self._position < len(self._steps)
-            and self._steps[self._position].id == step_id
-        ):
-            self._position += 1
-            return True
-        return False
-
-    def _apply_change_record(
-        self, step_id: int, label: str, group: str | None, changes: list[CaptionChange]
-    ) -> None:
-        del self._steps[self._position :]  # a new change drops the redo branch
-        top = self._steps[-1] if self._steps else None
-        if group is not None and top is not None and top.group == group:
-            top.changes.extend(changes)
-        else:
-            self._steps.append(HistoryStep(step_id, label, group, list(changes)))
-            self._position = len(self._steps)
-        self._next_id = max(self._next_id, step_id + 1)
-
     def _recover(self, record: dict[str, Any]) -> None:
         """Finish the last record that a crash interrupted (see the module docstring)."""
         op, step_id = record.get("op"), record.get("id")
-        step = next((s for s in self._steps if s.id == step_id), None)
+        step = self._history.find(step_id)
         if op == "change":
             targets = [
                 (str(c["path"]), c.get("new"))
@@ -433,39 +369,14 @@ class CaptionStore:
         """Rewrite the journal with only the last `max_steps` steps (atomically), and no more
         than half the size limit of them, so that a history of whole-dataset batch steps does
         not make every later open compact again."""
-        start = max(0, self._position - self.max_steps)
-        budget = _COMPACT_BYTES // 2
-        for index in range(self._position - 1, start - 1, -1):
-            budget -= sum(
-                len(c.path) + len(c.old or "") + len(c.new or "") + 40
-                for c in self._steps[index].changes
-            )
-            if budget < 0 and index < self._position - 1:  # always keep the last step
-                start = index + 1
-                break
-        kept = self._steps[start:]
-        lines: list[str] = []
-        for step in kept:
-            record = {
-                "op": "change",
-                "id": step.id,
-                "label": step.label,
-                "group": step.group,
-                "changes": [{"path": c.path, "old": c.old, "new": c.new} for c in step.changes],
-            }
-            lines.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
-            lines.append(json.dumps({"op": "done", "id": step.id}))
-        for step in reversed(self._steps[self._position :]):
-            lines.append(json.dumps({"op": "undo", "id": step.id}))
-            lines.append(json.dumps({"op": "done", "id": step.id}))
+        start, lines = self._history.compacted(self.max_steps, _COMPACT_BYTES // 2)
         text = "\n".join(lines) + "\n" if lines else ""
         try:
             atomic_write_text(self.journal_path, text)
         except StorageError as exc:
             log.warning("Could not compact the caption history: %s", exc)
             return
-        self._steps = kept
-        self._position -= start
+        self._history.drop_before(start)
         self._records = len(lines)
         self._journal_size = len(text.encode())
 
