@@ -176,7 +176,7 @@ def write_lora_file(path: Path, rank: int, data_bytes: int, seed: int) -> None:
     """A structurally valid safetensors LoRA (ComfyUI key style, no __metadata__)."""
     header: dict[str, Any] = {}
     offset = 0
-    # A new LoRA's alpha is fixed at 1.0 (PROTOCOLS.md §2.1), stored as a bf16 scalar.
+    # A new LoRA's alpha is fixed at 1.0 (docs/protocols.md §2.1), stored as a bf16 scalar.
     header["diffusion_model.input_blocks.1.1.proj_in.alpha"] = {
         "dtype": "BF16",
         "shape": [],
