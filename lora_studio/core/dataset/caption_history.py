@@ -118,13 +118,15 @@ class CaptionHistory:
         return False
 
     # -- compaction ------------------------------------------------------------------------
-    def compacted(self, max_steps: int, budget_bytes: int) -> tuple[int, list[str]]:
+    def compacted(self, max_steps: int, budget_bytes: int | None) -> tuple[int, list[str]]:
         """The first step to keep and the journal lines that hold the history from there on:
         at most `max_steps` applied steps, and no more than `budget_bytes` of them (the last
-        step always stays), then the redo branch as undone steps."""
+        step always stays; None: no size limit), then the redo branch as undone steps."""
         start = max(0, self.position - max_steps)
         budget = budget_bytes
         for index in range(self.position - 1, start - 1, -1):
+            if budget is None:
+                break
             budget -= sum(
                 len(c.path) + len(c.old or "") + len(c.new or "") + 40
                 for c in self.steps[index].changes

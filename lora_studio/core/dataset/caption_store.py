@@ -64,7 +64,11 @@ class CaptionStore:
     """
 
     def __init__(self, dataset_root: Path, *, max_steps: int | None = None) -> None:
+        """`max_steps`: the undo depth. Given, it is a promise: compaction keeps that many steps
+        whatever their size. By default MAX_STEPS steps and no more than half of
+        `_COMPACT_BYTES` of them are kept (whole-dataset batch steps are megabytes each)."""
         self.max_steps = max_steps or MAX_STEPS
+        self._size_budget: int | None = _COMPACT_BYTES // 2 if max_steps is None else None
         self.root = Path(dataset_root).absolute()
         self.sidecar = Sidecar(self.root)
         self.journal_path = self.sidecar.directory / JOURNAL_NAME
@@ -366,11 +370,19 @@ class CaptionStore:
             log.warning("Could not finish the interrupted caption change: %s", exc)
 
     def _compact(self) -> None:
-        """Rewrite the journal with only the last `max_steps` steps (atomically), and no more
-        than half the size limit of them, so that a history of whole-dataset batch steps does
-        not make every later open compact again."""
-        start, lines = self._history.compacted(self.max_steps, _COMPACT_BYTES // 2)
+        """Rewrite the journal with only the last `max_steps` steps (atomically). By default no
+        more than half the size limit of them, so that whole-dataset batch steps do not make
+        every later open compact again. An explicit `max_steps` keeps every step within it
+        whatever its size (dropping them lost the original captions from undo); then an
+        oversized journal is only rewritten when that at least halves it, for the same reason."""
+        start, lines = self._history.compacted(self.max_steps, self._size_budget)
         text = "\n".join(lines) + "\n" if lines else ""
+        if (
+            self._size_budget is None
+            and self._records <= 4 * self.max_steps
+            and 2 * len(text.encode()) > self._journal_size
+        ):
+            return  # over the size limit by live history only: rewriting would not gain much
         try:
             atomic_write_text(self.journal_path, text)
         except StorageError as exc:
