@@ -71,7 +71,7 @@ def make_jobs(store: object, home: Path, dataset: Path) -> tuple[str, str]:
     samples = out / "inkstyle_sdxl_1_samples"
     samples.mkdir(parents=True)
     done = store.add(  # type: ignore[attr-defined]
-        Job(name="inkstyle_sdxl_1", backend="comfyui", dataset_path=str(dataset), cost=0.42)
+        Job(name="inkstyle_sdxl_1", backend="comfyui", dataset_path=str(dataset))
     )
     events = [StatusChanged(JobStatus.RUNNING)]
     events += [Loss(s, loss(s)) for s in range(1, 601)] + [Progress(600, 600)]
