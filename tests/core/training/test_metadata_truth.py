@@ -28,19 +28,8 @@ def submitted_train_inputs(fake: FakeComfyUI) -> dict[str, Any]:
     return dict(node["inputs"])
 
 
-def test_comfyui_lora_metadata_matches_its_tensors_and_the_submitted_graph(
-    tmp_path: Path,
-) -> None:
-    asked = TrainingConfig(
-        **config(
-            alpha=16.0,
-            mixed_precision="fp16",
-            optimizer="AdamW8bit",
-            seed=42,
-            bucketing=True,
-            max_steps=8,
-        )
-    )
+def train_on_fake_comfyui(tmp_path: Path, asked: TrainingConfig) -> tuple[Job, dict[str, Any]]:
+    """Train `asked` through the runner on the fake ComfyUI: the finished job and what was sent."""
     folder = make_dataset(tmp_path / "data")
     dataset = load_training_dataset(folder, asked)
     with FakeComfyUI(tmp_path / "server") as fake, JobStore(tmp_path / "j.db") as store:
@@ -58,7 +47,23 @@ def test_comfyui_lora_metadata_matches_its_tensors_and_the_submitted_graph(
                 await backend.aclose()
 
         final = asyncio.run(asyncio.wait_for(go(), 60))
-        sent = submitted_train_inputs(fake)
+        return final, submitted_train_inputs(fake)
+
+
+def test_comfyui_lora_metadata_matches_its_tensors_and_the_submitted_graph(
+    tmp_path: Path,
+) -> None:
+    asked = TrainingConfig(
+        **config(
+            alpha=16.0,
+            mixed_precision="fp16",
+            optimizer="AdamW8bit",
+            seed=42,
+            bucketing=True,
+            max_steps=8,
+        )
+    )
+    final, sent = train_on_fake_comfyui(tmp_path, asked)
     assert final.status is JobStatus.COMPLETED, final.error
     [path] = final.outputs
     metadata = read_metadata(path)

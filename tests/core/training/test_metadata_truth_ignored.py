@@ -8,19 +8,13 @@ run inside the first epoch. The plan warns about each ignored setting; the file 
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
-from lora_studio.core.backends.comfyui import ComfyUIBackend
 from lora_studio.core.config.training_config import TrainingConfig
-from lora_studio.core.jobs import Job, JobStatus, JobStore
-from lora_studio.core.training.dataset_input import load_training_dataset
-from lora_studio.core.training.runner import JobRunner
+from lora_studio.core.jobs import JobStatus
 from lora_studio.core.weights import inspect_lora, read_metadata
-from tests.core.backends.comfy_helpers import FAST, config
-from tests.core.training.test_metadata_truth import submitted_train_inputs
-from tests.e2e.test_cli_train_comfyui import make_dataset
-from tests.fakes.fake_comfyui import FakeComfyUI
+from tests.core.backends.comfy_helpers import config
+from tests.core.training.test_metadata_truth import train_on_fake_comfyui
 
 
 def test_ignored_settings_are_not_claimed_by_the_metadata(tmp_path: Path) -> None:
@@ -37,24 +31,7 @@ def test_ignored_settings_are_not_claimed_by_the_metadata(tmp_path: Path) -> Non
             max_steps=4,  # 4 images × 5 repeats = 20 steps per epoch: the run ends in epoch 1
         )
     )
-    folder = make_dataset(tmp_path / "data")
-    dataset = load_training_dataset(folder, asked)
-    with FakeComfyUI(tmp_path / "server") as fake, JobStore(tmp_path / "j.db") as store:
-
-        async def go() -> Job:
-            backend = ComfyUIBackend(fake.url, options=FAST)
-            try:
-                runner = JobRunner(store, backend)
-                job = await runner.submit(
-                    Job(name="t", backend="comfyui", dataset_path=str(folder), config=asked),
-                    dataset,
-                )
-                return await runner.follow(job, tmp_path / "out", dataset=dataset)
-            finally:
-                await backend.aclose()
-
-        final = asyncio.run(asyncio.wait_for(go(), 60))
-        sent = submitted_train_inputs(fake)
+    final, sent = train_on_fake_comfyui(tmp_path, asked)
     assert final.status is JobStatus.COMPLETED, final.error
     [path] = final.outputs
     metadata = read_metadata(path)
