@@ -13,9 +13,10 @@ from lora_studio.app import check_backend
 from lora_studio.core.config.settings import Settings
 from lora_studio.viewmodels.settings_vm import SettingsViewModel
 from lora_studio.views.pages.settings_page import SettingsPage
+from tests.screenshots import shots_dir
 
 FAKE = Path(__file__).resolve().parents[1] / "fakes" / "fake_kohya"
-SHOTS = Path("/tmp/shots/seam-kohya")
+SHOTS = shots_dir("seam-kohya")
 
 
 def test_kohya_settings_are_saved_and_checked(

@@ -17,8 +17,9 @@ from lora_studio.viewmodels import replicate_settings_vm
 from lora_studio.viewmodels.settings_vm import SettingsViewModel
 from lora_studio.views.pages.settings_page import SettingsPage
 from tests.fakes.fake_replicate import FakeReplicate
+from tests.screenshots import shots_dir
 
-SHOTS = Path("/tmp/shots/replicate")
+SHOTS = shots_dir("replicate")
 
 
 @pytest.fixture

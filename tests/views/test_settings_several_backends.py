@@ -12,8 +12,9 @@ from lora_studio.core.config.settings import Settings, load_settings
 from lora_studio.viewmodels.settings_vm import SettingsViewModel
 from lora_studio.views.pages.settings_page import SettingsPage
 from lora_studio.views.theme import apply_theme
+from tests.screenshots import shots_dir
 
-SHOTS = Path("/tmp/shots/seam-finish")
+SHOTS = shots_dir("seam-finish")
 
 
 def make_page(qtbot, tmp_path: Path, answers: list[str | None]) -> SettingsPage:  # type: ignore[no-untyped-def]

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
@@ -97,15 +100,16 @@ def fake(tmp_path: Path) -> Iterator[FakeComfyUI]:
 @pytest.fixture
 def service_for(
     qloop: asyncio.AbstractEventLoop, qtbot: QtBot, tmp_path: Path
-) -> Iterator[Callable[[str], TrainingService]]:
-    """`service_for(url)` → a real TrainingService; closed on the qasync loop afterwards."""
+) -> Iterator[Callable[[str | list[dict[str, Any]]], TrainingService]]:
+    """`service_for(url)` (a ComfyUI server) or `service_for([settings, …])` (any backends) → a
+    real TrainingService; closed on the qasync loop afterwards."""
     made: list[TrainingService] = []
 
-    def make(url: str) -> TrainingService:
+    def make(backends: str | list[dict[str, Any]]) -> TrainingService:
+        if isinstance(backends, str):
+            backends = [{"kind": "comfyui", "url": backends}]
         store = JobStore(tmp_path / f"jobs-{len(made)}.db")
-        service = TrainingService(
-            store, tmp_path / "out", backend_settings=[{"kind": "comfyui", "url": url}]
-        )
+        service = TrainingService(store, tmp_path / "out", backend_settings=backends)
         made.append(service)
         return service
 
@@ -136,3 +140,24 @@ def wizard_for(executor: ThreadPoolExecutor, tmp_path: Path) -> Iterator[WizardF
     # server) while Qt runs here, and deleting a QObject from another thread crashes.
     made.clear()
     gc.collect()
+
+
+FAKE_KOHYA = Path(__file__).resolve().parents[2] / "fakes" / "fake_kohya"
+
+
+def fake_kohya_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **settings: Any
+) -> dict[str, Any]:
+    """Settings of a kohya install that is the fake trainer: its Python finds the fake torch and a
+    bitsandbytes (the sd15 preset's optimizer is AdamW8bit). `settings` add to or override them."""
+    extra = tmp_path / "site"
+    (extra / "bitsandbytes").mkdir(parents=True, exist_ok=True)
+    (extra / "bitsandbytes" / "__init__.py").write_text('"""Test fake."""\n')
+    monkeypatch.setenv("PYTHONPATH", f"{FAKE_KOHYA / 'site'}{os.pathsep}{extra}")
+    return {
+        "kind": "kohya",
+        "sd_scripts": str(FAKE_KOHYA),
+        "python": sys.executable,
+        "work_dir": str(tmp_path / "runs"),
+        **settings,
+    }

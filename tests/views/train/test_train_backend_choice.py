@@ -4,54 +4,32 @@ runs the fake `train_network.py`), with a screenshot of the choice."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
-from lora_studio.core.jobs import JobStatus, JobStore
+from lora_studio.core.jobs import JobStatus
 from lora_studio.core.training.service import TrainingService
 from lora_studio.viewmodels.train.train_wizard_vm import STEP_BACKEND, STEP_REVIEW
 from lora_studio.views.pages.train_page import TrainPage
+from tests.screenshots import shots_dir
 from tests.viewmodels.train.train_helpers import (
     advance,
+    fake_kohya_install,
     fill_parameters,
     wait_idle,
     walk_to_parameters,
     write_dataset,
 )
 
-FAKE = Path(__file__).resolve().parents[2] / "fakes" / "fake_kohya"
-SHOTS = Path("/tmp/shots/seam-finish")
+SHOTS = shots_dir("seam-finish")
 
 
 @pytest.fixture
-def service(
-    qloop: asyncio.AbstractEventLoop, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[TrainingService]:  # type: ignore[no-untyped-def]
-    extra = tmp_path / "site"
-    (extra / "bitsandbytes").mkdir(parents=True)
-    (extra / "bitsandbytes" / "__init__.py").write_text('"""Test fake."""\n')
-    monkeypatch.setenv("PYTHONPATH", f"{FAKE / 'site'}{os.pathsep}{extra}")
+def service(service_for, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TrainingService:  # type: ignore[no-untyped-def]
     broken = {"kind": "kohya", "sd_scripts": str(tmp_path / "no such folder")}
-    working = {
-        "kind": "kohya",
-        "name": "cpu-box",
-        "sd_scripts": str(FAKE),
-        "python": sys.executable,
-        "work_dir": str(tmp_path / "runs"),
-    }
-    made = TrainingService(
-        JobStore(tmp_path / "jobs.db"), tmp_path / "out", backend_settings=[broken, working]
-    )
-    yield made
-    closing = qloop.create_task(made.aclose())
-    qtbot.waitUntil(closing.done, timeout=10_000)
-    made.store.close()
+    return service_for([broken, fake_kohya_install(tmp_path, monkeypatch, name="cpu-box")])
 
 
 def test_the_wizard_trains_on_the_chosen_one_of_two_backends(

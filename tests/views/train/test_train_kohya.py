@@ -4,54 +4,31 @@ real sd-scripts run) and the LoRA lands — through the page's widgets, with scr
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
-from lora_studio.core.jobs import JobStatus, JobStore
+from lora_studio.core.jobs import JobStatus
 from lora_studio.core.training.service import TrainingService
 from lora_studio.viewmodels.train.train_wizard_vm import STEP_BACKEND, STEP_REVIEW
 from lora_studio.views.pages.train_page import TrainPage
+from tests.screenshots import shots_dir
 from tests.viewmodels.train.train_helpers import (
     advance,
+    fake_kohya_install,
     fill_parameters,
     wait_idle,
     walk_to_parameters,
     write_dataset,
 )
 
-FAKE = Path(__file__).resolve().parents[2] / "fakes" / "fake_kohya"
-SHOTS = Path("/tmp/shots/seam-kohya")
+SHOTS = shots_dir("seam-kohya")
 
 
 @pytest.fixture
-def service(
-    qloop: asyncio.AbstractEventLoop, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[TrainingService]:  # type: ignore[no-untyped-def]
-    # The probe finds the fake torch; this install also has bitsandbytes (the sd15 preset's
-    # optimizer is AdamW8bit).
-    extra = tmp_path / "site"
-    (extra / "bitsandbytes").mkdir(parents=True)
-    (extra / "bitsandbytes" / "__init__.py").write_text('"""Test fake."""\n')
-    monkeypatch.setenv("PYTHONPATH", f"{FAKE / 'site'}{os.pathsep}{extra}")
-    settings = {
-        "kind": "kohya",
-        "sd_scripts": str(FAKE),
-        "python": sys.executable,
-        "work_dir": str(tmp_path / "runs"),
-    }
-    made = TrainingService(
-        JobStore(tmp_path / "jobs.db"), tmp_path / "out", backend_settings=[settings]
-    )
-    yield made
-    closing = qloop.create_task(made.aclose())
-    qtbot.waitUntil(closing.done, timeout=10_000)
-    made.store.close()
+def service(service_for, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TrainingService:  # type: ignore[no-untyped-def]
+    return service_for([fake_kohya_install(tmp_path, monkeypatch)])
 
 
 def shoot(page: TrainPage, name: str) -> None:

@@ -14,9 +14,10 @@ from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QWidget
 from lora_studio.core.jobs import JobStatus
 from lora_studio.views.pages.train_page import TrainPage
 from tests.fakes.fake_comfyui import CHECKPOINTS, FakeComfyUI
+from tests.screenshots import shots_dir
 from tests.viewmodels.train.train_helpers import DEAD_URL, wait_idle, write_dataset
 
-SHOTS = Path("/tmp/train-shots")
+SHOTS = shots_dir("train-shots")
 
 
 def shoot(widget: QWidget, folder: Path, name: str) -> Path:

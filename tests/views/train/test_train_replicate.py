@@ -4,7 +4,6 @@ completes with the LoRA downloaded — through the page's widgets, with screensh
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,11 +11,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from lora_studio.core.jobs import JobStatus, JobStore
+from lora_studio.core.jobs import JobStatus
 from lora_studio.core.training.service import TrainingService
 from lora_studio.viewmodels.train.train_wizard_vm import STEP_BACKEND, STEP_REVIEW
 from lora_studio.views.pages.train_page import TrainPage
 from tests.fakes.fake_replicate import FakeReplicate
+from tests.screenshots import shots_dir
 from tests.viewmodels.train.train_helpers import (
     advance,
     fill_parameters,
@@ -25,7 +25,7 @@ from tests.viewmodels.train.train_helpers import (
     write_dataset,
 )
 
-SHOTS = Path("/tmp/shots/replicate")
+SHOTS = shots_dir("replicate")
 
 
 @pytest.fixture
@@ -37,22 +37,14 @@ def replicate(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeReplicate]:
 
 
 @pytest.fixture
-def service(
-    replicate: FakeReplicate, qloop: asyncio.AbstractEventLoop, qtbot, tmp_path: Path
-) -> Iterator[TrainingService]:  # type: ignore[no-untyped-def]
+def service(replicate: FakeReplicate, service_for) -> TrainingService:  # type: ignore[no-untyped-def]
     settings = {
         "kind": "replicate",
         "url": replicate.url,
         "destination": "alice/hero-lora",
         "poll_seconds": 0.05,
     }
-    made = TrainingService(
-        JobStore(tmp_path / "jobs.db"), tmp_path / "out", backend_settings=[settings]
-    )
-    yield made
-    closing = qloop.create_task(made.aclose())
-    qtbot.waitUntil(closing.done, timeout=10_000)
-    made.store.close()
+    return service_for([settings])
 
 
 def shoot(page: TrainPage, name: str) -> None:
