@@ -28,6 +28,8 @@ from lora_studio.viewmodels.observable import Observable
 log = logging.getLogger(__name__)
 
 AUTOSAVE_DELAY_MS = 600
+NO_PICTURE_HINT = "Select a picture to edit its caption."
+LOADING_HINT = "Reading the captions of this dataset…"
 
 
 class SaveState:
@@ -51,6 +53,7 @@ class CaptionEditorViewModel(QObject):
     over_budget_changed = Signal(bool)
     save_state_changed = Signal(str)
     editable_changed = Signal(bool)
+    hint_changed = Signal(str)
     error_changed = Signal(str)
     completions_changed = Signal(list)
     saved = Signal(str)  # path whose caption reached the disk
@@ -63,6 +66,9 @@ class CaptionEditorViewModel(QObject):
     over_budget = Observable(False)
     save_state = Observable(SaveState.NONE)
     editable = Observable(False)
+    # Why there is nothing to edit ('' while editable): shown instead of an empty text box, so
+    # nobody types a caption that belongs to no picture.
+    hint = Observable(NO_PICTURE_HINT)
     error = Observable("")
     completions = Observable([])
 
@@ -212,6 +218,10 @@ class CaptionEditorViewModel(QObject):
 
     def _refresh_editable(self) -> None:
         self.editable = bool(self.path) and self.session.loaded
+        if self.editable:
+            self.hint = ""
+        else:
+            self.hint = LOADING_HINT if self.path else NO_PICTURE_HINT
 
     def _handle_autosave_timeout(self) -> None:
         self._save_pending()

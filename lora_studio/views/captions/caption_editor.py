@@ -95,8 +95,19 @@ class CaptionEditorWidget(QWidget):
         header.addWidget(self.save_label)
         layout.addLayout(header)
 
+        # Until a picture is chosen there is no text box to type into, only this line.
+        self.hint_label = QLabel(self)
+        self.hint_label.setObjectName("CaptionHint")
+        self.hint_label.setWordWrap(True)
+        self.hint_label.setEnabled(False)  # muted: it guides, it does not alarm
+        layout.addWidget(self.hint_label)
+
         self.text_edit = CaptionTextEdit(self)
-        self.text_edit.setPlaceholderText("No caption yet — type one, or add tags below.")
+        self.text_edit.setPlaceholderText(
+            "No caption yet — type one."
+            if compact
+            else "No caption yet — type one, or add tags below."
+        )
         self.text_edit.setToolTip(
             "Saved automatically. Ctrl+Z / Ctrl+Shift+Z undo and redo, even after a restart."
         )
@@ -134,6 +145,7 @@ class CaptionEditorWidget(QWidget):
         vm.over_budget_changed.connect(self._on_vm_length_changed)
         vm.save_state_changed.connect(self._on_vm_save_state_changed)
         vm.editable_changed.connect(self._on_vm_editable_changed)
+        vm.hint_changed.connect(self._on_vm_hint_changed)
         if self.chips is not None:
             vm.tags_changed.connect(self.chips.set_tags)
             vm.completions_changed.connect(self.chips.set_completions)
@@ -143,6 +155,7 @@ class CaptionEditorWidget(QWidget):
         self._on_vm_length_changed()
         self._on_vm_save_state_changed(vm.save_state)
         self._on_vm_editable_changed(vm.editable)
+        self._on_vm_hint_changed(vm.hint)
 
     def _on_text_edit_text_changed(self) -> None:
         self._vm.set_text(self.text_edit.toPlainText())
@@ -176,5 +189,13 @@ class CaptionEditorWidget(QWidget):
     def _on_vm_editable_changed(self, editable: bool) -> None:
         self.text_edit.setReadOnly(not editable)
         self.text_edit.setEnabled(editable)
+        # A disabled text box looks like an empty one waiting for text: hide it instead.
+        self.text_edit.setVisible(editable)
+        self.length_label.setVisible(editable)
         if self.chips is not None:
             self.chips.setEnabled(editable)
+            self.chips.setVisible(editable)
+
+    def _on_vm_hint_changed(self, hint: str) -> None:
+        self.hint_label.setText(hint)
+        self.hint_label.setVisible(bool(hint))
