@@ -65,6 +65,8 @@ class DatasetViewModel(DatasetIntakeMixin, OperationViewModel):
     opened = Signal(str)
     imported = Signal(int)
     contents_changed = Signal(str)  # pictures of this folder came or went (import, delete, undo…)
+    idle_changed = Signal(bool)
+    busy_reason_changed = Signal(str)
 
     folder = Observable("")
     image_count = Observable(0)
@@ -74,6 +76,10 @@ class DatasetViewModel(DatasetIntakeMixin, OperationViewModel):
     thumbnails_total = Observable(0)
     thumbnails_filling = Observable(False)
     folder_note = Observable("")  # whether the open folder is a copy or the artist's own
+    # Nothing runs that opening, importing or deleting would collide with (this page's own
+    # operation, or the doctor's fixes); `busy_reason` says what runs, as a sentence.
+    idle = Observable(True)
+    busy_reason = Observable("")
 
     def __init__(
         self,
@@ -124,6 +130,8 @@ class DatasetViewModel(DatasetIntakeMixin, OperationViewModel):
         self.doctor.pixel_findings_changed.connect(self._handle_doctor_findings)
         self.grid.error_changed.connect(lambda text: setattr(self, "error", text) if text else None)
         self.doctor.fixes_applied.connect(self._handle_fixes_applied)
+        self.busy_changed.connect(self._update_idle)
+        self.doctor.busy_changed.connect(self._update_idle)
 
     # -- properties --------------------------------------------------------------------------------
     @property
@@ -136,12 +144,16 @@ class DatasetViewModel(DatasetIntakeMixin, OperationViewModel):
 
     # -- open / refresh ----------------------------------------------------------------------------
     def request_open_folder(self) -> None:
+        if self._refused():
+            return
         self.folder_open_requested.emit(self.folder or str(Path.home()))
 
     def open_folder(self, path: str) -> bool:
         """Open a dataset folder: the grid fills with placeholders as soon as the scan is done."""
         if not path.strip():
             self.error = "Choose a folder to open."
+            return False
+        if self._refused():
             return False
         root = Path(path).expanduser()
         self.doctor.cancel()  # a full check of the previous folder is of no use any more
@@ -248,7 +260,7 @@ class DatasetViewModel(DatasetIntakeMixin, OperationViewModel):
     def delete_paths(self, paths: Sequence[str]) -> bool:
         """Move pictures (with their captions) to the project trash; undo brings them back."""
         targets = [Path(p) for p in paths if self.grid_model.row_for_path(Path(p)) is not None]
-        if self._scan is None or not targets:
+        if self._scan is None or not targets or self._refused():
             return False
         root = self._scan.root
         return self._start(
@@ -281,7 +293,7 @@ class DatasetViewModel(DatasetIntakeMixin, OperationViewModel):
 
     def undo(self) -> bool:
         step = self.undo_stack.top()
-        if step is None or self._scan is None:
+        if step is None or self._scan is None or self._refused():
             return False
         root = self._scan.root
         return self._start(
@@ -427,6 +439,26 @@ class DatasetViewModel(DatasetIntakeMixin, OperationViewModel):
 
     def _current_row(self, path: Path) -> GridRow | None:
         return self.grid.row(path)
+
+    # -- conflicts ---------------------------------------------------------------------------------
+    def _update_idle(self, *_args: object) -> None:
+        if self.busy:
+            reason = f"{self.label} is still running. Wait for it to finish or cancel it."
+        elif self.doctor.fixing:
+            reason = "The doctor is fixing pictures. Wait for it to finish or cancel it."
+        else:
+            reason = ""
+        self.busy_reason = reason
+        self.idle = not reason
+        # The doctor's checks and fixes wait while this page changes the dataset.
+        self.doctor.blocked_reason = reason if self.busy else ""
+
+    def _refused(self) -> bool:
+        """True, with the reason in `error`, while a conflicting operation runs."""
+        if self.idle:
+            return False
+        self.error = self.busy_reason
+        return True
 
     # -- handlers ----------------------------------------------------------------------------------
     def _after_rows_changed(self) -> None:

@@ -30,6 +30,7 @@ from lora_studio.viewmodels.dataset.operation import OperationViewModel
 from lora_studio.viewmodels.models.findings_model import FindingsModel, fix_label
 from lora_studio.viewmodels.observable import Observable
 
+FIXING = "Fixing"
 # Fixes that only add text; everything else rewrites or removes a file and is confirmed first.
 _ADDITIVE = {Fix.ADD_TRIGGER, Fix.CREATE_CAPTION}
 # Findings that already say a picture cannot be decoded (from its header or a full check).
@@ -70,9 +71,13 @@ class DoctorViewModel(OperationViewModel):
     pixel_findings_changed = Signal()  # a full check finished: badges may change
     fix_confirmation_requested = Signal(str)
     fixes_applied = Signal(object)  # core FixReport
+    blocked_reason_changed = Signal(str)
 
     summary = Observable("Open a dataset folder to check it.")
     full_check_done = Observable(False)
+    # Set by the DatasetViewModel while its own operation (open, import, delete…) changes the
+    # dataset: checks and fixes wait for it, and this sentence says why.
+    blocked_reason = Observable("")
 
     def __init__(self, executor: Executor | None, parent: QObject | None = None) -> None:
         super().__init__(executor, parent)
@@ -163,6 +168,9 @@ class DoctorViewModel(OperationViewModel):
         if self._scan is None:
             self.error = "Open a dataset folder first; the doctor checks the open dataset."
             return False
+        if self.blocked_reason:
+            self.error = self.blocked_reason
+            return False
         scan, options = self._scan, self._options
         return self._start(
             "Checking every picture", lambda token: self._run_full(scan, options, token)
@@ -208,6 +216,9 @@ class DoctorViewModel(OperationViewModel):
         if self._root is None:
             self.error = "Open a dataset folder first."
             return False
+        if self.blocked_reason:
+            self.error = self.blocked_reason
+            return False
         if all(Fix(f.fix) in _ADDITIVE for f in findings):  # type: ignore[arg-type]
             return self._start_fixes(findings)
         self._pending = list(findings)
@@ -246,11 +257,19 @@ class DoctorViewModel(OperationViewModel):
             if f.kind == core.Kind.NEAR_DUPLICATE and f.group in groups and f.fix is None
         ]
 
+    @property
+    def fixing(self) -> bool:
+        """Fixes are rewriting or trashing files of the dataset right now."""
+        return self.label == FIXING
+
     def _start_fixes(self, findings: list[Finding]) -> bool:
         root = self._root
         if root is None:
             return False
-        return self._start("Fixing", lambda token: self._run_fixes(root, findings, token))
+        if self.blocked_reason:
+            self.error = self.blocked_reason
+            return False
+        return self._start(FIXING, lambda token: self._run_fixes(root, findings, token))
 
     async def _run_fixes(self, root: Path, findings: list[Finding], token: CancelToken) -> None:
         progress = self._progress_reporter("Fixed")

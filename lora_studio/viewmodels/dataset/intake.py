@@ -31,6 +31,8 @@ class DatasetIntakeMixin(_Base):
     def request_import(self, folder: bool = False) -> None:
         """Choose pictures and zip archives (or, with `folder`, a whole folder) to copy in. With
         no dataset open, a new one is made first (its name is asked for)."""
+        if self._refused():
+            return
         if self._scan is None:
             self.request_new_dataset()
             return
@@ -40,6 +42,8 @@ class DatasetIntakeMixin(_Base):
             self.import_files_requested.emit(self.folder)
 
     def request_new_dataset(self) -> None:
+        if self._refused():
+            return
         self.new_dataset_requested.emit(str(self.datasets_dir))
 
     def create_dataset(self, name: str) -> bool:
@@ -51,6 +55,8 @@ class DatasetIntakeMixin(_Base):
             self.error = exc.user_message
             return False
         sources, self._pending_sources = self._pending_sources, []
+        if self._refused():
+            return False
         parent = self.datasets_dir
         return self._start(
             "Creating the dataset",
@@ -71,7 +77,7 @@ class DatasetIntakeMixin(_Base):
         """The artist's answer to `drop_choice_requested`: copy the dropped folder into a new
         dataset (originals untouched), or work on the folder itself."""
         sources, self._pending_sources = self._pending_sources, []
-        if len(sources) != 1:
+        if len(sources) != 1 or self._refused():
             return False
         if not copy:
             return self.open_folder(str(sources[0]))
@@ -105,6 +111,8 @@ class DatasetIntakeMixin(_Base):
         paths = [Path(s) for s in sources if s]
         if not paths:
             self.error = "Nothing to import: drop pictures, folders or zip archives."
+            return False
+        if self._refused():
             return False
         if self._scan is None:
             self._pending_sources = paths

@@ -59,6 +59,11 @@ class OperationViewModel(QObject):
         self._label = ""
 
     @property
+    def label(self) -> str:
+        """What the running operation does ("Importing"); '' when idle."""
+        return self._label if self.busy else ""
+
+    @property
     def task(self) -> asyncio.Task[None] | None:
         """The running operation (tests may await it)."""
         return self._task

@@ -108,6 +108,7 @@ class DoctorPanel(QWidget):
         view_model.findings_model.modelReset.connect(lambda: self.message.setText(""))
         view_model.summary_changed.connect(self.summary.setText)
         view_model.busy_changed.connect(self._update_buttons)
+        view_model.blocked_reason_changed.connect(self._update_buttons)
         view_model.fix_confirmation_requested.connect(self._on_vm_fix_confirmation_requested)
         self._update_buttons()
 
@@ -129,7 +130,8 @@ class DoctorPanel(QWidget):
         return sorted({index.row() for index in self.table.selectionModel().selectedRows()})
 
     def _update_buttons(self, *_args: object) -> None:
-        busy = self._vm.busy
+        # Also while the Dataset page imports, opens or deletes: the doctor waits for it.
+        busy = self._vm.busy or bool(self._vm.blocked_reason)
         rows = self.selected_rows()
         fixable = [r for r in rows if self._vm.findings_model.index(r, 0).data(FindingRole.FIX)]
         self.run_button.setEnabled(not busy)

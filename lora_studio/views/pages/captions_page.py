@@ -131,6 +131,12 @@ class CaptionsPage(QWidget):
         row.addWidget(self.open_button)
         row.addStretch(1)
         box.addLayout(row)
+        self.open_note = QLabel(empty)
+        self.open_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.open_note.setWordWrap(True)
+        self.open_note.setEnabled(False)  # muted: it explains the disabled button
+        self.open_note.hide()
+        box.addWidget(self.open_note)
         box.addStretch(2)
         return empty
 
@@ -232,6 +238,9 @@ class CaptionsPage(QWidget):
         vm = self._vm
         session = vm.session
         self.open_button.clicked.connect(vm.request_open_folder)
+        # Opening waits while the Dataset page imports, opens or fixes (they share the dataset).
+        vm.dataset.idle_changed.connect(self._on_dataset_idle_changed)
+        vm.dataset.busy_reason_changed.connect(self._on_dataset_idle_changed)
         self.batch_button.clicked.connect(vm.request_batch)
         self.auto_button.clicked.connect(vm.request_auto_caption)
         auto = vm.auto_caption
@@ -260,6 +269,7 @@ class CaptionsPage(QWidget):
         self.next_action.setEnabled(vm.can_next)
         self.title_label.setText(vm.editor.title)
         self._on_vm_has_dataset_changed(vm.has_dataset)
+        self._on_dataset_idle_changed()
         self._update_history()
 
     # -- view-model → widgets ----------------------------------------------------------------------
@@ -267,6 +277,15 @@ class CaptionsPage(QWidget):
         self.stack.setCurrentIndex(1 if has else 0)
         self.batch_button.setEnabled(has)
         self.auto_button.setEnabled(has)
+
+    def _on_dataset_idle_changed(self, *_args: object) -> None:
+        dataset = self._vm.dataset
+        self.open_button.setEnabled(dataset.idle)
+        self.open_button.setToolTip(
+            "Open a dataset folder" if dataset.idle else dataset.busy_reason
+        )
+        self.open_note.setText("" if dataset.idle else dataset.busy_reason)
+        self.open_note.setVisible(not dataset.idle)
 
     def _update_history(self, *_args: object) -> None:
         session = self._vm.session

@@ -203,7 +203,8 @@ class DatasetPage(QWidget):
                 f"{text} (Ctrl+Z)" if text else "Undo (Ctrl+Z)"
             )
         )
-        vm.busy_changed.connect(self._update_actions)
+        vm.idle_changed.connect(self._update_actions)
+        vm.busy_reason_changed.connect(self._update_actions)
         vm.thumbnails_done_changed.connect(self._show_thumbnail_progress)
         vm.thumbnails_filling_changed.connect(self._show_thumbnail_progress)
         vm.reveal_requested.connect(self._on_vm_reveal_requested)
@@ -295,7 +296,11 @@ class DatasetPage(QWidget):
         )
 
     def _update_actions(self, *_args: object) -> None:
-        busy = self._vm.busy
+        # Not only this page's own operation: the doctor's fixes change the dataset too.
+        busy = not self._vm.idle
+        self.empty_state.set_actions_enabled(not busy, self._vm.busy_reason)
+        if self.empty_state.isVisible():
+            self._place_empty_state()
         # Import works without an open dataset too: it asks for a new dataset's name first.
         self.import_action.setEnabled(not busy)
         self.import_button.setEnabled(not busy)

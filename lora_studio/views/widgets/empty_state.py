@@ -1,5 +1,9 @@
 """View: an empty state — a large icon, a title, one line, and the next action as buttons (the
-first one highlighted), so an empty page always offers a way forward (docs/architecture.md §6.3)."""
+first one highlighted), so an empty page always offers a way forward (docs/architecture.md §6.3).
+
+While something runs that the buttons would collide with (an import, the doctor's fixes…), the
+page calls `set_actions_enabled(False, reason)`: the buttons are disabled and the reason is shown
+under them, until it finishes or is cancelled."""
 
 from __future__ import annotations
 
@@ -35,11 +39,20 @@ class EmptyState(QWidget):
         self._buttons_row = QHBoxLayout()
         self._buttons_row.setSpacing(8)
         self.buttons: list[QPushButton] = []
+        self._enabled = True
+        self._reason = ""
+        self.note = QLabel(self)
+        self.note.setObjectName("EmptyStateNote")
+        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.note.setWordWrap(True)
+        self.note.setEnabled(False)  # muted: it explains the disabled buttons
+        self.note.hide()
         layout.addWidget(self.picture)
         layout.addWidget(self.title)
         layout.addWidget(self.text)
         layout.addSpacing(4)
         layout.addLayout(self._buttons_row)
+        layout.addWidget(self.note)
 
     def set_content(
         self,
@@ -68,4 +81,18 @@ class EmptyState(QWidget):
             self._buttons_row.addWidget(button)
             self.buttons.append(button)
         self._buttons_row.addStretch(1)
+        self._apply_enabled()
         self.adjustSize()
+
+    def set_actions_enabled(self, enabled: bool, reason: str = "") -> None:
+        """Enable the buttons, or disable them and say why (`reason`, one sentence)."""
+        self._enabled, self._reason = enabled, reason
+        self._apply_enabled()
+        self.adjustSize()
+
+    def _apply_enabled(self) -> None:
+        for button in self.buttons:
+            button.setEnabled(self._enabled)
+            button.setToolTip("" if self._enabled else self._reason)
+        self.note.setText("" if self._enabled else self._reason)
+        self.note.setVisible(not self._enabled and bool(self._reason))
