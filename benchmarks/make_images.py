@@ -54,7 +54,7 @@ def make_jpegs(
 ) -> list[Path]:
     """`count` JPEGs of `size` in `folder` (`unique` distinct ones, the rest copies). With
     `camera`, each carries a 160 px EXIF thumbnail like a camera's or a phone's."""
-    from lora_studio.core.dataset.embedded_preview import with_exif_thumbnail
+    from lora_studio.core.dataset.camera_files import with_exif_thumbnail
 
     folder.mkdir(parents=True, exist_ok=True)
     originals: list[Path] = []

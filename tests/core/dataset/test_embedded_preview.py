@@ -8,7 +8,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from lora_studio.core.dataset.embedded_preview import embedded_preview, with_exif_thumbnail
+from lora_studio.core.dataset.camera_files import with_exif_thumbnail
+from lora_studio.core.dataset.embedded_preview import embedded_preview
 
 
 def test_preview_is_read_without_decoding_the_photo_and_turned_upright(tmp_path: Path) -> None:

@@ -105,7 +105,7 @@ def test_a_cameras_embedded_preview_is_painted_first_then_replaced(
     at once, then the real thumbnail (blue) replaces it; a plain JPEG only gets the real one."""
     from PIL import Image
 
-    from lora_studio.core.dataset.embedded_preview import with_exif_thumbnail
+    from lora_studio.core.dataset.camera_files import with_exif_thumbnail
     from lora_studio.viewmodels.dataset.core_adapter import ThumbnailSource
 
     photo = Image.new("RGB", (1600, 1200), (20, 40, 220))
