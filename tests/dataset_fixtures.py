@@ -118,3 +118,23 @@ def executor() -> Iterator[ThreadPoolExecutor]:
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-io")
     yield pool
     pool.shutdown(wait=True, cancel_futures=True)
+
+
+def truncate_to_half(path: Path) -> Path:
+    """Cut a picture file to half its bytes: its header still reads, its pixels do not decode
+    (an interrupted copy or download)."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def damage_png_idat(path: Path) -> Path:
+    """Overwrite the second half of a PNG's first IDAT chunk with zeros (bad sectors, a broken
+    transfer): the header reads, the compressed pixel data does not."""
+    data = bytearray(path.read_bytes())
+    start = data.index(b"IDAT") + 4
+    length = struct.unpack(">I", data[start - 8 : start - 4])[0]
+    middle = start + length // 2
+    data[middle : start + length] = bytes(start + length - middle)
+    path.write_bytes(bytes(data))
+    return path

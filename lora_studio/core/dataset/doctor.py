@@ -9,6 +9,10 @@ pictures; a cancel stops the pass and returns the findings gathered so far with 
 Each near-duplicate group names the one picture to keep — the largest (pixels), then the sharpest
 (variance of the Laplacian of the small decode), then the first by name — whose finding has no
 fix; only the others carry "Move to trash", so "Fix all like this" keeps one per group.
+
+The decode verdicts are remembered in the dataset's sidecar (`decode_check`), so a training
+checks those pictures without decoding them again; a check without decoding (`--quick`) still
+names the pictures a full check or a training found that do not decode.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from PIL import Image
 from lora_studio.core.dataset.buckets import BucketPlan, plan_buckets
 from lora_studio.core.dataset.checks import DoctorOptions, quick_findings
 from lora_studio.core.dataset.concurrency import CancelToken, ProgressCallback, run_parallel
+from lora_studio.core.dataset.decode_check import DecodeFailure, known_failures, record_verdicts
 from lora_studio.core.dataset.findings import Finding, Fix, Kind, Severity, sort_findings
 from lora_studio.core.dataset.formats import describe_image_error, error_kind, open_image
 from lora_studio.core.dataset.imaging import apply_orientation, exif_orientation, to_display
@@ -134,10 +139,24 @@ def run_doctor(
         opaque = {check.path for check in checks if check.opaque}
         findings = [f for f in findings if not (f.kind == Kind.ALPHA and f.path in opaque)]
         findings.extend(_decode_findings(checks))
+        record_verdicts(scan.root, [(check.path, _as_failure(check)) for check in checks])
         if options.duplicate_distance > 0:
             groups = _near_duplicates(checks, options.duplicate_distance)
             findings.extend(_duplicate_findings(groups, checks))
+    else:
+        readable = [entry.path for entry in scan.entries if entry.ok]
+        findings.extend(_decode_findings(_as_checks(known_failures(scan.root, readable))))
     return DoctorReport(scan, tuple(sort_findings(findings)), plan, tuple(groups), cancelled)
+
+
+def _as_failure(check: PixelCheck) -> DecodeFailure | None:
+    if check.message is None:
+        return None
+    return DecodeFailure(check.path, check.error_kind or Kind.DAMAGED, check.message)
+
+
+def _as_checks(failures: list[DecodeFailure]) -> list[PixelCheck]:
+    return [PixelCheck(f.path, None, f.kind, f.message) for f in failures]
 
 
 def _decode_findings(checks: list[PixelCheck]) -> list[Finding]:

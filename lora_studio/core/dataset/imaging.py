@@ -41,8 +41,13 @@ _TRANSPOSE = {
 
 def exif_orientation(image: Image.Image) -> int:
     """The EXIF orientation tag (1–8); 1 when absent or damaged. Header only, no decoding."""
-    if image.format == "JPEG" and "exif" not in image.info:
-        return 1  # skip building an Exif object for the common case (most of a scan's cost)
+    if image.format in ("JPEG", "PNG") and "exif" not in image.info:
+        # JPEG: skip building an Exif object for the common case (most of a scan's cost).
+        # PNG: Pillow's getexif() decodes the whole picture looking for an eXIf chunk after the
+        # pixels (the spec puts it before them, where `info` already has it). That made every
+        # scan decode each PNG, and a damaged one raised here, was swallowed, and left Pillow
+        # believing the picture loaded: grid, doctor and training all took it for a good one.
+        return 1
     try:
         value = image.getexif().get(ORIENTATION_TAG, 1)
     except Exception:  # a damaged EXIF block must not make the picture unreadable

@@ -2,7 +2,10 @@
 training-length `DatasetShape` (per-folder repeats, bucket-aware) and the metadata facts
 (`ss_dataset_dirs`, `ss_tag_frequency`).
 
-Uses the dataset scanner (headers only), so it is fast enough to call before every submission.
+Uses the dataset scanner (headers only), then makes sure every picture really decodes
+(`decode_check.verify_decodes`: cached verdicts and thumbnails first, a reduced decode only for
+pictures never seen): a picture whose header reads but whose pixels do not is left out of the
+counts, the estimate and what the backend receives, and `left_out_notice` says which ones.
 """
 
 from __future__ import annotations
@@ -16,9 +19,14 @@ from lora_studio.core.backends.base import DatasetFolder, DatasetItem, DatasetSu
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.config.training_length import DatasetShape
 from lora_studio.core.dataset import BucketSettings, DatasetScan, plan_buckets, scan_dataset
+from lora_studio.core.dataset.concurrency import CancelToken, ProgressCallback
+from lora_studio.core.dataset.decode_check import verify_decodes
 from lora_studio.core.dataset.models import LAYOUT_KOHYA, ImageEntry
-from lora_studio.core.errors import DatasetError, LoraStudioError
+from lora_studio.core.errors import CancelledByUserError, DatasetError, LoraStudioError
 from lora_studio.core.jobs import JobStore
+from lora_studio.core.plurals import plural
+
+_NAMED = 5  # left-out pictures named in a notice; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -30,10 +38,31 @@ class TrainingDataset:
     dataset_dirs: dict[str, tuple[int, int]]  # folder name → (repeats, image count)
     tag_frequency: dict[str, dict[str, int]]  # folder name → {tag: count}
     skipped: tuple[str, ...]  # sentences about images left out (unreadable ones)
+    # Pictures left out because they cannot be read or decoded (paths relative to `folder`),
+    # and every picture the folder holds: "3 of 31 pictures … are left out".
+    left_out: tuple[str, ...] = ()
+    picture_count: int = 0
 
     @property
     def image_count(self) -> int:
         return self.summary.image_count
+
+
+def left_out_notice(dataset: TrainingDataset, remedy: str) -> str:
+    """'3 of 31 pictures cannot be decoded and are left out: a.jpg, b.png, c.jpg. <remedy>', or
+    '' when every picture is used. The GUI and the CLI give their own `remedy`."""
+    names = list(dataset.left_out)
+    if not names:
+        return ""
+    shown = ", ".join(names[:_NAMED])
+    if len(names) > _NAMED:
+        shown += f" and {len(names) - _NAMED} more"
+    total = max(dataset.picture_count, len(names))
+    verb = "is" if len(names) == 1 else "are"
+    return (
+        f"{len(names)} of {plural(total, 'picture')} cannot be decoded and {verb} left out: "
+        f"{shown}. {remedy}"
+    ).strip()
 
 
 def split_tags(caption: str) -> list[str]:
@@ -41,16 +70,41 @@ def split_tags(caption: str) -> list[str]:
     return [tag.strip() for tag in caption.split(",") if tag.strip()]
 
 
-def load_training_dataset(folder: Path, config: TrainingConfig) -> TrainingDataset:
-    """Scan `folder` and prepare it for `config`; DatasetError when nothing can be trained on."""
-    scan = scan_dataset(Path(folder))
-    readable = [entry for entry in scan.entries if entry.ok]
+def load_training_dataset(
+    folder: Path,
+    config: TrainingConfig,
+    *,
+    cancel: CancelToken | None = None,
+    progress: ProgressCallback | None = None,
+) -> TrainingDataset:
+    """Scan `folder`, make sure its pictures decode, and prepare it for `config`.
+
+    DatasetError when nothing can be trained on; CancelledByUserError when `cancel` stopped the
+    decode check. `progress(done, total)` counts the pictures that had to be decoded now."""
+    scan = scan_dataset(Path(folder), cancel=cancel)
+    header_ok = [entry for entry in scan.entries if entry.ok]
+    decoded = verify_decodes(
+        scan.root, [entry.path for entry in header_ok], cancel=cancel, progress=progress
+    )
+    if decoded.cancelled:
+        raise CancelledByUserError("Checking that the pictures decode was cancelled.")
+    broken = {failure.path: failure.message for failure in decoded.failures}
+    readable = [entry for entry in header_ok if entry.path not in broken]
+    unusable = [entry for entry in scan.entries if not entry.ok or entry.path in broken]
     if not readable:
+        if unusable:
+            names = ", ".join(entry.rel_path for entry in unusable[:_NAMED])
+            more = f" and {len(unusable) - _NAMED} more" if len(unusable) > _NAMED else ""
+            raise DatasetError(
+                f"None of the pictures in the dataset folder {scan.root} can be decoded "
+                f"({names}{more}): they are damaged, truncated or not pictures. Replace them "
+                "with good copies; the dataset doctor says what is wrong with each."
+            )
         raise DatasetError(
             f"The dataset folder {scan.root} has no readable images yet. Add pictures (JPEG, "
             "PNG, WebP, …); the dataset doctor names any file it cannot read."
         )
-    skipped = tuple(entry.error or entry.rel_path for entry in scan.entries if not entry.ok)
+    skipped = tuple(entry.error or broken.get(entry.path) or entry.rel_path for entry in unusable)
     kohya = scan.layout == LAYOUT_KOHYA
     groups: dict[str, list[ImageEntry]] = defaultdict(list)
     for entry in readable:
@@ -88,6 +142,8 @@ def load_training_dataset(folder: Path, config: TrainingConfig) -> TrainingDatas
         dataset_dirs=dataset_dirs,
         tag_frequency=tag_frequency,
         skipped=skipped,
+        left_out=tuple(entry.rel_path for entry in unusable),
+        picture_count=len(scan.entries),
     )
 
 
