@@ -51,16 +51,20 @@ def make_jpegs(
     quality: int = 90,
     grain: int = 6,
     camera: bool = False,
+    mpf: bool = False,
 ) -> list[Path]:
     """`count` JPEGs of `size` in `folder` (`unique` distinct ones, the rest copies). With
-    `camera`, each carries a 160 px EXIF thumbnail like a camera's or a phone's."""
-    from lora_studio.core.dataset.camera_files import with_exif_thumbnail
+    `camera`, each carries a 160 px EXIF thumbnail like a camera's or a phone's; with `mpf`, also
+    a 1620 px MPF large preview after the photo (Canon, Nikon, Sony, Fujifilm, many phones)."""
+    from lora_studio.core.dataset.camera_files import with_camera_previews, with_exif_thumbnail
 
     folder.mkdir(parents=True, exist_ok=True)
     originals: list[Path] = []
     for seed in range(min(unique, count)):
         path = folder / f"photo_{seed:05d}.jpg"
-        if camera:
+        if mpf:
+            with_camera_previews(photo_like(*size, seed, grain), path, quality=quality)
+        elif camera:
             with_exif_thumbnail(photo_like(*size, seed, grain), path, quality=quality)
         else:
             photo_like(*size, seed, grain).save(path, "JPEG", quality=quality)
