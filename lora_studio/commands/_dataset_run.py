@@ -1,5 +1,6 @@
-"""Shared by `doctor`, `import` and `prepare`: check the dataset folder argument and run a long,
-cancellable dataset operation with a progress line, turning its failures into exit codes."""
+"""Shared by `doctor`, `import`, `prepare`, `train` and `estimate`: check the dataset folder
+argument, run a long, cancellable dataset operation with a progress line, turning its failures
+into exit codes, and say which pictures a training leaves out."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from lora_studio.commands._command import EXIT_FAILED, EXIT_USAGE, CommandExit, 
 from lora_studio.core.dataset import CancelToken
 from lora_studio.core.dataset.concurrency import TextProgress
 from lora_studio.core.errors import DatasetError, LoraStudioError
+from lora_studio.core.training.dataset_input import TrainingDataset, left_out_notice
 
 T = TypeVar("T")
 
@@ -49,3 +51,17 @@ def run_with_progress(
         raise CommandExit(EXIT_USAGE if usage else EXIT_FAILED) from None
     progress.finish()
     return result
+
+
+def left_out_warnings(dataset: TrainingDataset) -> list[str]:
+    """'warning: …' lines for the pictures a training leaves out (they do not decode): one
+    summary naming them with what to do (the same sentence the Train wizard shows, with the
+    command instead of the Dataset page), then the reason of each; [] when every one is used."""
+    remedy = (
+        f"Run `lora-studio doctor {dataset.folder}` to see why, then replace them with good "
+        "copies or remove them."
+    )
+    notice = left_out_notice(dataset, remedy)
+    if not notice:
+        return []
+    return [f"warning: {notice}", *(f"warning:   {reason}" for reason in dataset.skipped)]

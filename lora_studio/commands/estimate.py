@@ -21,6 +21,7 @@ from typing import Any
 
 from lora_studio import paths
 from lora_studio.commands._command import EXIT_OK, EXIT_USAGE, add_json_flag, print_json
+from lora_studio.commands._dataset_run import left_out_warnings
 from lora_studio.core.config.estimates import (
     GpuClass,
     TrainingEstimate,
@@ -106,10 +107,19 @@ class _Scan:
     concept_counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # name → (n, repeats)
     loose: int = 0  # images outside any N_concept folder
     bucket_aware: bool = False  # steps were counted per aspect-ratio bucket from image headers
+    left_out: list[str] = field(default_factory=list)  # pictures that do not decode
 
     @property
     def images(self) -> int:
         return self.loose + sum(n for n, _ in self.concept_counts.values())
+
+    def count_from(self, dataset_dirs: dict[str, tuple[int, int]]) -> None:
+        """Take the counts of the pictures a training really uses (those that decode)."""
+        for name, (repeats, count) in dataset_dirs.items():
+            if name in self.concept_counts:
+                self.concept_counts[name] = (count, repeats)
+        used = sum(count for _, count in dataset_dirs.values())
+        self.loose = max(0, used - sum(n for n, _ in self.concept_counts.values()))
 
     def shape(self, repeats: int) -> DatasetShape:
         groups = [*self.concept_counts.values(), (self.loose, repeats)]
@@ -233,6 +243,7 @@ def _payload(
             "concept_folders": {
                 name: {"images": n, "repeats": r} for name, (n, r) in sorted(folders.items())
             },
+            "left_out": scan.left_out if scan else [],
             "notes": _notes(scan),
         },
         **result.to_dict(),
@@ -262,9 +273,14 @@ def run(args: argparse.Namespace) -> int:
     shape = DatasetShape.uniform(args.images, config.repeats) if args.images else None
     if scan is not None:
         try:
-            # Headers only: exact per-bucket counts, as kohya will batch them.
-            shape = load_training_dataset(args.dir, config).shape
+            # Exact per-bucket counts of the pictures that decode, as kohya will batch them.
+            dataset = load_training_dataset(args.dir, config)
+            shape = dataset.shape
             scan.bucket_aware = True
+            scan.left_out = list(dataset.left_out)
+            for line in left_out_warnings(dataset):
+                print(line, file=sys.stderr)
+            scan.count_from(dataset.dataset_dirs)
         except LoraStudioError:
             shape = scan.shape(config.repeats)
     assert shape is not None

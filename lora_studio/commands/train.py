@@ -26,6 +26,7 @@ from lora_studio.commands._command import (
     add_json_flag,
 )
 from lora_studio.commands._console import EventPrinter
+from lora_studio.commands._dataset_run import left_out_warnings
 from lora_studio.core.backends.http import DOWNLOAD_PROGRESS
 from lora_studio.core.backends.registry import get_kind
 from lora_studio.core.config.estimates import estimate_training, format_estimate
@@ -33,6 +34,7 @@ from lora_studio.core.config.issues import InvalidConfigError, errors_only, warn
 from lora_studio.core.config.overrides import apply_overrides, parse_assignments
 from lora_studio.core.config.presets import get_preset
 from lora_studio.core.config.training_config import TrainingConfig
+from lora_studio.core.dataset.concurrency import TextProgress
 from lora_studio.core.errors import (
     BackendUnavailableError,
     ConfigError,
@@ -163,13 +165,20 @@ async def _train(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc.user_message}", file=sys.stderr)
         return EXIT_USAGE
+    # Every picture must decode before anything is sent (kohya stops on a damaged one): the
+    # check reuses known verdicts and decodes the rest, with a progress line on a terminal.
+    progress = TextProgress("Checking that the pictures decode", sys.stderr)
     try:
-        dataset = await asyncio.to_thread(load_training_dataset, args.dir, config)
+        dataset = await asyncio.to_thread(
+            load_training_dataset, args.dir, config, progress=progress
+        )
     except DatasetError as exc:
+        progress.finish()
         print(f"error: {exc.user_message}", file=sys.stderr)
         return EXIT_USAGE
-    for sentence in dataset.skipped:
-        print(f"warning: left out: {sentence}", file=sys.stderr)
+    progress.finish()
+    for line in left_out_warnings(dataset):
+        print(line, file=sys.stderr)
 
     with JobStore(paths.job_store_file()) as history:
         measured = measured_seconds_per_step(history, config, args.backend)
