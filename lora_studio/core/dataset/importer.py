@@ -251,7 +251,6 @@ def _import_picture(
         if same is not None:
             _already_there(state, label, name, same, caption)
             return
-        check = inspect_pixels(staged.path)  # the doctor's decode: truncated, damaged
         text = decode_caption(caption).text.encode("utf-8") if caption is not None else None
         caption_staged = destination.stage(BytesIO(text), label) if text is not None else None
         if caption_staged is not None:
@@ -272,8 +271,11 @@ def _import_picture(
     finally:
         for leftover in cleanup:
             leftover.discard()  # nothing once committed: the temporary name is gone
+    # The doctor's decode (truncated, damaged), on the committed file: its message names the
+    # picture as it is now called in the dataset, not the hidden temporary it was staged in.
+    check = inspect_pixels(final)
     if check.message is not None:
-        state.warnings.append(ImportProblem(label, f"{final.name}: {check.message}"))
+        state.warnings.append(ImportProblem(label, check.message))
     state.imported.append(ImportedFile(label, final, caption_path))
 
 
