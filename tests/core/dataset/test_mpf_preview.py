@@ -183,6 +183,15 @@ DAMAGES: dict[str, Callable[[bytearray], None]] = {
     "file cut inside the preview": lambda d: d.__delitem__(slice(len(d) - 3000, None)),
 }
 
+
+def _pillow_opens(path: Path) -> bool:
+    try:
+        with Image.open(path):
+            return True
+    except Exception:
+        return False
+
+
 DECODE_DAMAGES = ("length cut short", "preview's header is garbage")
 
 
@@ -195,6 +204,11 @@ def test_damaged_mpf_data_falls_back_to_the_exif_thumbnail(tmp_path: Path, damag
     DAMAGES[damage](data)
     path.write_bytes(bytes(data))
     found = embedded_preview(path)
+    if not _pillow_opens(path):
+        # Pillow 10.x refuses some damaged MP indexes outright (newer versions read the photo as
+        # a plain JPEG): then nothing in the file can be shown, and still nothing raises.
+        assert found is None
+        return
     assert found is not None and _near(_colour(found[0]), RED) and found[1:] == (160, 107)
     if damage not in DECODE_DAMAGES:
         assert large_previews(path) == []
