@@ -20,7 +20,7 @@ from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.config.training_length import DatasetShape
 from lora_studio.core.dataset import BucketSettings, DatasetScan, plan_buckets, scan_dataset
 from lora_studio.core.dataset.concurrency import CancelToken, ProgressCallback
-from lora_studio.core.dataset.decode_check import verify_decodes
+from lora_studio.core.dataset.decode_check import DecodeFailure, verify_decodes
 from lora_studio.core.dataset.models import LAYOUT_KOHYA, ImageEntry
 from lora_studio.core.errors import CancelledByUserError, DatasetError, LoraStudioError
 from lora_studio.core.jobs import JobStore
@@ -42,6 +42,7 @@ class TrainingDataset:
     # and every picture the folder holds: "3 of 31 pictures … are left out".
     left_out: tuple[str, ...] = ()
     picture_count: int = 0
+    decode_failures: tuple[DecodeFailure, ...] = ()  # header fine, pixels not (kind, sentence)
 
     @property
     def image_count(self) -> int:
@@ -144,6 +145,7 @@ def load_training_dataset(
         skipped=skipped,
         left_out=tuple(entry.rel_path for entry in unusable),
         picture_count=len(scan.entries),
+        decode_failures=decoded.failures,
     )
 
 

@@ -1,15 +1,20 @@
 """View-model: the Train wizard's first two steps — the dataset folder and its captions check.
 
-Both come from one read of the folder, done in the executor: `load_training_dataset` (headers
-only: counts, folders and repeats, images left out) and the doctor's `quick_findings` (no
-decoding), summarised for the captions step. The settings of the preset chosen so far (resolution,
+Both come from one read of the folder, done in the executor: `load_training_dataset` (counts,
+folders and repeats, and the pictures left out because they do not decode — known verdicts are
+reused, the rest decoded with progress shown in `progress_text`) and the doctor's
+`quick_findings` plus those decode failures, summarised for the captions step. A new read
+cancels the one still running. The settings of the preset chosen so far (resolution,
 trigger word, batch size, repeats) are used; the review step re-reads the dataset with the final
 settings, so nothing here has to be redone when they change.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
@@ -17,9 +22,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from lora_studio.core.config.training_config import TrainingConfig
-from lora_studio.core.dataset import DoctorOptions, Finding, quick_findings
+from lora_studio.core.dataset import DoctorOptions, Finding, Fix, Severity, quick_findings
 from lora_studio.core.dataset.buckets import BucketSettings
-from lora_studio.core.errors import LoraStudioError
+from lora_studio.core.dataset.concurrency import CancelToken, ProgressCallback
+from lora_studio.core.errors import CancelledByUserError, LoraStudioError
 from lora_studio.core.training.dataset_input import TrainingDataset, load_training_dataset
 from lora_studio.viewmodels.observable import Observable
 from lora_studio.viewmodels.train.background import BackgroundWork
@@ -35,9 +41,18 @@ from lora_studio.viewmodels.train.summaries import (
 log = logging.getLogger(__name__)
 
 
-def inspect_dataset(folder: Path, config: TrainingConfig) -> tuple[TrainingDataset, list[Finding]]:
-    """Executor work: the training view of `folder` plus the doctor's quick findings."""
-    dataset = load_training_dataset(folder, config)
+PROGRESS_INTERVAL_S = 0.1
+
+
+def inspect_dataset(
+    folder: Path,
+    config: TrainingConfig,
+    cancel: CancelToken | None = None,
+    progress: ProgressCallback | None = None,
+) -> tuple[TrainingDataset, list[Finding]]:
+    """Executor work: the training view of `folder` plus the doctor's quick findings and the
+    pictures that do not decode (the same findings the doctor's full check gives)."""
+    dataset = load_training_dataset(folder, config, cancel=cancel, progress=progress)
     # The buckets the trainer will use (the preset's min/max side and step), so a finding
     # about cropping describes this training, not a default.
     options = DoctorOptions(
@@ -52,7 +67,11 @@ def inspect_dataset(folder: Path, config: TrainingConfig) -> tuple[TrainingDatas
             enabled=config.bucketing,
         ),
     )
-    return dataset, quick_findings(dataset.scan, options)
+    undecodable = [
+        Finding(failure.path, failure.kind, Severity.ERROR, failure.message, Fix.MOVE_TO_TRASH)
+        for failure in dataset.decode_failures
+    ]
+    return dataset, quick_findings(dataset.scan, options) + undecodable
 
 
 def checked_with(config: TrainingConfig) -> str:
@@ -72,6 +91,7 @@ class DatasetStepViewModel(QObject):
     image_count_changed = Signal(int)
     folders_text_changed = Signal(str)
     skipped_text_changed = Signal(str)
+    progress_text_changed = Signal(str)
     findings_counts_changed = Signal(list)
     findings_examples_changed = Signal(list)
     caption_callout_changed = Signal(str)
@@ -87,6 +107,7 @@ class DatasetStepViewModel(QObject):
     image_count = Observable(0)
     folders_text = Observable("")
     skipped_text = Observable("")
+    progress_text = Observable("")  # while busy: what the read is doing, with counts
     findings_counts = Observable([])  # (label, severity, count), worst first
     findings_examples = Observable([])  # the first few doctor messages
     caption_callout = Observable("")
@@ -107,6 +128,7 @@ class DatasetStepViewModel(QObject):
         self._summary: FindingsSummary = EMPTY_SUMMARY
         # Bumped by every read, so an older read that finishes late cannot overwrite a newer one.
         self._generation = 0
+        self._cancel: CancelToken | None = None  # the running read's decode check
 
     # -- state other steps read ----------------------------------------------------------------
 
@@ -153,21 +175,55 @@ class DatasetStepViewModel(QObject):
         self.acknowledged = acknowledged
 
     def shutdown(self) -> None:
+        if self._cancel is not None:
+            self._cancel.cancel()
         self._work.cancel()
 
     # -- background ----------------------------------------------------------------------------
 
     def _read(self) -> None:
         self._generation += 1
+        if self._cancel is not None:
+            self._cancel.cancel()  # the older read stops decoding: its result is dropped anyway
+        self._cancel = CancelToken()
         self.error = ""
         self._dataset = None  # Next stays off until the new read is in
+        self.progress_text = "Reading the folder…"
         self.busy = True
-        self._work.spawn(self._run_read(self._generation, Path(self.folder)))
+        self._work.spawn(self._run_read(self._generation, Path(self.folder), self._cancel))
 
-    async def _run_read(self, generation: int, folder: Path) -> None:
+    def _progress_reporter(self, generation: int) -> ProgressCallback:
+        """A thread-safe `progress(done, total)` for the decode check, at most 10 updates a
+        second, shown on the GUI thread."""
+        loop = asyncio.get_running_loop()
+        last = [0.0]
+        lock = threading.Lock()
+
+        def report(done: int, total: int) -> None:
+            now = time.monotonic()
+            with lock:
+                if 0 < done < total and now - last[0] < PROGRESS_INTERVAL_S:
+                    return
+                last[0] = now
+            try:
+                loop.call_soon_threadsafe(self._show_progress, generation, done, total)
+            except RuntimeError:
+                pass  # the loop closed under a worker that was still finishing (shutdown)
+
+        return report
+
+    def _show_progress(self, generation: int, done: int, total: int) -> None:
+        if generation == self._generation and self.busy:
+            self.progress_text = f"Checking that the pictures decode… {done:,} of {total:,} (new or changed ones only)"
+
+    async def _run_read(self, generation: int, folder: Path, cancel: CancelToken) -> None:
         config = self._current_config()
         try:
-            dataset, findings = await self._work.blocking(inspect_dataset, folder, config)
+            dataset, findings = await self._work.blocking(
+                inspect_dataset, folder, config, cancel, self._progress_reporter(generation)
+            )
+        except CancelledByUserError:
+            return  # a newer read took over
         except LoraStudioError as exc:
             if generation == self._generation:
                 self._show_failure(exc.user_message)
@@ -182,13 +238,14 @@ class DatasetStepViewModel(QObject):
         self._summary = summarise_findings(findings)
         self.image_count = dataset.image_count
         self.folders_text = describe_folders(dataset)
-        self.skipped_text = describe_skipped(dataset.skipped)
+        self.skipped_text = describe_skipped(dataset)
         self.findings_counts = [list(row) for row in self._summary.counts]
         self.findings_examples = list(self._summary.examples)
         self.caption_callout = caption_callout(self._summary.missing_captions, dataset.image_count)
         self.checked_with = checked_with(config)
         self.acknowledged = False  # new findings need a new decision
         self.needs_acknowledgement = self._summary.needs_acknowledgement
+        self.progress_text = ""
         self.busy = False
         self.loaded.emit()
 
@@ -203,4 +260,5 @@ class DatasetStepViewModel(QObject):
         self.needs_acknowledgement = False
         self.acknowledged = False
         self.error = message
+        self.progress_text = ""
         self.busy = False

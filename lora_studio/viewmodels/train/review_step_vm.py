@@ -200,7 +200,7 @@ class ReviewStepViewModel(QObject):
         )
         lines = [line for line in (findings_warning(findings),) if line]
         lines += plan.warnings
-        skipped = skipped_warning(dataset.skipped)
+        skipped = skipped_warning(dataset)
         if skipped:
             lines.append(skipped)
         warnings = [["warning", line] for line in lines]

@@ -14,7 +14,7 @@ from lora_studio.core.dataset import Finding, Kind, Severity
 from lora_studio.core.dataset.findings import sort_findings
 from lora_studio.core.dataset.models import LAYOUT_KOHYA
 from lora_studio.core.plurals import plural
-from lora_studio.core.training.dataset_input import TrainingDataset
+from lora_studio.core.training.dataset_input import TrainingDataset, left_out_notice
 
 # Kinds whose label reads better than the identifier turned into words.
 _KIND_LABELS = {
@@ -30,6 +30,10 @@ _KIND_LABELS = {
 _CAPTIONLESS = frozenset({Kind.MISSING_CAPTION, Kind.EMPTY_CAPTION})
 _SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 _SHOWN_SKIPPED = 3
+# What to do about pictures that do not decode, in the app's words (the CLI names its command).
+GUI_REMEDY = (
+    "The doctor on the Dataset page says what is wrong with each and moves them to the trash."
+)
 
 
 def kind_label(kind: str) -> str:
@@ -49,26 +53,22 @@ def describe_folders(dataset: TrainingDataset) -> str:
     return "\n".join(lines)
 
 
-def describe_skipped(skipped: Iterable[str]) -> str:
-    """'2 images left out: …' with the first few reasons, or '' when every image is used."""
-    reasons = list(skipped)
-    if not reasons:
+def describe_skipped(dataset: TrainingDataset) -> str:
+    """The pictures left out because they do not decode — how many of all, which, what to do —
+    then the reasons of the first few, one per line; '' when every picture is used."""
+    notice = left_out_notice(dataset, GUI_REMEDY)
+    if not notice:
         return ""
+    reasons = list(dataset.skipped)
     shown = "\n".join(f"• {reason}" for reason in reasons[:_SHOWN_SKIPPED])
     hidden = len(reasons) - _SHOWN_SKIPPED
     more = f"\n… and {hidden} more" if hidden > 0 else ""
-    return f"{plural(len(reasons), 'image')} left out because they cannot be read:\n{shown}{more}"
+    return f"{notice}\n{shown}{more}"
 
 
-def skipped_warning(skipped: Iterable[str]) -> str:
+def skipped_warning(dataset: TrainingDataset) -> str:
     """The same news as `describe_skipped`, on one line for the review's list of warnings."""
-    reasons = list(skipped)
-    if not reasons:
-        return ""
-    shown = " ".join(reasons[:_SHOWN_SKIPPED])
-    hidden = len(reasons) - _SHOWN_SKIPPED
-    more = f" (and {hidden} more)" if hidden > 0 else ""
-    return f"{plural(len(reasons), 'image')} will be left out: {shown}{more}"
+    return left_out_notice(dataset, GUI_REMEDY)
 
 
 @dataclass(frozen=True)

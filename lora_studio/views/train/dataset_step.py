@@ -80,6 +80,7 @@ class DatasetStepWidget(QWidget):
             lambda text: self.folders_label.setText(text or "—")
         )
         view_model.skipped_text_changed.connect(self._on_vm_skipped_text_changed)
+        view_model.progress_text_changed.connect(self._on_vm_progress_text_changed)
         self._on_vm_image_count_changed(view_model.image_count)
         self.folders_label.setText(view_model.folders_text or "—")
         self._on_vm_skipped_text_changed(view_model.skipped_text)
@@ -99,9 +100,13 @@ class DatasetStepWidget(QWidget):
     def _on_vm_busy_changed(self, busy: bool) -> None:
         self.choose_button.setDisabled(busy)
         if busy:
-            self.count_label.setText("Reading the folder…")
+            self.count_label.setText(self._vm.progress_text or "Reading the folder…")
         else:
             self._on_vm_image_count_changed(self._vm.image_count)
+
+    def _on_vm_progress_text_changed(self, text: str) -> None:
+        if self._vm.busy and text:
+            self.count_label.setText(text)
 
     def _on_vm_skipped_text_changed(self, text: str) -> None:
         self.skipped_label.setText(text)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lora_studio.core.config.presets import get_preset
 from lora_studio.core.dataset import Finding, Kind, Severity
+from lora_studio.core.training.dataset_input import load_training_dataset
 from lora_studio.viewmodels.train.parameters_step_vm import output_name_for, parameter_fields
 from lora_studio.viewmodels.train.summaries import (
     EMPTY_SUMMARY,
@@ -15,6 +17,7 @@ from lora_studio.viewmodels.train.summaries import (
     skipped_warning,
     summarise_findings,
 )
+from tests.dataset_fixtures import truncate_to_half, write_picture
 
 
 def finding(name: str, kind: Kind, severity: Severity) -> Finding:
@@ -61,13 +64,24 @@ def test_caption_callout_says_how_many_and_what_to_do() -> None:
     assert "Re-check" in caption_callout(1, 5)
 
 
-def test_skipped_pictures_in_a_list_and_on_one_line() -> None:
-    assert describe_skipped([]) == "" and skipped_warning([]) == ""
-    reasons = [f"r{i}" for i in range(5)]
-    assert describe_skipped(reasons) == (
-        "5 images left out because they cannot be read:\n• r0\n• r1\n• r2\n… and 2 more"
+def test_skipped_pictures_in_a_list_and_on_one_line(tmp_path: Path) -> None:
+    for i in range(2):
+        write_picture(tmp_path / f"ok{i}.jpg", i, (320, 240))
+    config = get_preset("fast", tmp_path / "cfg").config
+    assert describe_skipped(load_training_dataset(tmp_path, config)) == ""
+    for i in range(5):
+        truncate_to_half(write_picture(tmp_path / f"r{i}.jpg", 10 + i, (320, 240)))
+    dataset = load_training_dataset(tmp_path, config)
+    notice = (
+        "5 of 7 pictures cannot be decoded and are left out: r0.jpg, r1.jpg, r2.jpg, r3.jpg, "
+        "r4.jpg. The doctor on the Dataset page says what is wrong with each and moves them to "
+        "the trash."
     )
-    assert skipped_warning(reasons) == "5 images will be left out: r0 r1 r2 (and 2 more)"
+    assert skipped_warning(dataset) == notice
+    lines = describe_skipped(dataset).split("\n")
+    assert lines[0] == notice
+    assert lines[1].startswith("• r0.jpg is truncated") and lines[-1] == "… and 2 more"
+    assert "lora-studio" not in describe_skipped(dataset)  # no terminal command for the GUI
 
 
 def test_labels_and_names() -> None:

@@ -39,7 +39,9 @@ def test_every_step_in_order_then_a_job_that_completes(
     wait_idle(qtbot, wizard)
     assert wizard.dataset.image_count == 4
     assert "hero set: 4 images × " in wizard.dataset.folders_text
-    assert wizard.dataset.skipped_text.startswith("1 image left out")
+    assert wizard.dataset.skipped_text.startswith(
+        "1 of 5 pictures cannot be decoded and is left out: broken 0.jpg."
+    )
     advance(qtbot, wizard)
 
     # 2. Captions check: every picture has a caption; the unreadable file is a doctor error.
@@ -80,7 +82,7 @@ def test_every_step_in_order_then_a_job_that_completes(
     assert "as the backend reported" in review.duration_text  # its GPU, not a guess
     assert review.cost_text == "Nothing to pay per run."
     assert any(w.startswith("Captions check: 1 problem ") for _, w in review.warnings)
-    assert any("will be left out: broken 0.jpg" in w for _, w in review.warnings)
+    assert any("is left out: broken 0.jpg" in w for _, w in review.warnings)
     assert review.can_start
 
     with qtbot.waitSignal(wizard.job_started, timeout=15_000) as started:
