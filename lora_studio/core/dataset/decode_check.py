@@ -44,6 +44,9 @@ VERDICTS_NAME = "decode.json"
 VERDICTS_SCHEMA_VERSION = 1
 _DRAFT = 64  # JPEG decodes at 1/8 scale; every byte of the file is still read
 _lock = threading.Lock()  # one writer of a verdict file at a time within this process
+# Failures that say nothing lasting about the bytes (permissions, I/O errors): never remembered,
+# since fixing them does not change the file's mtime or size.
+_TRANSIENT = frozenset({"unreadable"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +164,8 @@ def record_verdicts(
             stat = _stat(path)
             if stat is None:
                 continue
+            if failure is not None and failure.kind in _TRANSIENT:
+                continue
             new = store.entry(path, stat, failure)
             key = _key(path, store.root)
             if entries.get(key) != new:
@@ -221,7 +226,7 @@ def verify_decodes(
         (failure,) = outcome
         if failure is not None:
             failures[path] = failure
-        if stat is not None:
+        if stat is not None and (failure is None or failure.kind not in _TRANSIENT):
             entries[_key(path, store.root)] = store.entry(path, stat, failure)
     if entries != stored:
         with _lock:

@@ -57,17 +57,20 @@ def compute_stats(rows: Sequence[GridRow], resolution: int) -> DatasetStats:
     histogram = [0] * len(RESOLUTION_BINS)
     tags: Counter[str] = Counter()
     readable = captioned = repeats = 0
+    usable = []  # pictures a training can use: the only ones in the size and shape charts
     for row in rows:
         entry = row.entry
-        repeats += max(entry.repeats, 1)
         if row.caption.strip():
             captioned += 1
         tags.update(row.tags)
         # A picture whose header reads but whose pixels do not (a failed thumbnail or full
-        # check gave it the Unreadable badge) is not counted as readable.
+        # check gave it the Unreadable badge) is not counted as readable, nor in any chart:
+        # training leaves it out.
         if not entry.ok or entry.width <= 0 or entry.height <= 0 or Badge.UNREADABLE in row.badges:
             continue
         readable += 1
+        repeats += max(entry.repeats, 1)  # samples per epoch: only what training will use
+        usable.append(entry)
         short = min(entry.width, entry.height)
         slot = 0
         for index, (lower, _) in enumerate(RESOLUTION_BINS):
@@ -82,7 +85,7 @@ def compute_stats(rows: Sequence[GridRow], resolution: int) -> DatasetStats:
         resolution_histogram=[
             (label, n) for (_, label), n in zip(RESOLUTION_BINS, histogram, strict=True)
         ],
-        aspect_buckets=core.bucket_counts((row.entry for row in rows), resolution),
+        aspect_buckets=core.bucket_counts(usable, resolution),
         top_tags=tags.most_common(TOP_TAGS),
         distinct_tags=len(tags),
         resolution=resolution,

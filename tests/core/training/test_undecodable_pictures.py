@@ -123,3 +123,20 @@ def test_a_damaged_png_gets_no_thumbnail(tmp_path: Path) -> None:
     with pytest.raises(DatasetError) as info:
         make_thumbnail(bad)
     assert "bad.png is damaged" in info.value.user_message
+
+
+def test_a_file_that_could_not_be_read_is_checked_again_next_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No permission or an I/O error says nothing lasting about the bytes, and fixing it leaves
+    the mtime alone: such a verdict is never remembered."""
+    from lora_studio.core.dataset import decode_check
+
+    root = tmp_path / "set"
+    locked = write_picture(root / "locked.jpg", 1, (320, 240))
+    denied = decode_check.DecodeFailure(locked, "unreadable", "No permission to read locked.jpg.")
+    monkeypatch.setattr(decode_check, "decode_failure", lambda _path: denied)
+    assert verify_decodes(root, [locked]).failures == (denied,)
+    monkeypatch.undo()
+    report = verify_decodes(root, [locked])
+    assert report.decoded == 1 and not report.failures

@@ -190,3 +190,17 @@ def test_stats_and_summary_figures(make_entry) -> None:  # type: ignore[no-untyp
     assert stats.top_tags[0] == ("ohwx", 3) and stats.distinct_tags == 3
     assert sum(n for _, n in stats.aspect_buckets) == 3
     assert summarize([]) == "No problems found."
+
+
+def test_a_picture_that_does_not_decode_is_in_no_chart(make_entry) -> None:  # type: ignore[no-untyped-def]
+    """Its header reads (sizes known) but a thumbnail or full check found its pixels damaged
+    (the Unreadable badge): training leaves it out, so the size and shape charts do too."""
+    from lora_studio.viewmodels.dataset.rows import make_row
+
+    good = make_row(make_entry("a.jpg", width=1024, height=1024, caption="ohwx"))
+    cut = make_row(make_entry("cut.jpg", width=3000, height=1000, caption="ohwx"))
+    cut = cut.with_badges(cut.badges | {Badge.UNREADABLE})
+    stats = compute_stats([good, cut], 1024)
+    assert stats.count == 2 and stats.readable == 1
+    assert sum(n for _, n in stats.resolution_histogram) == 1
+    assert stats.aspect_buckets == [("1024×1024", 1)]
