@@ -84,3 +84,22 @@ def apply_overrides(config: TrainingConfig, overrides: Mapping[str, Any]) -> Tra
     if issues:
         raise InvalidConfigError(issues)
     return updated
+
+
+def fit_buckets_to_resolution(config: TrainingConfig) -> TrainingConfig:
+    """The same config with bucket bounds that hold its resolution (min ≤ resolution ≤ max).
+
+    For forms that let the artist change the resolution but not the bucket bounds (the Train
+    wizard): the SDXL preset's smallest bucket side is 512, so a 256 px training would otherwise
+    be refused over a setting the form does not show. Bounds already holding it are kept."""
+    if not config.bucketing:
+        return config
+    step = config.bucket_reso_steps
+    low = min(config.min_bucket_reso, max(64, config.resolution // step * step))
+    high = max(config.max_bucket_reso, -(-config.resolution // step) * step)
+    if (low, high) == (config.min_bucket_reso, config.max_bucket_reso):
+        return config
+    try:
+        return apply_overrides(config, {"min_bucket_reso": low, "max_bucket_reso": high})
+    except InvalidConfigError:
+        return config  # an odd bucket step: validation names the bound to change

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from lora_studio.core.config.estimates import estimate_training, format_estimate
 from lora_studio.core.config.issues import InvalidConfigError, Issue
-from lora_studio.core.config.overrides import apply_overrides
+from lora_studio.core.config.overrides import apply_overrides, fit_buckets_to_resolution
 from lora_studio.core.config.presets import Preset, PresetLoadResult, load_presets
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.config.training_length import DatasetShape
@@ -253,6 +253,9 @@ class ParametersStepViewModel(QObject):
             except InvalidConfigError as exc:
                 if name in self._edits:
                     errors[name] = "; ".join(issue.message for issue in exc.issues)
+        if "resolution" in self._edits and "resolution" not in errors:
+            # The bucket bounds are not fields here: they follow the resolution typed.
+            config = fit_buckets_to_resolution(config)
         if not config.base_model and "base_model" not in errors:
             errors["base_model"] = "Choose the checkpoint to train on."
 
