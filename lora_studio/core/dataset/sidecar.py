@@ -4,6 +4,8 @@ Layout (created lazily — opening or scanning a dataset never writes anything):
 
     DATASET/.lorastudio/manifest.json      project settings (atomic JSON with schema_version)
     DATASET/.lorastudio/thumbnails/        disk cache of encoded thumbnails (disposable)
+    DATASET/.lorastudio/decode.json        which pictures decode, by path+mtime+size (disposable;
+                                           see decode_check.py)
     DATASET/.lorastudio/trash/<batch>/     deleted pictures + captions, restorable
 
 Why it never breaks the kohya layout: kohya globs image extensions directly inside each
