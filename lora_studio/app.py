@@ -26,6 +26,7 @@ from lora_studio.core.backends.base import BackendCheck
 from lora_studio.core.config.settings import Settings, load_settings, save_settings
 from lora_studio.core.errors import LoraStudioError
 from lora_studio.core.jobs import JobStore
+from lora_studio.core.plurals import plural
 from lora_studio.core.training.service import TrainingService
 from lora_studio.local_backends import build_local_backend
 from lora_studio.logging_setup import route_qt_messages, setup_logging
@@ -338,10 +339,13 @@ async def _reattach_jobs(services: Services) -> None:
     following = sum(result.outcome == "following" for result in results)
     elsewhere = sum(result.outcome == "followed_elsewhere" for result in results)
     if following:
-        services.bridge.info(f"Following {following} unfinished job(s) from the last session.")
+        services.bridge.info(
+            f"Following {plural(following, 'unfinished job')} from the last session."
+        )
     if elsewhere:
         services.bridge.info(
-            f"{elsewhere} job(s) are being followed by another LoRA Studio process."
+            f"{plural(elsewhere, 'job')} {'is' if elsewhere == 1 else 'are'} being followed by another "
+            "LoRA Studio process."
         )
 
 

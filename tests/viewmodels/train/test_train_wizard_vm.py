@@ -167,7 +167,7 @@ def test_missing_captions_are_called_out_and_refused_until_written(
     advance(qtbot, wizard)
     assert wizard.backend.has_errors and not wizard.can_advance
     assert any(
-        level == "error" and "2 image(s) have no caption" in text
+        level == "error" and "2 images have no caption" in text
         for level, text in wizard.backend.messages
     )
 

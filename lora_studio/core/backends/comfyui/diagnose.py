@@ -18,6 +18,7 @@ from lora_studio.core.backends.comfyui.nodes import (
     describe_missing_nodes,
     discover_training_nodes,
 )
+from lora_studio.core.plurals import plural
 
 
 def _gpu(stats: Mapping[str, Any]) -> tuple[str | None, float | None, bool]:
@@ -79,6 +80,6 @@ def diagnose(
         available=True,
         diagnosis=(
             f"Ready: ComfyUI {version or '(unknown version)'} on {hardware}, "
-            f"{len(checkpoints)} checkpoint(s), training nodes found."
+            f"{plural(len(checkpoints), 'checkpoint')}, training nodes found."
         ),
     )

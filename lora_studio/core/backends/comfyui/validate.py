@@ -20,6 +20,7 @@ from lora_studio.core.config.training_config import (
     ModelFamily,
     TrainingConfig,
 )
+from lora_studio.core.plurals import plural
 
 SUPPORTED_FAMILIES = (ModelFamily.SD15, ModelFamily.SDXL)
 
@@ -43,7 +44,8 @@ def _dataset_issues(config: TrainingConfig, dataset: DatasetSummary) -> list[Iss
             _error(
                 "dataset",
                 (
-                    f"{len(missing)} image(s) have no caption ({shown}). ComfyUI's trainer needs a "
+                    f"{plural(len(missing), 'image')} {'has' if len(missing) == 1 else 'have'} no "
+                    f"caption ({shown}). ComfyUI's trainer needs a "
                     "caption for every image."
                 ),
             )
@@ -56,7 +58,8 @@ def _dataset_issues(config: TrainingConfig, dataset: DatasetSummary) -> list[Iss
                 _warning(
                     "trigger_word",
                     (
-                        f"{lacking} caption(s) do not contain the trigger word “{trigger}”; ComfyUI "
+                        f"{plural(lacking, 'caption')} {'does' if lacking == 1 else 'do'} not contain "
+                        f"the trigger word “{trigger}”; ComfyUI "
                         "trains on the captions exactly as written."
                     ),
                 )

@@ -23,6 +23,7 @@ from lora_studio.core.config.training_config import (
     TrainingConfig,
 )
 from lora_studio.core.config.training_length import DatasetShape, training_length
+from lora_studio.core.plurals import plural
 
 DEFAULT_TRAINER = "ostris/flux-dev-lora-trainer"
 MIN_STEPS, MAX_STEPS = 3, 6000
@@ -174,7 +175,7 @@ def config_issues(
         add(
             "gradient_accumulation",
             "The trainer has no gradient accumulation; each step "
-            f"uses {config.batch_size} image(s).",
+            f"uses {plural(config.batch_size, 'image')}.",
         )
     if config.train_text_encoder:
         add("train_text_encoder", "The trainer trains the transformer only, not the text encoders.")

@@ -31,6 +31,7 @@ from lora_studio.core.config.training_config import (
     TrainingConfig,
 )
 from lora_studio.core.config.validation import NATIVE_RESOLUTION
+from lora_studio.core.plurals import plural
 
 TABLE_LOW, TABLE_HIGH = 0.7, 1.5
 MEASURED_SPREAD = 0.10
@@ -136,7 +137,7 @@ def estimate_duration(
         per_step = statistics.median(measured)
         low_factor, high_factor = 1 - MEASURED_SPREAD, 1 + MEASURED_SPREAD
         source = (
-            f"{per_step:.2f} s per step: the median of {len(measured)} measured step time(s) "
+            f"{per_step:.2f} s per step: the median of {plural(len(measured), 'measured step time')} "
             "from earlier trainings."
         )
     else:
