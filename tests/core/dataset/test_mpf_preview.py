@@ -195,6 +195,9 @@ def _pillow_opens(path: Path) -> bool:
 DECODE_DAMAGES = ("length cut short", "preview's header is garbage")
 
 
+# Pillow warns about the damaged MP indexes and EXIF blocks these tests write on purpose.
+@pytest.mark.filterwarnings("ignore:Image appears to be a malformed MPO file:UserWarning")
+@pytest.mark.filterwarnings("ignore:(Truncated File Read|Corrupt EXIF data):UserWarning")
 @pytest.mark.parametrize("damage", list(DAMAGES))
 def test_damaged_mpf_data_falls_back_to_the_exif_thumbnail(tmp_path: Path, damage: str) -> None:
     red = Image.new("RGB", (30, 20), RED)
