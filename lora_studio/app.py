@@ -224,12 +224,13 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
         services.training, services.executor, services.config_dir, services.bridge
     )
     train_vm.load()
+    jobs_page = JobsPage(jobs_vm, services.bridge)
     built_pages: dict[str, QWidget] = {
         "dataset": DatasetPage(dataset_vm),
         "captions": CaptionsPage(captions_vm),
         "presets": PresetsPage(presets_vm),
         "train": TrainPage(train_vm),
-        "jobs": JobsPage(jobs_vm, services.bridge),
+        "jobs": jobs_page,
     }
     pages: list[PageSpec] = [
         PageSpec(key, title, built_pages.get(key) or PlaceholderPage(title, text), tooltip=title)
@@ -258,6 +259,7 @@ def build_window(app: QApplication, services: Services) -> MainWindow:
     dataset_vm.contents_changed.connect(train_vm.follow_dataset_page)
     dataset_vm.trigger_word_changed.connect(train_vm.parameters.suggest_trigger_word)
     train_vm.job_started.connect(lambda job_id: _show_job(window, jobs_vm, job_id))
+    jobs_page.train_requested.connect(lambda: window.show_page("train"))
     train_vm.dataset.captions_page_requested.connect(
         lambda folder: _show_captions(window, dataset_vm, folder)
     )

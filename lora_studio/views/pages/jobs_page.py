@@ -1,11 +1,13 @@
 """View: the Jobs page — every job in one table (filter by status; select several to compare
 their losses), and for the current one its progress, ETA, live loss chart, searchable and
 copyable logs and sample images, with the actions: cancel, retry, duplicate and edit, inspect the
-file, open its folder, delete the record."""
+file, open its folder, delete the record. With no job yet the table offers the next step instead
+(an empty state: "Train a dataset…", which asks the window for the Train page via
+`train_requested`)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,11 +33,14 @@ from lora_studio.views.icons import icon
 from lora_studio.views.jobs.dialogs import TextDialog, TrayNotifier, confirm
 from lora_studio.views.jobs.samples_grid import SamplesGrid
 from lora_studio.views.style import PAGE_MARGINS, page_header
+from lora_studio.views.widgets.empty_state import EmptyState
 from lora_studio.views.widgets.error_banner import ErrorBanner
 from lora_studio.views.widgets.loss_plot import LossPlot
 
 
 class JobsPage(QWidget):
+    train_requested = Signal()  # the empty state's "Train a dataset…": show the Train page
+
     def __init__(
         self,
         view_model: JobsViewModel,
@@ -78,6 +83,17 @@ class JobsPage(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         view_model.model.modelReset.connect(self._restore_selection)
+        # No jobs (or none in the chosen state): say so over the table, with the next step.
+        self.empty_state = EmptyState(self.table.viewport())
+        self.table.viewport().installEventFilter(self)
+        for signal in (
+            view_model.model.modelReset,
+            view_model.model.rowsInserted,
+            view_model.model.rowsRemoved,
+        ):
+            signal.connect(self._show_empty_state)
+        view_model.status_filter_changed.connect(self._show_empty_state)
+        view_model.selected_job_id_changed.connect(self._show_empty_state)
 
         detail = QWidget(splitter)
         detail_layout = QVBoxLayout(detail)
@@ -128,6 +144,7 @@ class JobsPage(QWidget):
         detail_layout.addWidget(self.tabs, 1)
         splitter.addWidget(self.table)
         splitter.addWidget(detail)
+        self.detail = detail
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
         layout.addWidget(splitter, 1)
@@ -185,6 +202,46 @@ class JobsPage(QWidget):
         vm.job_ended.connect(self.notifier.notify)
         self._update_buttons()
         self._on_vm_percent_changed(vm.percent)
+        self._show_empty_state()
+
+    # -- empty state ---------------------------------------------------------------------------
+
+    def _show_empty_state(self, *_args: object) -> None:
+        vm = self._vm
+        empty = vm.model.rowCount() == 0
+        if empty and vm.status_filter:
+            self.empty_state.set_content(
+                "page.jobs",
+                f"No {vm.status_filter} jobs",
+                "None of your trainings is in this state right now.",
+                [("Show all jobs", "page.jobs", lambda: self.status_filter.setCurrentIndex(0))],
+            )
+        elif empty:
+            self.empty_state.set_content(
+                "page.jobs",
+                "No trainings yet",
+                "Trainings you start from the Train page show up here, live: progress, loss, "
+                "logs, sample pictures, and the finished LoRA.",
+                [("Train a dataset…", "train.start", self.train_requested.emit)],
+            )
+        self.empty_state.setVisible(empty)
+        # Nothing to show below the table until there is a job at all.
+        self.detail.setVisible(not (empty and not vm.status_filter and not vm.selected_job_id))
+        self._place_empty_state()
+
+    def _place_empty_state(self) -> None:
+        viewport = self.table.viewport()
+        width = min(520, max(200, viewport.width() - 64))
+        self.empty_state.setFixedWidth(width)
+        self.empty_state.adjustSize()
+        x = (viewport.width() - width) // 2
+        y = max(16, (viewport.height() - self.empty_state.height()) // 3)
+        self.empty_state.move(x, y)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._place_empty_state()
+        return super().eventFilter(watched, event)
 
     def _update_buttons(self, *_args: object) -> None:
         vm = self._vm
