@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from lora_studio.viewmodels.replicate_settings_vm import ReplicateSettingsViewModel
 from lora_studio.viewmodels.settings_vm import SettingsViewModel
 from lora_studio.views.pages.replicate_settings_box import ReplicateSettingsBox
+from lora_studio.views.style import PAGE_MARGINS, page_header
 from lora_studio.views.widgets.error_banner import ErrorBanner
 
 _THEMES = (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark"))
@@ -39,13 +40,13 @@ class SettingsPage(QWidget):
         super().__init__(parent)
         self._vm = view_model
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(32, 28, 32, 28)
-        heading = QLabel("Settings", self)
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setBold(True)
-        heading.setFont(font)
-        layout.addWidget(heading)
+        layout.setContentsMargins(*PAGE_MARGINS)
+        header, _actions = page_header(
+            "Settings",
+            "Where your trainings run, how LoRA Studio looks, and where it keeps your files.",
+            self,
+        )
+        layout.addLayout(header)
 
         self.error_banner = ErrorBanner(self)
         self.error_banner.bind(view_model)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from lora_studio.viewmodels.train import TrainWizardViewModel
 from lora_studio.views.icons import set_icon
-from lora_studio.views.style import make_primary
+from lora_studio.views.style import PAGE_MARGINS, make_primary, page_header
 from lora_studio.views.train.backend_step import BackendStepWidget
 from lora_studio.views.train.captions_step import CaptionsStepWidget
 from lora_studio.views.train.dataset_step import DatasetStepWidget
@@ -36,7 +36,14 @@ class TrainPage(QWidget):
         super().__init__(parent)
         self._vm = view_model
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setContentsMargins(*PAGE_MARGINS)
+        header, _actions = page_header(
+            "Train",
+            "Turn a dataset into a LoRA: check the pictures, choose a preset and where it trains, "
+            "review the estimate, start.",
+            self,
+        )
+        layout.addLayout(header)
         self.indicator = StepIndicator(view_model.step_titles, self)
         layout.addWidget(self.indicator)
         line = QFrame(self)
