@@ -274,13 +274,13 @@ def run(args: argparse.Namespace) -> int:
     if scan is not None:
         try:
             # Exact per-bucket counts of the pictures that decode, as kohya will batch them.
-            dataset = load_training_dataset(args.dir, config)
-            shape = dataset.shape
+            loaded = load_training_dataset(args.dir, config)
+            shape = loaded.shape
             scan.bucket_aware = True
-            scan.left_out = list(dataset.left_out)
-            for line in left_out_warnings(dataset):
+            scan.left_out = list(loaded.left_out)
+            for line in left_out_warnings(loaded):
                 print(line, file=sys.stderr)
-            scan.count_from(dataset.dataset_dirs)
+            scan.count_from(loaded.dataset_dirs)
         except LoraStudioError:
             shape = scan.shape(config.repeats)
     assert shape is not None
