@@ -36,7 +36,7 @@ from lora_studio.views.dataset.filter_bar import FilterBar
 from lora_studio.views.dataset.grid_view import DatasetGridView
 from lora_studio.views.dataset.progress_strip import ProgressStrip
 from lora_studio.views.dataset.stats_panel import StatsPanel
-from lora_studio.views.icons import icon
+from lora_studio.views.icons import icon, set_icon
 from lora_studio.views.style import PAGE_MARGINS, SPACE, make_primary, page_header
 from lora_studio.views.widgets.empty_state import EmptyState
 from lora_studio.views.widgets.error_banner import ErrorBanner
@@ -64,15 +64,15 @@ class DatasetPage(QWidget):
             self,
         )
         self.new_button = make_primary(QPushButton("New dataset…", self))
-        self.new_button.setIcon(icon("dataset.new", primary=True))
+        set_icon(self.new_button, "dataset.new", primary=True)
         self.new_button.setToolTip(
             "Make a new dataset folder in your datasets location and import pictures into it"
         )
         self.open_button = QPushButton("Open folder…", self)
-        self.open_button.setIcon(icon("dataset.open"))
+        set_icon(self.open_button, "dataset.open")
         self.open_button.setToolTip("Open a dataset folder (Ctrl+O)")
         self.import_button = QPushButton("Import…", self)
-        self.import_button.setIcon(icon("dataset.import"))
+        set_icon(self.import_button, "dataset.import")
         self.import_button.setToolTip(
             "Copy pictures, zip archives or a whole folder into this dataset (Ctrl+I)"
         )
@@ -122,9 +122,9 @@ class DatasetPage(QWidget):
         self.detail = DetailPane(view_model.detail, self.side)
         self.stats = StatsPanel(view_model.stats, self.side)
         self.doctor = DoctorPanel(view_model.doctor, self.side)
-        self.side.addTab(self.detail, icon("dataset.details"), "Details")
-        self.side.addTab(self.stats, icon("dataset.stats"), "Statistics")
-        self.side.addTab(self.doctor, icon("dataset.doctor"), "Doctor")
+        self.side.addTab(self.detail, "Details")
+        self.side.addTab(self.stats, "Statistics")
+        self.side.addTab(self.doctor, "Doctor")
         splitter.addWidget(self.grid)
         splitter.addWidget(self.side)
         splitter.setStretchFactor(0, 3)
@@ -177,8 +177,7 @@ class DatasetPage(QWidget):
             self._vm.undo,
             "Undo the last delete or fix (Ctrl+Z)",
         )
-        self.delete_action.setIcon(icon("dataset.delete"))
-        self.undo_action.setIcon(icon("dataset.undo"))
+        self.refresh_icons()
         self.delete_button.setDefaultAction(self.delete_action)
         self.undo_button.setDefaultAction(self.undo_action)
 
@@ -218,6 +217,14 @@ class DatasetPage(QWidget):
         self._show_thumbnail_progress()
         self.undo_action.setEnabled(vm.undo_stack.can_undo)
         self._update_actions()
+
+    def refresh_icons(self) -> None:
+        """Tab and action icons in the palette's colours (called again on a theme switch: neither
+        tabs nor actions are widgets that `refresh_themed` recolours by themselves)."""
+        for number, name in enumerate(("dataset.details", "dataset.stats", "dataset.doctor")):
+            self.side.setTabIcon(number, icon(name))
+        self.delete_action.setIcon(icon("dataset.delete"))
+        self.undo_action.setIcon(icon("dataset.undo"))
 
     # -- view-model → widgets ----------------------------------------------------------------------
     def _show_folder(self, folder: str) -> None:

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from lora_studio.viewmodels.jobs_vm import STATUS_FILTERS, JobsViewModel
 from lora_studio.viewmodels.message_bridge import MessageBridge
 from lora_studio.viewmodels.models.jobs_table_model import JOB_ID_ROLE
-from lora_studio.views.icons import icon
+from lora_studio.views.icons import set_icon
 from lora_studio.views.jobs.dialogs import TextDialog, TrayNotifier, confirm
 from lora_studio.views.jobs.samples_grid import SamplesGrid
 from lora_studio.views.style import PAGE_MARGINS, page_header
@@ -153,7 +153,8 @@ class JobsPage(QWidget):
 
     @staticmethod
     def _button(text: str, glyph: str, parent: QWidget, row: QHBoxLayout) -> QPushButton:
-        button = QPushButton(icon(glyph), text, parent)
+        button = QPushButton(text, parent)
+        set_icon(button, glyph)  # recoloured with the theme
         row.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
         return button
 

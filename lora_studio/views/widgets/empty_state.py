@@ -12,7 +12,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from lora_studio.views.icons import icon
+from lora_studio.views.icons import icon, set_icon
 from lora_studio.views.style import make_primary
 
 
@@ -39,6 +39,7 @@ class EmptyState(QWidget):
         self._buttons_row = QHBoxLayout()
         self._buttons_row.setSpacing(8)
         self.buttons: list[QPushButton] = []
+        self._icon_name = ""
         self._enabled = True
         self._reason = ""
         self.note = QLabel(self)
@@ -62,7 +63,8 @@ class EmptyState(QWidget):
         actions: list[tuple[str, str, Callable[[], object]]],
     ) -> None:
         """`actions`: (label, icon name, slot); the first is the primary action."""
-        self.picture.setPixmap(icon(icon_name).pixmap(QSize(48, 48)))
+        self._icon_name = icon_name
+        self.refresh_icons()
         self.title.setText(title)
         self.text.setText(text)
         for button in self.buttons:
@@ -73,7 +75,7 @@ class EmptyState(QWidget):
         self._buttons_row.addStretch(1)
         for number, (label, icon_name_, slot) in enumerate(actions):
             button = QPushButton(label, self)
-            button.setIcon(icon(icon_name_, primary=number == 0))
+            set_icon(button, icon_name_, primary=number == 0)  # recoloured with the theme
             if number == 0:
                 make_primary(button)
                 button.setDefault(True)
@@ -83,6 +85,11 @@ class EmptyState(QWidget):
         self._buttons_row.addStretch(1)
         self._apply_enabled()
         self.adjustSize()
+
+    def refresh_icons(self) -> None:
+        """Draw the picture again in the palette's colours (called on a theme switch)."""
+        if self._icon_name:
+            self.picture.setPixmap(icon(self._icon_name).pixmap(QSize(48, 48)))
 
     def set_actions_enabled(self, enabled: bool, reason: str = "") -> None:
         """Enable the buttons, or disable them and say why (`reason`, one sentence)."""
