@@ -175,6 +175,7 @@ class DatasetStepViewModel(QObject):
         self.acknowledged = acknowledged
 
     def shutdown(self) -> None:
+        self._generation += 1  # a late progress report from a worker is dropped
         if self._cancel is not None:
             self._cancel.cancel()
         self._work.cancel()

@@ -86,3 +86,18 @@ def test_a_second_read_decodes_nothing_again(
     wait_idle(qtbot, wizard)
     assert wizard.dataset.image_count == 4 and wizard.dataset.skipped_text.startswith(NOTICE)
     assert not any(text.startswith("Checking that the pictures decode") for text in shown)
+
+
+def test_choosing_another_folder_stops_the_decode_check_of_the_first(
+    fake: FakeComfyUI, service_for, wizard_for, qtbot, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    wizard, _ = wizard_for(service_for(fake.url))
+    first = damaged_dataset(tmp_path / "first")
+    second = write_dataset(tmp_path / "second", count=3)
+    wizard.set_dataset_folder(str(first))
+    token = wizard.dataset._cancel
+    wizard.set_dataset_folder(str(second))
+    assert token is not None and token.cancelled  # no decoding for a folder nobody looks at
+    wait_idle(qtbot, wizard)
+    assert wizard.dataset.image_count == 3 and wizard.dataset.skipped_text == ""
+    assert wizard.dataset.error == ""
