@@ -268,6 +268,11 @@ class ParametersStepViewModel(QObject):
         }
         self.field_errors = errors
         issues = self._estimate(config)
+        # A refused value (a learning rate of "abc", no checkpoint) leads the Checks, as on the
+        # Presets page: they never say "No problems found" beside a field marked in red.
+        labels = {spec.name: spec.label for spec in self.fields}
+        refused = [f"⛔ {labels.get(name, name)}: {message}" for name, message in errors.items()]
+        self.issues_text = "\n".join([*refused, self.issues_text] if self.issues_text else refused)
         if self.checkpoints and config.base_model and config.base_model not in self.checkpoints:
             # A warning, not a red field: the backend is chosen in the next step, and a cloud
             # trainer takes model ids this server's list does not hold. ComfyUI's own check

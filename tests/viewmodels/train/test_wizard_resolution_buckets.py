@@ -53,3 +53,21 @@ def test_wizard_trains_at_256_px_with_the_sdxl_preset(
     assert parameters.field_errors == {}
     assert parameters.config.min_bucket_reso <= 256 <= parameters.config.max_bucket_reso
     assert wizard.can_advance, wizard.advance_hint
+
+
+def test_refused_fields_lead_the_checks(
+    fake: FakeComfyUI, service_for, wizard_for, qtbot, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """As on the Presets page: a field marked in red is also the first line of the Checks, never
+    "No problems found" beside it (issue 11)."""
+    wizard, _ = wizard_for(service_for(fake.url))
+    walk_to_parameters(qtbot, wizard, write_dataset(tmp_path / "ds"))
+    parameters = wizard.parameters
+    parameters.select_preset("sd15")
+    assert parameters.issues_text.startswith("⛔ Base model: Choose the checkpoint")
+    parameters.set_field("base_model", CHECKPOINTS[0])
+    parameters.set_field("learning_rate", "abc")
+    first = parameters.issues_text.splitlines()[0]
+    assert first.startswith("⛔ Learning rate: must be a number"), parameters.issues_text
+    parameters.set_field("learning_rate", "1e-4")
+    assert "⛔" not in parameters.issues_text and wizard.can_advance
