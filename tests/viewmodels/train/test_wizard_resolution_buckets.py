@@ -1,7 +1,8 @@
 """The wizard has a Resolution field but no bucket bounds: typing 256 px with the SDXL preset
 (smallest bucket side 512) used to end in "⛔ min_bucket_reso: must be at most the resolution"
 about a setting the artist cannot reach (found walking issue 11). The bounds follow the typed
-resolution; the CLI, where every key is settable, keeps its error naming the key."""
+resolution; the CLI, where every key is settable, keeps its error naming the key. Also: the
+Checks list a refused field first, as the Presets page does."""
 
 from __future__ import annotations
 
