@@ -63,6 +63,21 @@ class SettingsPage(QWidget):
         form.addRow("Theme", self.theme_combo)
         layout.addWidget(appearance)
 
+        # Messages elsewhere send the artist to "Settings → Backends": this heading is where.
+        section = QLabel("Backends", self)
+        section.setObjectName("SettingsSection")
+        font = section.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        section.setFont(font)
+        layout.addWidget(section)
+        section_line = QLabel(
+            "Where trainings run: a ComfyUI server, kohya sd-scripts on this computer, or "
+            "Replicate in the cloud. The Train wizard offers the ones set up here.",
+            self,
+        )
+        section_line.setWordWrap(True)
+        layout.addWidget(section_line)
         backends = QGroupBox("ComfyUI servers", self)
         backends_form = QFormLayout(backends)
         self.choosers: dict[str, QComboBox] = {}
