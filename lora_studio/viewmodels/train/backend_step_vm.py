@@ -41,6 +41,10 @@ class BackendChoice:
     note: str
 
 
+NOTHING_TO_REPORT = "Nothing to report."
+NOT_ASKED = "Asked once the backend answers: press Check when it is running."
+
+
 def backend_choices() -> tuple[BackendChoice, ...]:
     """Every kind the registry knows, in its order."""
     return tuple(
@@ -75,6 +79,7 @@ class BackendStepViewModel(QObject):
     vram_gb_changed = Signal(float)
     checkpoints_changed = Signal(list)
     messages_changed = Signal(list)
+    messages_placeholder_changed = Signal(str)
     has_errors_changed = Signal(bool)
     status_level_changed = Signal(str)
     check_finished = Signal()
@@ -89,6 +94,7 @@ class BackendStepViewModel(QObject):
     vram_gb = Observable(0.0)  # 0: unknown
     checkpoints = Observable([])
     messages = Observable([])  # (level, text): check warnings, then the backend's issues
+    messages_placeholder = Observable(NOT_ASKED)  # what the empty list of messages says
     has_errors = Observable(False)
     status_level = Observable("")  # "" not checked or checking, "ok" available, "error" not
 
@@ -139,6 +145,7 @@ class BackendStepViewModel(QObject):
 
     def _forget_check(self) -> None:
         self._validated = None
+        self.messages_placeholder = NOT_ASKED
         self.diagnosis = "Not checked yet."
         self.status_level = ""
         self.available = False
@@ -207,5 +214,7 @@ class BackendStepViewModel(QObject):
         messages += [["error" if i.is_error else "warning", str(i)] for i in issues]
         # Errors first: they are what blocks Next.
         self.messages = sorted(messages, key=lambda message: message[0] != "error")
+        # "Nothing to report" only when the backend was asked about these settings.
+        self.messages_placeholder = NOTHING_TO_REPORT if result.available else NOT_ASKED
         self.has_errors = any(level == "error" for level, _ in messages)
         self.error = problem

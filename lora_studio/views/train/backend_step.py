@@ -114,6 +114,7 @@ class BackendStepWidget(QWidget):
         view_model.status_level_changed.connect(self._on_vm_status_level_changed)
         view_model.gpu_text_changed.connect(lambda text: self.gpu_label.setText(text or "—"))
         view_model.messages_changed.connect(self._on_vm_messages_changed)
+        view_model.messages_placeholder_changed.connect(self._on_vm_messages_changed)
         view_model.busy_changed.connect(self.check_button.setDisabled)
         view_model.kind_changed.connect(lambda kind: self.radios[kind].setChecked(True))
         self._on_vm_status_level_changed(view_model.status_level)
@@ -122,8 +123,9 @@ class BackendStepWidget(QWidget):
     def _on_vm_status_level_changed(self, level: str) -> None:
         set_color(self.diagnosis_label, _LEVEL_COLORS.get(level))
 
-    def _on_vm_messages_changed(self, messages: list) -> None:  # type: ignore[type-arg]
-        self.messages_label.setText(message_lines(messages, "Nothing to report."))
+    def _on_vm_messages_changed(self, *_args: object) -> None:
+        vm = self._vm
+        self.messages_label.setText(message_lines(vm.messages, vm.messages_placeholder))
 
     def showEvent(self, event: QShowEvent) -> None:
         self._fill_names()  # Settings may have added or renamed one meanwhile
