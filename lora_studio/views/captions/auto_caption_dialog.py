@@ -109,7 +109,8 @@ class AutoCaptionDialog(QDialog):
         form.addRow("Prompt:", self.prompt_edit)
         self.template_field = QLineEdit(self)
         self.template_field.setToolTip(
-            "Placeholders: {trigger}, {filename}, {name}, {folder}, {existing}"
+            "Placeholders: {trigger}, {filename}, {name} (the file name in words; nothing for "
+            "camera names like IMG_2003), {folder}, {existing}"
         )
         form.addRow("Template:", self.template_field)
         self.mode_combo = QComboBox(self)

@@ -20,12 +20,12 @@ def test_template_run_fills_missing_captions_as_one_undo_step(
     assert auto.provider == "template" and not auto.needs_url and auto.uses_template
     assert auto.trigger == "ohwx"
     assert auto.estimate_text.startswith("2 pictures.")  # only the two without a caption
-    auto.set_template("{trigger}, photo of {name}")
+    auto.set_template("{trigger}, photo of {filename}")  # {name}: no counters
     with qtbot.waitSignal(auto.finished, timeout=10_000) as finished:
         auto.start()
     assert finished.args == [True]
-    assert caption_of(root, "img_003.jpg") == "ohwx, photo of img 003"
-    assert caption_of(root, "img_007.jpg") == "ohwx, photo of img 007"
+    assert caption_of(root, "img_003.jpg") == "ohwx, photo of img_003"
+    assert caption_of(root, "img_007.jpg") == "ohwx, photo of img_007"
     assert caption_of(root, "img_000.jpg") == "ohwx, red hair, smiling, outdoors"  # kept
     model = auto.status_model
     qtmodeltester.check(model, force_py=True)
@@ -34,8 +34,8 @@ def test_template_run_fills_missing_captions_as_one_undo_step(
     assert statuses.count(ImageStatus.SKIPPED.value) == 6
     assert auto.summary.startswith("Done: 2 captioned, 6 skipped")
     # The session, the grid and the editor follow the run.
-    assert captions.session.caption(root / "img_003.jpg") == "ohwx, photo of img 003"
-    assert dataset.grid.row(root / "img_003.jpg").caption == "ohwx, photo of img 003"
+    assert captions.session.caption(root / "img_003.jpg") == "ohwx, photo of img_003"
+    assert dataset.grid.row(root / "img_003.jpg").caption == "ohwx, photo of img_003"
     qtbot.waitUntil(lambda: captions.session.can_undo, timeout=5000)
     with qtbot.waitSignal(captions.session.captions_changed, timeout=5000):
         captions.undo()

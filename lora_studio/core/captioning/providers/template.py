@@ -1,7 +1,9 @@
 """Core/captioning/providers: the template provider — no model, a caption from a pattern.
 
 Placeholders: `{trigger}` (the trigger word), `{filename}` (the picture's name without extension),
-`{name}` (the same with `_`/`-` as spaces), `{folder}` (the concept: the folder name without a
+`{name}` (the same in words: `_`/`-` as spaces, a copy's " (1)" dropped, and nothing at all for
+the counters cameras and phones name pictures with — IMG_2003, DSC01234, PXL_20240312_…, a date
+or a hash — which would make every caption carry a useless unique tag), `{folder}` (the concept: the folder name without a
 kohya repeat prefix, `10_ohwx` → `ohwx`), `{existing}` (the current caption). Empty fields do not
 leave stray commas behind ("{trigger}, {existing}" with no caption gives "ohwx"). Always available.
 """
@@ -21,6 +23,23 @@ from lora_studio.core.errors import ConfigError
 FIELDS = ("trigger", "filename", "name", "folder", "existing")
 DEFAULT_TEMPLATE = "{trigger}, {name}"
 _SPACES = re.compile(r"[ \t]{2,}")
+# Names a camera, a phone or a download gave the file: a counter, a date or a hash, no words.
+_COUNTER_NAME = re.compile(
+    r"(?:(?:img|dsc[fn]?|pxl|mvimg|vid|gopr|dji|sam|wp|p|_mg|image|photo|"
+    r"screenshot|screen shot|signal|whatsapp image)[ _-]*)?[\d _.-]+(?:at[\d _.-]+)?"
+    r"|[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}|[0-9a-f]{16,}",
+    re.IGNORECASE,
+)
+_COPY_SUFFIX = re.compile(r"\s*(?:\(\d+\)|[ _-]copy(?:[ _-]\d+)?)$", re.IGNORECASE)
+
+
+def name_words(stem: str) -> str:
+    """A file name as caption words ('red_dress-02' → 'red dress 02'); '' for a camera counter
+    ('IMG_2003', 'PXL_20240312_101112345', '20240312_101112'), a hash, or a copy of one."""
+    stem = _COPY_SUFFIX.sub("", stem.strip())
+    if _COUNTER_NAME.fullmatch(stem):
+        return ""
+    return re.sub(r"[_\-]+", " ", stem).strip()
 
 
 def check_template(template: str) -> None:
@@ -48,7 +67,7 @@ def fill_template(template: str, image: Path, *, trigger: str = "", existing: st
     values = {
         "trigger": trigger,
         "filename": image.stem,
-        "name": re.sub(r"[_\-]+", " ", image.stem).strip(),
+        "name": name_words(image.stem),
         "folder": concept[1] if concept else folder,
         "existing": existing.strip(),
     }
