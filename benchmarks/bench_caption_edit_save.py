@@ -134,7 +134,9 @@ def main() -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    sys.setswitchinterval(0.001)  # as run_gui() does
+    from lora_studio.responsiveness import tune_interpreter
+
+    tune_interpreter()  # as run_gui() does: switch interval and collector thresholds
     app = QApplication(sys.argv[:1])
     work = Path(tempfile.mkdtemp(prefix="lora-caption-edit-bench-"))
     try:

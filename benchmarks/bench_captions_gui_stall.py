@@ -48,17 +48,6 @@ async def until_false(changed: Any, read: Callable[[], bool]) -> None:
         await done.wait()
 
 
-def lower_worker_priority() -> None:
-    """As app.py's executor initializer: workers at nice +10 on Linux."""
-    if sys.platform.startswith("linux"):
-        import threading
-
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-        except OSError:
-            pass
-
-
 async def heartbeat_gaps(seconds: float) -> list[float]:
     """Lateness (ms) of a 5 ms QTimer over `seconds` with nothing else going on: what the
     machine itself costs (other processes on a shared machine stall the GUI thread too)."""
@@ -133,6 +122,7 @@ async def measure(folder: Path, latency: float, concurrency: int) -> dict[str, o
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from lora_studio.responsiveness import lower_worker_priority
     from lora_studio.viewmodels.captions.captions_vm import CaptionsViewModel
     from lora_studio.viewmodels.dataset.dataset_vm import DatasetViewModel
     from lora_studio.views.pages.captions_page import CaptionsPage
@@ -238,8 +228,9 @@ def main() -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    # As run_gui() does: hand the GIL back to the GUI thread every 1 ms, not 5 ms.
-    sys.setswitchinterval(0.001)
+    from lora_studio.responsiveness import tune_interpreter
+
+    tune_interpreter()  # as run_gui() does: switch interval and collector thresholds
     app = QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)
     work = Path(tempfile.mkdtemp(prefix="lora-captions-bench-"))

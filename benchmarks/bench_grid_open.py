@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import shutil
@@ -104,6 +105,15 @@ class Heartbeat:
 
         self.max_gap = 0.0
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
+        self._trace = trace
+        self.origin = self._last
+        # With `trace`: every gap over 40 ms as (seconds since `origin`, gap ms, GUI-thread CPU ms
+        # within the gap) — a gap the GUI thread spent computing has CPU ≈ gap; one it spent
+        # waiting (for the GIL or a core) has little.
+        self.stalls: list[tuple[str, float, float, float]] = []
+        self.phase = "start"
+
         self.stall_samples: dict[str, int] = {}
         self._gui_thread = threading.get_ident()
         if trace:
@@ -117,9 +127,28 @@ class Heartbeat:
         self._last = time.perf_counter()
         self.timer.start()
 
+    def begin(self, phase: str) -> None:
+        """Start a measured phase: the max gap and the stall clock restart."""
+        self.max_gap = 0.0
+        self.phase = phase
+        self.origin = time.perf_counter()
+
     def _tick(self) -> None:
         now = time.perf_counter()
-        self.max_gap = max(self.max_gap, now - self._last)
+        gap = now - self._last
+        self.max_gap = max(self.max_gap, gap)
+        if self._trace:
+            cpu = time.thread_time()
+            if gap > 0.04:
+                self.stalls.append(
+                    (
+                        self.phase,
+                        round(self._last - self.origin, 3),
+                        round(gap * 1000, 1),
+                        round((cpu - self._last_cpu) * 1000, 1),
+                    )
+                )
+            self._last_cpu = cpu
         self._last = now
 
     def _watch(self) -> None:
@@ -142,6 +171,9 @@ class Heartbeat:
                     f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack)
                 )
                 self.stall_samples[where] = self.stall_samples.get(where, 0) + 1
+            # Drop the frames at once: holding the GUI thread's frame would keep its locals (a
+            # QPainter in paintEvent) alive past the paint and make Qt warn about it.
+            del frames, frame
 
     def top_stalls(self, count: int = 12) -> list[str]:
         ranked = sorted(self.stall_samples.items(), key=lambda item: -item[1])[:count]
@@ -212,6 +244,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     rate = thumbnail_rate(folder)
     clear_thumbnail_cache(folder)
 
+    from lora_studio.responsiveness import freeze_long_lived, tune_interpreter
+
+    if not args.default_gc:
+        tune_interpreter()  # as run_gui() does: switch interval and collector thresholds
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
     # The app's own executor settings (lora_studio/app.py): 2 threads at nice +10.
@@ -228,12 +264,14 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     page.resize(1280, 800)
     page.show()
     await asyncio.sleep(0.2)
+    if not args.default_gc:
+        freeze_long_lived()  # as the app does once its window is up
     # The same heartbeat with nothing to do: on a shared machine the scheduler alone delays
     # it; a stall during the open is the page's only as far as it exceeds this.
-    heartbeat.max_gap = 0.0
+    heartbeat.begin("idle")
     await asyncio.sleep(3.0)
     idle_stall = heartbeat.max_gap
-    heartbeat.max_gap = 0.0
+    heartbeat.begin("first_open")
     first = await open_and_measure(page, vm, folder)
     stall_first = heartbeat.max_gap
 
@@ -244,7 +282,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     page2.resize(1280, 800)
     page2.show()
     await asyncio.sleep(0.2)
-    heartbeat.max_gap = 0.0
+    heartbeat.begin("second_open")
     second = await open_and_measure(page2, vm2, folder)
     stall_second = heartbeat.max_gap
     vm2.shutdown()
@@ -273,16 +311,18 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "max_stall_ms_second_open": round(stall_second * 1000 - 10, 1),
         "switch_interval_s": sys.getswitchinterval(),
         "nice_workers": args.nice_workers,
+        "gc_thresholds": gc.get_threshold(),
     }
     if args.trace_stalls:
         result["stall_samples"] = heartbeat.top_stalls()
+        result["stalls_at_gap_gui_cpu_ms"] = heartbeat.stalls
     if args.rss_count:
         big = ensure_images(args.work / f"small-{args.rss_count}", args.rss_count, False)
         vm3 = DatasetViewModel(executor)
         page3 = DatasetPage(vm3)
         page3.resize(1280, 800)
         page3.show()
-        heartbeat.max_gap = 0.0
+        heartbeat.begin("rss_open")
         third = await open_and_measure(page3, vm3, big)
         await scroll_through(page3)
         result["rss_count"] = args.rss_count
@@ -297,7 +337,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from lora_studio.app import GUI_SWITCH_INTERVAL, WORKER_NICE
+    from lora_studio.responsiveness import GUI_SWITCH_INTERVAL, WORKER_NICE
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=5000, help="images to open (default 5000)")
@@ -323,6 +363,11 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=WORKER_NICE,
         help=f"raise the executor threads' nice value by this much (Linux; app: {WORKER_NICE})",
+    )
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep CPython's collector settings (no thresholds, no freeze) to compare",
     )
     parser.add_argument(
         "--trace-stalls",

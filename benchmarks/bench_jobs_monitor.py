@@ -53,6 +53,7 @@ from lora_studio.core.jobs import Finished, Job, JobStore, Loss, Progress  # noq
 from lora_studio.core.jobs.events import JobEvent  # noqa: E402
 from lora_studio.core.training.dataset_input import TrainingDataset  # noqa: E402
 from lora_studio.core.training.service import TrainingService  # noqa: E402
+from lora_studio.responsiveness import freeze_long_lived, tune_interpreter  # noqa: E402
 from lora_studio.viewmodels.jobs_vm import JobsViewModel  # noqa: E402
 from lora_studio.views.pages.jobs_page import JobsPage  # noqa: E402
 
@@ -208,7 +209,7 @@ async def stream(args: argparse.Namespace, app: QApplication, folder: Path) -> d
     page.resize(1200, 800)
     page.show()
     meter = StallMeter()
-    gc.freeze()  # as the app does once its window is up
+    freeze_long_lived()  # as the app does once its window is up
     dataset = TrainingDataset.__new__(TrainingDataset)
     object.__setattr__(dataset, "summary", None)
     job = await service.start(
@@ -301,7 +302,7 @@ def main() -> int:
         help="steps sent at once before the measured part (a long run's history)",
     )
     args = parser.parse_args()
-    sys.setswitchinterval(0.001)  # as run_gui() does: the GUI thread gets the GIL back sooner
+    tune_interpreter()  # as run_gui() does: switch interval and collector thresholds
     app = QApplication.instance() or QApplication(sys.argv)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ[paths.HOME_ENV] = tmp

@@ -8,7 +8,6 @@ before the loop ends, so the process exits 0 without "Event loop stopped before 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import sys
@@ -30,6 +29,7 @@ from lora_studio.core.plurals import plural
 from lora_studio.core.training.service import TrainingService
 from lora_studio.local_backends import build_local_backend
 from lora_studio.logging_setup import route_qt_messages, setup_logging
+from lora_studio.responsiveness import freeze_long_lived, lower_worker_priority, tune_interpreter
 from lora_studio.viewmodels.captions.captions_vm import CaptionsViewModel
 from lora_studio.viewmodels.dataset.dataset_vm import DatasetViewModel
 from lora_studio.viewmodels.help_vm import HelpViewModel
@@ -117,26 +117,6 @@ def app_icon() -> QIcon:
     if icon.isNull():
         icon = QIcon(str(paths.resource("icons", "lora-studio.svg")))
     return icon
-
-
-# The GUI process's thread settings; benchmarks/bench_grid_open.py measures with the same.
-GUI_SWITCH_INTERVAL = 0.001  # seconds: the GUI thread gets the GIL back sooner than 5 ms
-WORKER_NICE = 10  # executor threads yield the CPU to the GUI thread
-
-
-def lower_worker_priority() -> None:
-    """Executor threads yield the CPU to the GUI thread (Linux: per-thread nice +10).
-
-    Thumbnail decoding fills both cores; at equal priority the window can wait 100+ ms for a
-    core, at nice +10 the GUI thread gets it first (measured with benchmarks/bench_grid_open.py).
-    """
-    if sys.platform.startswith("linux"):
-        import threading
-
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
-        except OSError:
-            pass
 
 
 def build_services() -> Services:
@@ -304,9 +284,9 @@ async def _run_main_window(app: QApplication, services: Services) -> int:
     asyncio.get_running_loop().set_exception_handler(_report_task_exception)
     window.show()
     # Everything built so far (Qt wrappers, imported modules: ~110,000 objects) lives as long as
-    # the app: keep it out of full garbage collections, which otherwise scan it all on the GUI
-    # thread and stalled the window for 50–150 ms at a time (benchmarks/bench_jobs_monitor.py).
-    gc.freeze()
+    # the app: keep it out of full garbage collections, which otherwise scan it all holding the
+    # GIL and stalled the window for 50–150 ms at a time (bench_jobs_monitor, bench_grid_open).
+    freeze_long_lived()
     _reopen_last_dataset(window, services)
     await _reattach_jobs(services)
     await closed.wait()
@@ -357,9 +337,8 @@ def run_gui() -> int:
 
     setup_logging(paths.log_file())
     route_qt_messages()
-    # Hand the GIL back to the GUI thread more often than CPython's default 5 ms while workers
-    # decode thumbnails in Python-heavy code paths.
-    sys.setswitchinterval(GUI_SWITCH_INTERVAL)
+    # The GIL back to the GUI thread within 1 ms; fewer, shorter garbage collections.
+    tune_interpreter()
     app = create_application()
     app.setQuitOnLastWindowClosed(False)
     services = build_services()
