@@ -39,6 +39,7 @@ from lora_studio.views.dataset.detail_pane import PreviewWidget
 from lora_studio.views.dataset.thumbnail_delegate import ThumbnailDelegate
 from lora_studio.views.icons import set_icon
 from lora_studio.views.style import PAGE_MARGINS, SPACE, make_primary, page_header
+from lora_studio.views.widgets.empty_state import EmptyState
 from lora_studio.views.widgets.error_banner import ErrorBanner
 
 PREVIOUS_KEYS = ("Alt+Left", "Ctrl+[", "PgUp")
@@ -112,33 +113,24 @@ class CaptionsPage(QWidget):
 
     # -- building ----------------------------------------------------------------------------------
     def _build_empty_state(self) -> QWidget:
-        empty = QWidget(self)
-        box = QVBoxLayout(empty)
+        """The same empty state as the Dataset page's: picture, title, a line, the next action."""
+        holder = QWidget(self)
+        box = QVBoxLayout(holder)
         box.addStretch(1)
-        text = QLabel(
-            "No dataset is open. Open a folder of pictures to caption them here; the Dataset "
-            "page shows the same folder.",
-            empty,
+        self.empty_state = EmptyState(holder)
+        self.empty_state.set_content(
+            "page.captions",
+            "No dataset open",
+            "Open a folder of pictures to caption them here, or make a new dataset on the "
+            "Dataset page: both pages show the same folder.",
+            [("Open folder…", "dataset.open", self._vm.request_open_folder)],
         )
-        text.setWordWrap(True)
-        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        box.addWidget(text)
-        self.open_button = make_primary(QPushButton("Open folder…", empty))
-        set_icon(self.open_button, "dataset.open", primary=True)
-        self.open_button.setToolTip("Open a dataset folder")
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.open_button)
-        row.addStretch(1)
-        box.addLayout(row)
-        self.open_note = QLabel(empty)
-        self.open_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.open_note.setWordWrap(True)
-        self.open_note.setEnabled(False)  # muted: it explains the disabled button
-        self.open_note.hide()
-        box.addWidget(self.open_note)
+        self.empty_state.setFixedWidth(520)  # wrapped text needs a width to take its height
+        box.addWidget(self.empty_state, 0, Qt.AlignmentFlag.AlignHCenter)
         box.addStretch(2)
-        return empty
+        self.open_button = self.empty_state.buttons[0]
+        self.open_note = self.empty_state.note
+        return holder
 
     def _build_workspace(self) -> QWidget:
         vm = self._vm
@@ -237,7 +229,6 @@ class CaptionsPage(QWidget):
     def _bind(self) -> None:
         vm = self._vm
         session = vm.session
-        self.open_button.clicked.connect(vm.request_open_folder)
         # Opening waits while the Dataset page imports, opens or fixes (they share the dataset).
         vm.dataset.idle_changed.connect(self._on_dataset_idle_changed)
         vm.dataset.busy_reason_changed.connect(self._on_dataset_idle_changed)
@@ -280,12 +271,7 @@ class CaptionsPage(QWidget):
 
     def _on_dataset_idle_changed(self, *_args: object) -> None:
         dataset = self._vm.dataset
-        self.open_button.setEnabled(dataset.idle)
-        self.open_button.setToolTip(
-            "Open a dataset folder" if dataset.idle else dataset.busy_reason
-        )
-        self.open_note.setText("" if dataset.idle else dataset.busy_reason)
-        self.open_note.setVisible(not dataset.idle)
+        self.empty_state.set_actions_enabled(dataset.idle, dataset.busy_reason)
 
     def _update_history(self, *_args: object) -> None:
         session = self._vm.session
