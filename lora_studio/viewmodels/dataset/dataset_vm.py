@@ -9,6 +9,10 @@ one undo step. The view asks for folder and file choosers through `folder_open_r
 coroutine), for a new dataset's name through `new_dataset_requested`, and — when a folder is dropped
 on an empty page — whether to copy it into a new dataset (the default: originals stay untouched) or
 work on it in place, through `drop_choice_requested`, answered with `answer_drop()`.
+
+`idle` says whether nothing runs that opening, importing or deleting would collide with (this
+page's own operation or the doctor's fixes); `busy_reason` is the sentence the views show beside
+the buttons they disable, and the one a request made anyway is refused with.
 """
 
 from __future__ import annotations
