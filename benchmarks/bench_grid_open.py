@@ -116,8 +116,13 @@ class Heartbeat:
 
         self.stall_samples: dict[str, int] = {}
         self._gui_thread = threading.get_ident()
+        # With `trace`: collector passes over 5 ms as (phase, seconds since `origin`, generation,
+        # ms, thread) — a collection holds the GIL, whichever thread runs it.
+        self.gc_pauses: list[tuple[str, float, int, float, str]] = []
+        self._gc_started: dict[int, float] = {}
         if trace:
             threading.Thread(target=self._watch, daemon=True).start()
+            gc.callbacks.append(self._gc_probe)
         self.timer = QTimer()
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(10)
@@ -131,7 +136,7 @@ class Heartbeat:
         """Start a measured phase: the max gap and the stall clock restart."""
         self.max_gap = 0.0
         self.phase = phase
-        self.origin = time.perf_counter()
+        self.origin = self._last = time.perf_counter()  # time spent before it is not this phase's
 
     def _tick(self) -> None:
         now = time.perf_counter()
@@ -150,6 +155,27 @@ class Heartbeat:
                 )
             self._last_cpu = cpu
         self._last = now
+
+    def _gc_probe(self, phase: str, info: dict[str, int]) -> None:
+        import threading
+
+        thread = threading.get_ident()
+        now = time.perf_counter()
+        if phase == "start":
+            self._gc_started[thread] = now
+            return
+        pause = now - self._gc_started.pop(thread, now)
+        if pause > 0.005:
+            name = threading.current_thread().name
+            self.gc_pauses.append(
+                (
+                    self.phase,
+                    round(now - self.origin, 3),
+                    info["generation"],
+                    round(pause * 1000, 1),
+                    name,
+                )
+            )
 
     def _watch(self) -> None:
         import threading
@@ -316,6 +342,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     if args.trace_stalls:
         result["stall_samples"] = heartbeat.top_stalls()
         result["stalls_at_gap_gui_cpu_ms"] = heartbeat.stalls
+        result["gc_pauses_over_5ms"] = heartbeat.gc_pauses
     if args.rss_count:
         big = ensure_images(args.work / f"small-{args.rss_count}", args.rss_count, False)
         vm3 = DatasetViewModel(executor)

@@ -21,7 +21,7 @@ from PySide6.QtGui import (
     QPen,
     QResizeEvent,
 )
-from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QWidget
 
 from lora_studio.views.dataset.thumbnail_delegate import ThumbnailDelegate
 
@@ -87,12 +87,25 @@ class DatasetGridView(QListView):
         """As many card columns as fit, the spare width shared out between them: no empty strip
         on the right whatever the splitter leaves for the grid."""
         spacing = self.spacing()
-        usable = self.viewport().width() - spacing
+        usable = self._layout_width()
         columns = max(1, usable // (CELL.width() + spacing))
         width = max(CELL.width() + spacing, usable // columns)
         grid = QSize(width, CELL.height() + spacing)
         if grid != self.gridSize():
             self.setGridSize(grid)
+
+    def _layout_width(self) -> int:
+        """The width Qt's list layout wraps rows at (QListViewPrivate::prepareItemsLayout): the
+        largest viewport less a vertical scroll bar's extent under the as-needed policy — shown
+        or not — less one pixel (a cell whose right edge touches the bound wraps). Dividing the
+        viewport's own width instead put one column too many in the sum and the row wrapped a
+        column early, leaving a strip a card wide on the right."""
+        width = self.maximumViewportSize().width()
+        if self.verticalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAsNeeded:
+            width -= self.style().pixelMetric(
+                QStyle.PixelMetric.PM_ScrollBarExtent, None, self.verticalScrollBar()
+            )
+        return width - 1
 
     # -- drag and drop -----------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
