@@ -44,6 +44,7 @@ class CaptionsViewModel(QObject):
     can_next_changed = Signal(bool)
     has_dataset_changed = Signal(bool)
     error_changed = Signal(str)
+    notice_changed = Signal(str)
     batch_requested = Signal()  # view: open the batch dialog
     auto_caption_requested = Signal()  # view: open the auto-caption dialog
 
@@ -52,6 +53,7 @@ class CaptionsViewModel(QObject):
     can_next = Observable(False)
     has_dataset = Observable(False)
     error = Observable("")
+    notice = Observable("")  # a passing remark of the last command ("Every picture … caption.")
 
     def __init__(
         self,
@@ -123,6 +125,30 @@ class CaptionsViewModel(QObject):
     def previous(self) -> None:
         self._step(-1)
 
+    def next_uncaptioned(self) -> None:
+        """Go to the next picture shown without a caption, after the current one and round to the
+        top (taggui's "jump to the first untagged image", Ctrl+J there too); the grid's filter
+        and order apply as for Next. When there is none, `notice` says so."""
+        row, count = self._current_row()
+        proxy = self.dataset.proxy
+        for offset in range(1, count + 1):
+            target = (max(row, -1) + offset) % count
+            if target == row:
+                continue
+            path = str(proxy.index(target, 0).data(GridRole.PATH))
+            if not self._caption_of(path, proxy.index(target, 0).data(GridRole.CAPTION)).strip():
+                self.dataset.reveal(path)
+                return
+        filtered = count < self.dataset.grid_model.rowCount()
+        where = "shown (the filter hides some)" if filtered else "in the dataset"
+        current = self.dataset.detail.path
+        # The editor holds what is typed and not yet saved for the current picture.
+        text = self.editor.text if current and self.editor.path == current else ""
+        if row >= 0 and current and not text.strip():
+            self.notice = f"This is the only picture {where} without a caption."
+        else:
+            self.notice = f"Every picture {where} has a caption."
+
     def request_batch(self) -> None:
         if not self.session.loaded:
             self.error = "Open a dataset folder first; batch tools change its captions."
@@ -182,6 +208,12 @@ class CaptionsViewModel(QObject):
         path = self.dataset.proxy.index(target, 0).data(GridRole.PATH)
         self.dataset.reveal(str(path))
 
+    def _caption_of(self, path: str, grid_caption: object) -> str:
+        """The session's caption (it has every edit at once); the grid row's before it loaded."""
+        if self.session.loaded:
+            return self.session.caption(Path(path))
+        return str(grid_caption or "")
+
     def _update_position(self, *_args: object) -> None:
         row, count = self._current_row()
         self.position_text = f"{row + 1:,} of {count:,}" if row >= 0 else ""
@@ -190,6 +222,7 @@ class CaptionsViewModel(QObject):
 
     # -- handlers ----------------------------------------------------------------------------------
     def _handle_current_changed(self, path: str) -> None:
+        self.notice = ""
         self.editor.show(path)
         self._update_position()
 

@@ -3,7 +3,7 @@ and tag chips) and the tag-frequency table, with previous/next keys, undo/redo, 
 and auto-caption; bound to a CaptionsViewModel.
 
 Keys (while the page has focus): Alt+← / Alt+→, Ctrl+[ / Ctrl+], Page Up / Page Down for the
-previous and next picture; Ctrl+Z / Ctrl+Shift+Z (or Ctrl+Y) undo and redo in the caption history,
+previous and next picture; Ctrl+J the next picture without a caption (as in taggui); Ctrl+Z / Ctrl+Shift+Z (or Ctrl+Y) undo and redo in the caption history,
 which survives a restart. Dialogs open with `open()`; nothing here touches the disk.
 """
 
@@ -44,6 +44,7 @@ from lora_studio.views.widgets.error_banner import ErrorBanner
 
 PREVIOUS_KEYS = ("Alt+Left", "Ctrl+[", "PgUp")
 NEXT_KEYS = ("Alt+Right", "Ctrl+]", "PgDown")
+NEXT_UNCAPTIONED_KEYS = ("Ctrl+J",)
 
 
 class CaptionsPage(QWidget):
@@ -141,6 +142,10 @@ class CaptionsPage(QWidget):
         nav = QHBoxLayout()
         self.previous_button = QToolButton(workspace)
         self.next_button = QToolButton(workspace)
+        self.uncaptioned_button = QToolButton(workspace)
+        self.notice_label = QLabel(workspace)
+        self.notice_label.setEnabled(False)  # the palette's quieter text: a remark, not an error
+        self.notice_label.hide()
         self.position_label = QLabel(workspace)
         self.title_label = QLabel(workspace)
         self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -152,8 +157,11 @@ class CaptionsPage(QWidget):
         nav.addWidget(self.previous_button)
         nav.addWidget(self.position_label)
         nav.addWidget(self.next_button)
+        nav.addWidget(self.uncaptioned_button)
         nav.addSpacing(12)
-        nav.addWidget(self.title_label, 1)
+        nav.addWidget(self.title_label)
+        nav.addWidget(self.notice_label)
+        nav.addStretch(1)
         nav.addWidget(self.undo_button)
         nav.addWidget(self.redo_button)
         box.addLayout(nav)
@@ -212,17 +220,32 @@ class CaptionsPage(QWidget):
         self.next_action = action(
             "Next", NEXT_KEYS, vm.next, "Next picture (Alt+→, Ctrl+], Page Down)"
         )
+        self.uncaptioned_action = action(
+            "Next without caption",
+            NEXT_UNCAPTIONED_KEYS,
+            vm.next_uncaptioned,
+            "The next picture that has no caption yet (Ctrl+J)",
+        )
         self.undo_action = action("Undo", ("Ctrl+Z",), vm.undo, "Undo (Ctrl+Z)")
         self.redo_action = action("Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), vm.redo, "Redo")
         self.batch_action = action("Batch edit…", ("Ctrl+B",), vm.request_batch, "Batch edit")
         set_icon(self.previous_action, "mdi6.chevron-left")
         set_icon(self.next_action, "mdi6.chevron-right")
+        set_icon(self.uncaptioned_action, "mdi6.comment-alert-outline")
         set_icon(self.undo_action, "mdi6.undo")
         set_icon(self.redo_action, "mdi6.redo")
-        for button in (self.previous_button, self.next_button, self.undo_button, self.redo_button):
+        buttons = (
+            self.previous_button,
+            self.next_button,
+            self.uncaptioned_button,
+            self.undo_button,
+            self.redo_button,
+        )
+        for button in buttons:
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.previous_button.setDefaultAction(self.previous_action)
         self.next_button.setDefaultAction(self.next_action)
+        self.uncaptioned_button.setDefaultAction(self.uncaptioned_action)
         self.undo_button.setDefaultAction(self.undo_action)
         self.redo_button.setDefaultAction(self.redo_action)
 
@@ -243,6 +266,7 @@ class CaptionsPage(QWidget):
         vm.auto_caption_requested.connect(self._on_vm_auto_caption_requested)
         vm.has_dataset_changed.connect(self._on_vm_has_dataset_changed)
         vm.position_text_changed.connect(self.position_label.setText)
+        vm.notice_changed.connect(self._on_vm_notice_changed)
         vm.can_previous_changed.connect(self.previous_action.setEnabled)
         vm.can_next_changed.connect(self.next_action.setEnabled)
         vm.editor.title_changed.connect(self.title_label.setText)
@@ -268,6 +292,10 @@ class CaptionsPage(QWidget):
         self.stack.setCurrentIndex(1 if has else 0)
         self.batch_button.setEnabled(has)
         self.auto_button.setEnabled(has)
+
+    def _on_vm_notice_changed(self, text: str) -> None:
+        self.notice_label.setText(text)
+        self.notice_label.setVisible(bool(text))
 
     def _on_dataset_idle_changed(self, *_args: object) -> None:
         dataset = self._vm.dataset
