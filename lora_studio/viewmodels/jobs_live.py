@@ -117,6 +117,9 @@ def progress_text(job: Job, snapshot: ProgressSnapshot | None, loss: float | Non
         parts = ["waiting for the backend to start it"]
     else:
         parts = [f"step {step}" + (f" of {total}" if total else "")]
+        epoch = epoch_text(job, step, total)
+        if epoch:
+            parts.append(epoch)
     if snapshot is not None and not job.is_finished:
         speed = format_speed(snapshot.speed)
         if speed:
@@ -130,6 +133,20 @@ def progress_text(job: Job, snapshot: ProgressSnapshot | None, loss: float | Non
     if loss is not None:
         parts.append(f"loss {loss:.4f}")
     return " · ".join(parts)
+
+
+def epoch_text(job: Job, step: int, total: int | None) -> str:
+    """The "epoch 4 of 10" of a running job — the unit checkpoints are saved in, which OneTrainer and
+    kohya's console show beside the step. Only when the length came from the epochs (no
+    `max_steps`): the steps are then spread evenly over them (buckets make the real edges differ
+    by a step or so)."""
+    epochs = job.config.get("epochs")
+    if job.is_finished or not total or job.config.get("max_steps"):
+        return ""
+    if not isinstance(epochs, int) or epochs < 2:
+        return ""
+    current = min(epochs, max(0, step) * epochs // total + 1)
+    return f"epoch {current} of {epochs}"
 
 
 def summary_lines(job: Job) -> list[str]:
