@@ -37,6 +37,11 @@ from lora_studio.viewmodels.captions.auto_caption_vm import (
 from lora_studio.views.icons import set_icon
 from lora_studio.views.style import make_primary
 
+PROMPT_STYLE_HINT = (
+    "Tags suit models trained on tags (many SD 1.5 anime models); sentences suit base SDXL and "
+    "Flux. Keep one style within a dataset."
+)
+
 
 def _muted(text: str, parent: QWidget) -> QLabel:
     label = QLabel(text, parent)
@@ -104,6 +109,9 @@ class AutoCaptionDialog(QDialog):
         self.preset_combo = QComboBox(self)
         self.preset_combo.addItems(list(PROMPT_PRESETS))
         form.addRow("Prompt style:", self.preset_combo)
+        # Which style to pick, beside the choice (Civitai's trainer says it there too).
+        self.preset_help = _muted(PROMPT_STYLE_HINT, self)
+        form.addRow("", self.preset_help)
         self.prompt_edit = QPlainTextEdit(self)
         self.prompt_edit.setMaximumHeight(70)
         form.addRow("Prompt:", self.prompt_edit)
@@ -336,6 +344,7 @@ class AutoCaptionDialog(QDialog):
         self._form.setRowVisible(self.key_row, vm.needs_key)
         self._form.setRowVisible(self.key_status, vm.needs_key)
         self._form.setRowVisible(self.preset_combo, vm.uses_prompt)
+        self._form.setRowVisible(self.preset_help, vm.uses_prompt)
         self._form.setRowVisible(self.prompt_edit, vm.uses_prompt)
         self._form.setRowVisible(self.template_field, vm.uses_template)
 

@@ -20,11 +20,14 @@ def test_template_run_from_the_dialog(qtbot, caption_dataset, pages) -> None:  #
     assert dialog.provider_combo.currentData() == "template"
     assert dialog.template_field.isVisible() and not dialog.url_field.isVisible()
     assert not dialog.prompt_edit.isVisible() and not dialog.status_list.isVisible()
+    assert not dialog.preset_help.isVisible()
     assert dialog.estimate_label.text().startswith("2 pictures.")
 
     dialog.provider_combo.setCurrentIndex(dialog.provider_combo.findData("openai"))
     assert dialog.url_field.isVisible() and dialog.key_row.isVisible()
     assert dialog.prompt_edit.isVisible() and not dialog.template_field.isVisible()
+    # Which prompt style suits which model family is said beside the choice.
+    assert dialog.preset_help.isVisible() and "Flux" in dialog.preset_help.text()
     dialog.provider_combo.setCurrentIndex(dialog.provider_combo.findData("template"))
 
     dialog.template_field.setText("{name}")
