@@ -9,7 +9,7 @@ function here may block (disk, Pillow) and must run in an executor, except those
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lora_studio.core.dataset.buckets import (
@@ -20,17 +20,19 @@ from lora_studio.core.dataset.buckets import (
     plan_buckets,
 )
 from lora_studio.core.dataset.captions import first_line
-from lora_studio.core.dataset.checks import DoctorOptions, quick_findings
+from lora_studio.core.dataset.checks import DoctorOptions
 from lora_studio.core.dataset.concurrency import CancelToken, ProgressCallback
+from lora_studio.core.dataset.decode_check import DecodeFailure, record_verdicts
 from lora_studio.core.dataset.doctor import DoctorReport, run_doctor
 from lora_studio.core.dataset.embedded_preview import embedded_preview
 from lora_studio.core.dataset.findings import Finding, Fix, Kind, Severity, sort_findings
 from lora_studio.core.dataset.fixes import FixOptions, FixReport, apply_fixes
+from lora_studio.core.dataset.formats import error_kind
 from lora_studio.core.dataset.importer import ImportReport, import_sources
 from lora_studio.core.dataset.models import DatasetScan, ImageEntry, ScanProblem
 from lora_studio.core.dataset.scan import scan_dataset
 from lora_studio.core.dataset.sidecar import Sidecar
-from lora_studio.core.dataset.thumbnails import ThumbnailCache, make_thumbnail
+from lora_studio.core.dataset.thumbnails import THUMBNAIL_SIZE, ThumbnailCache, make_thumbnail
 from lora_studio.core.dataset.trash import RestoreReport, Trash
 from lora_studio.core.errors import LoraStudioError
 
@@ -137,21 +139,24 @@ class ThumbnailSource:
     """Thumbnails of one dataset from its disk cache (thread-safe; built in an executor)."""
 
     def __init__(self, root: Path, fallback: Path) -> None:
+        self._root = Path(root)
         self._cache = ThumbnailCache.for_dataset(root, fallback)
 
     @property
     def directory(self) -> Path:
         return self._cache.directory
 
-    def preview_bytes(self, path: Path) -> bytes | None:
-        """A camera's embedded preview for a first paint, when the real thumbnail is not cached
-        yet (a cached one is as quick and better); None otherwise."""
+    def preview_bytes(self, path: Path, side: int = THUMBNAIL_SIZE) -> bytes | None:
+        """A camera's embedded preview for a first paint at `side` pixels (the grid's cell in
+        device pixels), when the real thumbnail is not cached yet (a cached one is as quick and
+        better); None otherwise. The EXIF thumbnail (~0.2 ms) serves when it is at least `side`
+        pixels, else the MPF large preview (4–12 ms): a 1× screen rarely needs the latter."""
         try:
             if self._cache.get(path) is not None:
                 return None
         except OSError:
             return None
-        found = embedded_preview(path)
+        found = embedded_preview(path, side)
         return found[0] if found is not None else None
 
     def thumbnail_bytes(self, path: Path) -> tuple[bytes | None, str | None]:
@@ -159,7 +164,20 @@ class ThumbnailSource:
         try:
             return self._cache.load(path).data, None
         except LoraStudioError as exc:
+            self._remember_failure(path, exc)
             return None, exc.user_message
+
+    def _remember_failure(self, path: Path, exc: LoraStudioError) -> None:
+        """A thumbnail that does not decode is a decode verdict: it goes into the dataset's
+        verdict file, so the next open, the wizard's check and the CLI know the picture without
+        decoding it again. `record_verdicts` skips transient failures (permissions, I/O), writes
+        atomically and only when the verdict is new, and never raises (a read-only dataset just
+        finds it again next time)."""
+        cause = exc.__cause__
+        if cause is None:
+            return
+        failure = DecodeFailure(Path(path), error_kind(cause), exc.user_message)
+        record_verdicts(self._root, [(Path(path), failure)])
 
 
 @dataclass(frozen=True)
@@ -221,8 +239,12 @@ def doctor_options(
 
 
 def quick_check(scan_result: DatasetScan, options: DoctorOptions) -> list[Finding]:
-    """The checks that need no decoding (milliseconds for 10,000 pictures), sorted."""
-    return sort_findings(quick_findings(scan_result, options))
+    """The checks that need no decoding (milliseconds for 10,000 pictures), sorted — with the
+    pictures an earlier decode found damaged (the dataset's decode verdicts, written by the
+    wizard's check, a full check or the thumbnail fill), as `lora-studio doctor --quick` names
+    them: grid badge, doctor and statistics know them at once, before any thumbnail fails."""
+    report = run_doctor(scan_result, replace(options, check_pixels=False))
+    return list(report.findings)
 
 
 def surviving_findings(findings: Iterable[Finding], scan_result: DatasetScan) -> list[Finding]:

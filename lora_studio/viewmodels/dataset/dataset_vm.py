@@ -206,6 +206,9 @@ class DatasetViewModel(DatasetIntakeMixin, OperationViewModel):
         if not model.replace_all(rows, version):
             self.grid_model.update_rows(jobs.diff_rows(model.rows(), rows).changed)
         self.doctor.set_dataset(scan.root, scan, findings, self._options())
+        # Thumbnails that failed while the checks ran: their badge and finding were replaced.
+        for path, message in self.loader.failures.items():
+            self._handle_thumbnail_failed(path, message)
         self.stats.update(self.grid_model.rows(), resolution)
         self.opened.emit(self.folder)
 

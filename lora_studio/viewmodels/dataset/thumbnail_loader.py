@@ -10,11 +10,14 @@ Two kinds of work share the executor:
 `workers` coroutines each run one small batch at a time in the executor, so other dataset work
 (preview, doctor) is never queued behind more than one batch, and a cancel or a new folder takes
 effect within a batch. Every batch carries the loader's generation; results of an older folder are
-dropped. Per-result GUI work is one `QPixmap.fromImage` of a ≤160 px image (done by the model).
+dropped. Per-result GUI work is one `QPixmap.fromImage` of a ≤`side` px image (done by the model).
 
-A requested row first gets the preview its camera stored in the JPEG (EXIF thumbnail: ~1 ms
-instead of a full decode), in small fast batches ahead of everything else; the real thumbnail
-replaces it when made. A preview never replaces a real thumbnail that arrived first.
+A requested row first gets a preview its camera stored in the JPEG (`core/dataset/embedded_preview`),
+in small fast batches ahead of everything else: the EXIF thumbnail (~0.2 ms, usually 160×120) when
+it covers the loader's `side` in device pixels — a 1× screen's 160 px cell — else the MPF large
+preview decoded at reduced scale (what a HiDPI cell needs: ~4 ms on a quiet machine, 8–12 ms on a
+busy one, for a 1620 px preview), instead of a full decode (18–25 ms for a 12 MP photo). The real
+thumbnail replaces it when made; a preview never replaces a real thumbnail that arrived first.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from lora_studio.viewmodels.dataset.core_adapter import ThumbnailSource
 
 PRIORITY_BATCH = 4
 PROGRESS_INTERVAL = 0.1  # seconds between fill_progress updates
-PREVIEW_BATCH = 16  # embedded previews cost ~1 ms each: a screenful in one or two batches
+PREVIEW_BATCH = 16  # an embedded preview costs 0.2–12 ms: a screenful in one or two batches
 # Background batches are sized to take about this long: long enough that the per-batch round trip
 # through the event loop is noise, short enough that a visible row waits at most ~one batch.
 BATCH_SECONDS = 0.06
@@ -82,12 +85,13 @@ def produce_thumbnails(
 def produce_previews(
     source: ThumbnailSource, paths: Sequence[Path], side: int
 ) -> tuple[list[ThumbnailResult], float]:
-    """Worker thread: embedded previews (None image where a file has none)."""
+    """Worker thread: embedded previews (None image where a file has none), chosen for `side`
+    pixels: the small EXIF thumbnail when it is that big, else the MPF large preview."""
     started = time.perf_counter()
     results: list[ThumbnailResult] = []
     read_preview = getattr(source, "preview_bytes", None)  # a source may offer none
     for path in paths:
-        data = read_preview(path) if read_preview is not None else None
+        data = read_preview(path, side) if read_preview is not None else None
         image = QImage.fromData(data) if data else None
         if image is not None and (image.isNull() or image.width() == 0):
             image = None
@@ -132,6 +136,7 @@ class ThumbnailLoader(QObject):
         self._background_set: set[Path] = set()
         self._next_background = 0
         self._finished: set[Path] = set()
+        self._failed: dict[Path, str] = {}  # this folder's failures, as `thumbnail_failed` said
         self._fill_total = 0
         self._fill_done = 0
         self._fill_started = 0.0
@@ -155,6 +160,12 @@ class ThumbnailLoader(QObject):
     def fill_total(self) -> int:
         return self._fill_total
 
+    @property
+    def failures(self) -> dict[Path, str]:
+        """Pictures of the current folder whose thumbnail failed, with the sentence (for a
+        receiver that replaced its rows after the signal came)."""
+        return dict(self._failed)
+
     def start(self, source: ThumbnailSource, paths: Sequence[Path], *, fill: bool = True) -> None:
         """Serve a new dataset: forget the old one's queue, start the background fill."""
         self._generation += 1
@@ -164,6 +175,7 @@ class ThumbnailLoader(QObject):
         self._previewed = set()
         self._wanted.clear()
         self._finished = set()
+        self._failed = {}
         self._background = list(paths) if fill else []
         self._background_set = set(self._background)
         self._next_background = 0
@@ -193,6 +205,8 @@ class ThumbnailLoader(QObject):
         self._wanted -= gone
         self._priority = [p for p in self._priority if p not in gone]
         self._previews = [p for p in self._previews if p not in gone]
+        for path in gone:
+            self._failed.pop(path, None)
 
     def stop_fill(self) -> None:
         """Stop the background fill; requests from the grid are still served."""
@@ -301,12 +315,14 @@ class ThumbnailLoader(QObject):
                     self.thumbnail_ready.emit(result.path, result.image)
                 elif result.error is not None:
                     self._wanted.discard(result.path)
+                    self._failed[result.path] = result.error
                     self.thumbnail_failed.emit(result.path, result.error)
                 else:
                     # Made by the fill before the grid asked: decode it as a priority job.
                     self._priority.append(result.path)
                     self._poke()
             elif result.error is not None:
+                self._failed[result.path] = result.error
                 self.thumbnail_failed.emit(result.path, result.error)
         if self._filling:
             # At most ~10 progress updates a second: from the disk cache a batch arrives every

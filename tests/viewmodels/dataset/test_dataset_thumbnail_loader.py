@@ -135,3 +135,33 @@ def test_a_cameras_embedded_preview_is_painted_first_then_replaced(
     qtbot.wait(100)
     assert delivered == [("camera.jpg", False)]
     loader.shutdown()
+
+
+def test_the_embedded_preview_is_chosen_for_the_cells_device_pixels(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A 1× screen's 160 px cell is served by the EXIF thumbnail (red, 160×120); a 2× screen's
+    320 px cell by the MPF large preview (green), which the EXIF thumbnail would leave blurry."""
+    from PIL import Image
+
+    from lora_studio.core.dataset.camera_files import with_camera_previews
+    from lora_studio.viewmodels.dataset.core_adapter import ThumbnailSource
+    from lora_studio.viewmodels.dataset.thumbnail_loader import device_side, produce_previews
+
+    photo = Image.new("RGB", (2400, 1800), (20, 40, 220))
+    camera = with_camera_previews(
+        photo,
+        tmp_path / "camera.jpg",
+        large=Image.new("RGB", (2400, 1800), (20, 200, 40)),
+        thumb=Image.new("RGB", (2400, 1800), (230, 20, 20)),
+    )
+    source = ThumbnailSource(tmp_path, tmp_path / "user-cache")
+    seen = {}
+    for ratio in (1.0, 2.0):
+        side = device_side(160, ratio)
+        (result,), _seconds = produce_previews(source, [camera], side)
+        assert result.image is not None and result.error is None
+        colour = result.image.pixelColor(result.image.width() // 2, result.image.height() // 2)
+        seen[ratio] = (result.image.width(), result.image.height(), colour.name())
+    width, height, colour = seen[1.0]
+    assert (width, height) == (160, 120) and QColor(colour).red() > 200  # the EXIF thumbnail
+    width, height, colour = seen[2.0]
+    assert (width, height) == (320, 240) and QColor(colour).green() > 150  # the MPF preview
