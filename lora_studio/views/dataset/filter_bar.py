@@ -44,7 +44,9 @@ class FilterBar(QWidget):
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Filter by caption or file name")
         self.search.setClearButtonEnabled(True)
-        self.search.setToolTip("Shows pictures whose caption or name contains every word typed.")
+        self.search.setToolTip(
+            "Shows pictures whose caption or name contains every word typed (Ctrl+F)."
+        )
         layout.addWidget(self.search, 2)
 
         self.tag = QLineEdit(self)

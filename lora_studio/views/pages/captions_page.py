@@ -3,7 +3,8 @@ and tag chips) and the tag-frequency table, with previous/next keys, undo/redo, 
 and auto-caption; bound to a CaptionsViewModel.
 
 Keys (while the page has focus): Alt+← / Alt+→, Ctrl+[ / Ctrl+], Page Up / Page Down for the
-previous and next picture; Ctrl+J the next picture without a caption (as in taggui); Ctrl+Z / Ctrl+Shift+Z (or Ctrl+Y) undo and redo in the caption history,
+previous and next picture; Ctrl+J the next picture without a caption (as in taggui); Ctrl+F the
+tag table's filter; Ctrl+Z / Ctrl+Shift+Z (or Ctrl+Y) undo and redo in the caption history,
 which survives a restart. Dialogs open with `open()`; nothing here touches the disk.
 """
 
@@ -229,6 +230,9 @@ class CaptionsPage(QWidget):
         self.undo_action = action("Undo", ("Ctrl+Z",), vm.undo, "Undo (Ctrl+Z)")
         self.redo_action = action("Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), vm.redo, "Redo")
         self.batch_action = action("Batch edit…", ("Ctrl+B",), vm.request_batch, "Batch edit")
+        self.find_action = action(
+            "Filter tags", ("Ctrl+F",), self._focus_tag_filter, "Filter the tag table (Ctrl+F)"
+        )
         set_icon(self.previous_action, "mdi6.chevron-left")
         set_icon(self.next_action, "mdi6.chevron-right")
         set_icon(self.uncaptioned_action, "mdi6.comment-alert-outline")
@@ -286,6 +290,10 @@ class CaptionsPage(QWidget):
         self._on_vm_has_dataset_changed(vm.has_dataset)
         self._on_dataset_idle_changed()
         self._update_history()
+
+    def _focus_tag_filter(self) -> None:
+        self.tag_table.filter_field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.tag_table.filter_field.selectAll()
 
     # -- view-model → widgets ----------------------------------------------------------------------
     def _on_vm_has_dataset_changed(self, has: bool) -> None:

@@ -177,9 +177,17 @@ class DatasetPage(QWidget):
             self._vm.undo,
             "Undo the last delete or fix (Ctrl+Z)",
         )
+        # taggui's "focus the filter box" key, under the name every program uses for Find.
+        self.find_action = action(
+            "Filter", "Ctrl+F", self._focus_filter, "Type to filter the pictures (Ctrl+F)"
+        )
         self.refresh_icons()
         self.delete_button.setDefaultAction(self.delete_action)
         self.undo_button.setDefaultAction(self.undo_action)
+
+    def _focus_filter(self) -> None:
+        self.filter_bar.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_bar.search.selectAll()
 
     def _bind(self) -> None:
         vm = self._vm
