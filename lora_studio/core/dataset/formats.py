@@ -17,7 +17,7 @@ import threading
 import warnings
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError, features
+from PIL import Image, JpegImagePlugin, UnidentifiedImageError, features
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif", ".avif"}
@@ -79,13 +79,35 @@ def open_image(path: Path) -> Image.Image:
     """`Image.open` (header only) plus our pixel limit. Callers use it as a context manager."""
     if Path(path).suffix.lower() in HEIF_EXTENSIONS:
         heif_available()
-    image = Image.open(path)
+    image: Image.Image | None
+    try:
+        image = Image.open(path)
+    except UnidentifiedImageError:
+        image = _as_plain_jpeg(Path(path))
+        if image is None:
+            raise
     try:
         check_pixel_limit(image, Path(path))
     except Exception:
         image.close()
         raise
     return image
+
+
+def _as_plain_jpeg(path: Path) -> Image.Image | None:
+    """A camera JPEG whose MP index (the APP2 "MPF" segment) is damaged, opened as the plain JPEG
+    it also is; None when it is not one. Pillow 10.x — our lowest supported version — reads such a
+    file as an MPO, fails on an index that claims more images than it lists, and then calls the
+    whole file unidentified, so an intact photo showed as "Cannot show"; newer versions read it
+    as a plain JPEG. `JpegImageFile` is what Pillow's JPEG opener builds before it tries the MPO
+    reading, so this only adds back what that step threw away. Only runs after a failed open."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(3) != b"\xff\xd8\xff":
+                return None
+        return JpegImagePlugin.JpegImageFile(path)
+    except Exception:  # not a JPEG after all, or unreadable: the original error stands
+        return None
 
 
 class TooManyPixelsError(Exception):

@@ -184,14 +184,6 @@ DAMAGES: dict[str, Callable[[bytearray], None]] = {
 }
 
 
-def _pillow_opens(path: Path) -> bool:
-    try:
-        with Image.open(path):
-            return True
-    except Exception:
-        return False
-
-
 DECODE_DAMAGES = ("length cut short", "preview's header is garbage")
 
 
@@ -207,11 +199,8 @@ def test_damaged_mpf_data_falls_back_to_the_exif_thumbnail(tmp_path: Path, damag
     DAMAGES[damage](data)
     path.write_bytes(bytes(data))
     found = embedded_preview(path)
-    if not _pillow_opens(path):
-        # Pillow 10.x refuses some damaged MP indexes outright (newer versions read the photo as
-        # a plain JPEG): then nothing in the file can be shown, and still nothing raises.
-        assert found is None
-        return
+    # Pillow 10.x calls a file whose index claims more images than it lists unidentified;
+    # open_image reads it as the plain JPEG it is, so every damage still shows the thumbnail.
     assert found is not None and _near(_colour(found[0]), RED) and found[1:] == (160, 107)
     if damage not in DECODE_DAMAGES:
         assert large_previews(path) == []

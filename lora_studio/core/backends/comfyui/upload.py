@@ -31,6 +31,7 @@ from PIL import Image, ImageOps
 
 from lora_studio.core.backends.base import DatasetItem, DatasetSummary
 from lora_studio.core.backends.comfyui.client import ComfyClient
+from lora_studio.core.dataset.formats import TooManyPixelsError, open_image
 from lora_studio.core.errors import BackendError, DatasetError
 
 
@@ -75,7 +76,7 @@ def prepare_image(item: DatasetItem, index: int, rule: ResizeRule) -> PreparedIm
             "image; write one (or remove the image) and try again."
         )
     try:
-        with Image.open(item.image) as opened:
+        with open_image(item.image) as opened:  # what the scan and the checks opened
             opened.draft("RGB", (rule.resolution, rule.resolution))  # fast JPEG downscale
             image = ImageOps.exif_transpose(opened)
             if image.mode in ("RGBA", "LA", "P"):
@@ -87,7 +88,7 @@ def prepare_image(item: DatasetItem, index: int, rule: ResizeRule) -> PreparedIm
             image = ImageOps.fit(image, size, Image.Resampling.LANCZOS, centering=(0.5, 0.5))
             buffer = io.BytesIO()
             image.save(buffer, "JPEG", quality=95)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except (OSError, ValueError, Image.DecompressionBombError, TooManyPixelsError) as exc:
         raise DatasetError(f"{item.image.name} could not be read as an image: {exc}") from exc
     return PreparedImage(f"img_{index:04d}", buffer.getvalue(), caption.encode("utf-8"), size)
 
