@@ -291,6 +291,20 @@ class CaptionsPage(QWidget):
         self._on_dataset_idle_changed()
         self._update_history()
 
+    def refresh_icons(self) -> None:
+        """Action icons in the palette's colours, again on a theme switch: actions are not
+        widgets, so `refresh_themed` does not recolour them by itself."""
+        for act in (
+            self.previous_action,
+            self.next_action,
+            self.uncaptioned_action,
+            self.undo_action,
+            self.redo_action,
+        ):
+            name = act.property("icon_name")
+            if isinstance(name, str):
+                set_icon(act, name)
+
     def _focus_tag_filter(self) -> None:
         self.tag_table.filter_field.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.tag_table.filter_field.selectAll()
