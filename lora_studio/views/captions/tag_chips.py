@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lora_studio.views.icons import set_themed_style
+
 CHIP_STYLE = (
     "#TagChip { background: palette(alternate-base); border: 1px solid palette(mid);"
     " border-radius: 11px; }"
@@ -131,7 +133,8 @@ class TagChipsWidget(QWidget):
         super().__init__(parent)
         self._remove_tag = remove_tag
         self._add_tag = add_tag
-        self.setStyleSheet(CHIP_STYLE)
+        # Themed: Qt resolves palette(...) once, so the chips are restyled on a theme switch.
+        set_themed_style(self, CHIP_STYLE)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.flow = FlowLayout(self)
         self.chips: list[TagChip] = []

@@ -45,3 +45,28 @@ def test_dark_theme_recolours_the_navigation_icons(qtbot, caption_dataset, pages
     finally:
         app.setStyle(original_style)
         app.setPalette(original_palette)
+
+
+def test_dark_theme_restyles_the_tag_chips(qtbot, caption_dataset, pages) -> None:  # type: ignore[no-untyped-def]
+    """The chips' background is `palette(alternate-base)` in a style sheet, which Qt resolves once:
+    chips made in the light theme stayed light on the dark one."""
+    app = QApplication.instance()
+    original_palette, original_style = app.palette(), app.style().name()
+    try:
+        apply_theme(app, "light")
+        built = pages(caption_dataset(count=2))
+        built.captions_vm.select(str(built.dataset_vm.root / "img_000.jpg"))
+        chips = built.captions_page.editor.chips
+        qtbot.waitUntil(lambda: len(chips.chips) == 4, timeout=5000)
+
+        def chip_lightness() -> int:
+            chip = chips.chips[1]
+            image = chip.grab().toImage()
+            return QColor(image.pixel(image.width() // 2, 2)).lightness()
+
+        assert chip_lightness() > 180, chip_lightness()
+        apply_theme(app, "dark")
+        assert chip_lightness() < 100, chip_lightness()
+    finally:
+        app.setStyle(original_style)
+        app.setPalette(original_palette)
