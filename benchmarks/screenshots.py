@@ -58,7 +58,14 @@ def make_jobs(store: object, home: Path, dataset: Path) -> tuple[str, str]:
     def loss(step: int) -> float:
         return 0.09 + 0.3 * math.exp(-step / 180) + 0.03 * math.sin(step * 1.7) ** 2
 
-    running = store.add(Job(name="inkstyle_sdxl_2", backend="comfyui", dataset_path=str(dataset)))  # type: ignore[attr-defined]
+    running = store.add(  # type: ignore[attr-defined]
+        Job(
+            name="inkstyle_sdxl_2",
+            backend="comfyui",
+            dataset_path=str(dataset),
+            config={"epochs": 10},  # the progress line then names the epoch
+        )
+    )
     events: list = [StatusChanged(JobStatus.RUNNING, "Chunk 2 of 4 is running")]
     events += [Loss(s, loss(s)) for s in range(1, 341)] + [Progress(340, 1000)]
     events += [
@@ -130,8 +137,15 @@ async def shoot(out: Path, home: Path) -> list[dict[str, object]]:
     window.resize(1280, 860)
     window.show()
     vms = {type(vm).__name__: vm for vm in window.view_models}  # type: ignore[attr-defined]
-    vms["DatasetViewModel"].open_folder(str(dataset))
+    dataset_vm = vms["DatasetViewModel"]
+    dataset_vm.open_folder(str(dataset))
     vms["TrainWizardViewModel"].set_dataset_folder(str(dataset))
+    for _ in range(100):  # the open runs in the background
+        await asyncio.sleep(0.1)
+        if dataset_vm.grid_model.rowCount() and not dataset_vm.busy:
+            break
+    # A picture picked, as an artist works: the detail pane and the Captions page show it.
+    dataset_vm.set_current(str(dataset / "ink_03.jpg"))
     jobs_vm = vms["JobsViewModel"]
     shots: list[dict[str, object]] = []
     for theme in ("light", "dark"):
