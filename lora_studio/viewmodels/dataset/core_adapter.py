@@ -150,13 +150,15 @@ class ThumbnailSource:
         """A camera's embedded preview for a first paint at `side` pixels (the grid's cell in
         device pixels), when the real thumbnail is not cached yet (a cached one is as quick and
         better); None otherwise. The EXIF thumbnail (~0.2 ms) serves when it is at least `side`
-        pixels, else the MPF large preview (4–12 ms): a 1× screen rarely needs the latter."""
+        pixels, else the MPF large preview (4–12 ms): a 1× screen rarely needs the latter. Never
+        larger than the real thumbnail that replaces it (the disk cache's size), which would
+        look like a step back when it lands."""
         try:
             if self._cache.get(path) is not None:
                 return None
         except OSError:
             return None
-        found = embedded_preview(path, side)
+        found = embedded_preview(path, min(side, self._cache.size))
         return found[0] if found is not None else None
 
     def thumbnail_bytes(self, path: Path) -> tuple[bytes | None, str | None]:

@@ -139,7 +139,8 @@ def test_a_cameras_embedded_preview_is_painted_first_then_replaced(
 
 def test_the_embedded_preview_is_chosen_for_the_cells_device_pixels(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A 1× screen's 160 px cell is served by the EXIF thumbnail (red, 160×120); a 2× screen's
-    320 px cell by the MPF large preview (green), which the EXIF thumbnail would leave blurry."""
+    320 px cell by the MPF large preview (green), which the EXIF thumbnail would leave blurry —
+    at the disk cache's 256 px, the size of the real thumbnail that replaces it."""
     from PIL import Image
 
     from lora_studio.core.dataset.camera_files import with_camera_previews
@@ -164,4 +165,4 @@ def test_the_embedded_preview_is_chosen_for_the_cells_device_pixels(tmp_path) ->
     width, height, colour = seen[1.0]
     assert (width, height) == (160, 120) and QColor(colour).red() > 200  # the EXIF thumbnail
     width, height, colour = seen[2.0]
-    assert (width, height) == (320, 240) and QColor(colour).green() > 150  # the MPF preview
+    assert (width, height) == (256, 192) and QColor(colour).green() > 150  # the MPF preview
