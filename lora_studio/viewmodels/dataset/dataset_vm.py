@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,8 @@ from lora_studio.viewmodels.dataset.operation import OperationViewModel
 from lora_studio.viewmodels.dataset.rows import Badge, GridRow, SortKey
 from lora_studio.viewmodels.dataset.stats_vm import StatsViewModel
 from lora_studio.viewmodels.dataset.thumbnail_loader import ThumbnailLoader, device_side
-from lora_studio.viewmodels.dataset.undo_stack import UndoStack, UndoStep
+from lora_studio.viewmodels.dataset.trash_edits import DatasetTrashMixin
+from lora_studio.viewmodels.dataset.undo_stack import UndoStack
 from lora_studio.viewmodels.message_bridge import MessageBridge
 from lora_studio.viewmodels.models.thumbnail_grid_model import THUMBNAIL_SIDE, ThumbnailGridModel
 from lora_studio.viewmodels.observable import Observable
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 RESOLUTIONS = (512, 768, 1024)
 
 
-class DatasetViewModel(DatasetIntakeMixin, OperationViewModel):
+class DatasetViewModel(DatasetIntakeMixin, DatasetTrashMixin, OperationViewModel):
     """State and commands of the Dataset page (see the module docstring)."""
 
     folder_changed = Signal(str)
@@ -262,76 +262,6 @@ class DatasetViewModel(DatasetIntakeMixin, OperationViewModel):
             "Working on this folder itself: deletes and fixes change it (what they replace goes "
             "to its trash; Undo brings it back)."
         )
-
-    # -- delete and undo ---------------------------------------------------------------------------
-    def delete_paths(self, paths: Sequence[str]) -> bool:
-        """Move pictures (with their captions) to the project trash; undo brings them back."""
-        targets = [Path(p) for p in paths if self.grid_model.row_for_path(Path(p)) is not None]
-        if self._scan is None or not targets or self._refused():
-            return False
-        root = self._scan.root
-        return self._start(
-            "Moving to the trash",
-            lambda _token: self._run_delete(root, targets),
-            cancellable=False,
-        )
-
-    async def _run_delete(self, root: Path, targets: list[Path]) -> None:
-        outcome = await self._in_executor(core.move_to_trash, root, targets)
-        moved = list(outcome.moved)
-        rows = [
-            self.grid_model.row_at(n)
-            for p in moved
-            if (n := self.grid_model.row_for_path(p)) is not None
-        ]
-        self.grid_model.remove_paths(moved)
-        self.loader.forget(moved)
-        self.doctor.forget_paths(moved, outcome.batch_id)
-        self.image_count = self.grid_model.rowCount()
-        if self.detail.row is not None and self.detail.row.path in set(moved):
-            self.detail.show(None, self.resolution)
-        if outcome.batch_id is not None and moved:
-            noun = "picture" if len(moved) == 1 else "pictures"
-            label = f"Undo delete of {len(moved)} {noun}"
-            self.undo_stack.push(UndoStep(label, outcome.batch_id, tuple(rows), overwrite=False))
-        if outcome.error:
-            self.error = outcome.error
-        self._after_rows_changed()
-
-    def undo(self) -> bool:
-        step = self.undo_stack.top()
-        if step is None or self._scan is None or self._refused():
-            return False
-        root = self._scan.root
-        return self._start(
-            "Restoring", lambda _token: self._run_undo(root, step), cancellable=False
-        )
-
-    async def _run_undo(self, root: Path, step: UndoStep) -> None:
-        report = await self._in_executor(
-            core.restore, root, step.batch_id, overwrite=step.overwrite
-        )
-        self.undo_stack.discard(step)
-        self.doctor.restore_findings(step.batch_id)
-        if report.conflicts:
-            self.error = " ".join(message for _, message in report.conflicts)
-        if step.overwrite or report.conflicts:
-            await self._rescan(root, None)
-            return
-        restored = set(report.restored)
-        self.grid_model.insert_rows([row for row in step.rows if row.path in restored])
-        self.image_count = self.grid_model.rowCount()
-        await self._rescan(root, None)  # badges and doctor findings for the returning files
-
-    def _handle_fixes_applied(self, report: object) -> None:
-        batch = getattr(report, "trash_batch", None)
-        results = getattr(report, "results", ())
-        fixed = sum(1 for result in results if result.ok)
-        if batch:
-            label = f"Undo fixes on {fixed} file{'s' if fixed != 1 else ''}"
-            self.undo_stack.push(UndoStep(label, batch, (), overwrite=True))
-        if self._scan is not None and not self.busy:
-            self.refresh()
 
     # -- selection, filters, settings --------------------------------------------------------------
     def set_current(self, path: str) -> None:
