@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -157,8 +158,6 @@ class Heartbeat:
         self._last = now
 
     def _gc_probe(self, phase: str, info: dict[str, int]) -> None:
-        import threading
-
         thread = threading.get_ident()
         now = time.perf_counter()
         if phase == "start":
@@ -270,10 +269,17 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     rate = thumbnail_rate(folder)
     clear_thumbnail_cache(folder)
 
-    from lora_studio.responsiveness import freeze_long_lived, tune_interpreter
+    from PySide6.QtWidgets import QApplication
+
+    from lora_studio.responsiveness import (
+        collect_on_gui_thread,
+        freeze_long_lived,
+        tune_interpreter,
+    )
 
     if not args.default_gc:
         tune_interpreter()  # as run_gui() does: switch interval and collector thresholds
+        collect_on_gui_thread(QApplication.instance())  # and collections on the GUI thread only
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
     # The app's own executor settings (lora_studio/app.py): 2 threads at nice +10.
@@ -394,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--default-gc",
         action="store_true",
-        help="keep CPython's collector settings (no thresholds, no freeze) to compare",
+        help="keep CPython's collector (automatic, in any thread; no freeze) to compare",
     )
     parser.add_argument(
         "--trace-stalls",

@@ -29,7 +29,12 @@ from lora_studio.core.plurals import plural
 from lora_studio.core.training.service import TrainingService
 from lora_studio.local_backends import build_local_backend
 from lora_studio.logging_setup import route_qt_messages, setup_logging
-from lora_studio.responsiveness import freeze_long_lived, lower_worker_priority, tune_interpreter
+from lora_studio.responsiveness import (
+    collect_on_gui_thread,
+    freeze_long_lived,
+    lower_worker_priority,
+    tune_interpreter,
+)
 from lora_studio.viewmodels.captions.captions_vm import CaptionsViewModel
 from lora_studio.viewmodels.dataset.dataset_vm import DatasetViewModel
 from lora_studio.viewmodels.help_vm import HelpViewModel
@@ -341,6 +346,9 @@ def run_gui() -> int:
     tune_interpreter()
     app = create_application()
     app.setQuitOnLastWindowClosed(False)
+    # Garbage collection on the GUI thread only: never a pause in a worker, never a Qt object
+    # destroyed off the GUI thread.
+    collect_on_gui_thread(app)
     services = build_services()
     log.info("LoRA Studio %s starting", __version__)
     code = qasync.run(_run_main_window(app, services))

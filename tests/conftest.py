@@ -8,6 +8,7 @@ loop), driven by pytest-qt's nested Qt loops (`qtbot.waitSignal`). It is torn do
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,25 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # As the app does (lora_studio/responsiveness.py): no automatic garbage collection, which
+    # CPython starts in whichever thread allocates — a worker, an HTTP fake's thread — and which
+    # then destroys the Qt objects of earlier tests' garbage off the GUI thread (a run crashed in
+    # QApplication.allWidgets() that way). Collections happen between tests, on this thread.
+    gc.disable()
+
+
+@pytest.fixture(autouse=True)
+def collect_on_the_main_thread() -> Iterator[None]:
+    yield
+    from lora_studio.responsiveness import GC_THRESHOLDS, due_generation
+
+    gc.disable()  # a test may have given collection back to CPython
+    generation = due_generation(gc.get_count(), GC_THRESHOLDS)
+    if generation is not None:
+        gc.collect(generation)
 
 
 @pytest.fixture(autouse=True)

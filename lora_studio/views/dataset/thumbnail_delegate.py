@@ -49,6 +49,12 @@ class ThumbnailDelegate(QStyledItemDelegate):
         # into pixmaps and blitted.
         self._cards: dict[tuple[int, int, bool, bool, int, float], QPixmap] = {}
         self._badges: dict[tuple[Badge, float], QPixmap] = {}
+        # The first screen of a freshly opened folder is all placeholders, painted while workers
+        # check and decode: their shapes (a few sizes, one per aspect ratio) and the elided names
+        # are kept too, so a cell costs a blit and a drawText instead of ~0.7 ms of Qt calls —
+        # each of which also waits for the GIL behind the workers.
+        self._placeholders: dict[tuple[int, int, bool, int, float], QPixmap] = {}
+        self._elided: dict[tuple[str, int], str] = {}
 
     def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
         hint = index.data(Qt.ItemDataRole.SizeHintRole)
@@ -136,15 +142,35 @@ class ThumbnailDelegate(QStyledItemDelegate):
         size = QSize(width, height).scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
         box = QRect(0, 0, max(size.width(), 24), max(size.height(), 24))
         box.moveCenter(area.center())
+        ratio = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        key = (box.width(), box.height(), failed, palette.cacheKey(), ratio)
+        shape = self._placeholders.get(key)
+        if shape is None:
+            if len(self._placeholders) > 64:  # sizes, palettes or screens change: stay small
+                self._placeholders.clear()
+            shape = self._placeholder_pixmap(box.size(), palette, failed, ratio)
+            self._placeholders[key] = shape
+        painter.drawPixmap(box.topLeft(), shape)
+
+    @staticmethod
+    def _placeholder_pixmap(size: QSize, palette: QPalette, failed: bool, ratio: float) -> QPixmap:
+        pixmap = QPixmap(size * ratio)
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        box = QRectF(0, 0, size.width(), size.height())
         colour = palette.color(QPalette.ColorRole.Mid)
         colour.setAlpha(70)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(colour)
-        painter.drawRoundedRect(QRectF(box), 4, 4)
+        painter.drawRoundedRect(box, 4, 4)
         if failed:
             # BrightText is the theme's readable "alarm" colour on both light and dark bases.
             painter.setPen(palette.color(QPalette.ColorRole.BrightText))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "Unreadable")
+        painter.end()
+        return pixmap
 
     def _paint_name(
         self, painter: QPainter, cell: QRect, index: ModelIndex, palette: QPalette
@@ -157,9 +183,14 @@ class ThumbnailDelegate(QStyledItemDelegate):
         )
         painter.setPen(palette.color(QPalette.ColorRole.Text))
         name = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
-        elided = painter.fontMetrics().elidedText(
-            name, Qt.TextElideMode.ElideMiddle, text_rect.width()
-        )
+        elided = self._elided.get((name, text_rect.width()))
+        if elided is None:
+            if len(self._elided) > 4096:
+                self._elided.clear()
+            elided = painter.fontMetrics().elidedText(
+                name, Qt.TextElideMode.ElideMiddle, text_rect.width()
+            )
+            self._elided[(name, text_rect.width())] = elided
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, elided)
 
     def _paint_badges(self, painter: QPainter, area: QRect, badges: list[str]) -> None:
