@@ -183,7 +183,13 @@ class DatasetViewModel(DatasetIntakeMixin, DatasetTrashMixin, OperationViewModel
             self.resolution = saved.resolution
         self.trigger_word = saved.trigger_word or ""
         resolution, trigger = self.resolution, self.trigger_word
-        # Phase one: the grid shows every picture with a placeholder and thumbnails start.
+        # Phase one: the grid shows every picture with a placeholder and thumbnails start. The
+        # loader first (in the scan's order), so the first paint's requests are its own; then
+        # one turn of the event loop, so its ~15 ms and the model reset's ~15 ms (5,000 rows)
+        # plus the first paint are not one long stall.
+        self.loader.start(scanned.thumbnails, [row.path for row in scanned.rows])
+        self.thumbnails_filling = self.loader.filling
+        await asyncio.sleep(0)
         self._scan = scan
         self._recheck_generation += 1  # a recheck of the previous folder must not land here
         self.undo_stack.clear()
@@ -193,8 +199,6 @@ class DatasetViewModel(DatasetIntakeMixin, DatasetTrashMixin, OperationViewModel
         self.folder_note = self._describe_folder(scan.root)
         self.image_count = len(scanned.rows)
         self.detail.show(None, resolution)
-        self.loader.start(scanned.thumbnails, [row.path for row in self.grid_model.rows()])
-        self.thumbnails_filling = self.loader.filling
         # Phase two: quick checks give badges and the doctor's first findings.
         self.progress_text = "Checking captions, sizes and buckets…"
         version = model.version

@@ -10,6 +10,7 @@ batch, which `fixes_applied` hands to the DatasetViewModel for its undo stack an
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from pathlib import Path
@@ -49,9 +50,10 @@ _DECODE_KINDS = frozenset(
 def summarize(findings: Sequence[Finding]) -> str:
     if not findings:
         return "No problems found."
-    counts = {severity: 0 for severity in Severity}
-    for finding in findings:
-        counts[Severity(finding.severity)] += 1
+    # Counted without building an enum member per finding: this runs on the GUI thread for every
+    # finding of a 5,000-picture open, where that cost ~10 ms.
+    by_value = Counter(finding.severity for finding in findings)  # StrEnum: a member == value
+    counts = {severity: by_value.get(severity, 0) for severity in Severity}
     files = len({finding.path for finding in findings})
     parts = []
     for severity, word in ((Severity.ERROR, "error"), (Severity.WARNING, "warning")):

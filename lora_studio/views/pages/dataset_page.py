@@ -140,6 +140,12 @@ class DatasetPage(QWidget):
         self.stop_thumbnails.setToolTip(
             "Stop making thumbnails in the background; visible ones still load."
         )
+        for widget in (self.thumbnail_label, self.stop_thumbnails):
+            # Shown and hidden with every fill: keeping their room keeps the grid's height, so
+            # its 5,000 cells are not laid out again at the start and end of each fill.
+            policy = widget.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            widget.setSizePolicy(policy)
         bottom.addWidget(self.count_label)
         bottom.addStretch(1)
         bottom.addWidget(self.thumbnail_label)
