@@ -35,7 +35,7 @@ from PySide6.QtCore import QObject, QTimer
 GUI_SWITCH_INTERVAL = 0.0002  # seconds: the GUI thread gets the GIL back sooner than 5 ms
 WORKER_NICE = 10  # executor threads yield the CPU to the GUI thread
 GC_THRESHOLDS = (10_000, 10, 10)  # CPython's default is (700, 10, 10)
-GC_CHECK_MS = 200  # how often the GUI thread looks at the collector's counts (a cheap call)
+GC_CHECK_MS = 50  # how often the GUI thread looks at the collector's counts (a cheap call)
 
 
 def tune_interpreter() -> None:
