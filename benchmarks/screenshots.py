@@ -145,7 +145,7 @@ async def shoot(out: Path, home: Path) -> list[dict[str, object]]:
         if dataset_vm.grid_model.rowCount() and not dataset_vm.busy:
             break
     # A picture picked, as an artist works: the detail pane and the Captions page show it.
-    dataset_vm.set_current(str(dataset / "ink_03.jpg"))
+    dataset_vm.reveal(str(dataset / "ink_03.jpg"))  # selected in the grid too, as a click does
     jobs_vm = vms["JobsViewModel"]
     shots: list[dict[str, object]] = []
     for theme in ("light", "dark"):
