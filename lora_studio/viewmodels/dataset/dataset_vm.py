@@ -183,18 +183,19 @@ class DatasetViewModel(DatasetIntakeMixin, DatasetTrashMixin, OperationViewModel
             self.resolution = saved.resolution
         self.trigger_word = saved.trigger_word or ""
         resolution, trigger = self.resolution, self.trigger_word
-        # Phase one: the grid shows every picture with a placeholder and thumbnails start. The
-        # loader first (in the scan's order), so the first paint's requests are its own; then
-        # one turn of the event loop, so its ~15 ms and the model reset's ~15 ms (5,000 rows)
-        # plus the first paint are not one long stall.
-        self.loader.start(scanned.thumbnails, [row.path for row in scanned.rows])
-        self.thumbnails_filling = self.loader.filling
-        await asyncio.sleep(0)
+        # Phase one: the grid shows every picture with a placeholder and thumbnails start. Rows
+        # and loader switch in the same turn of the event loop, so no paint asks one dataset's
+        # loader for another's pictures (its cache is in that dataset's sidecar); the page's
+        # labels follow a turn later, so they and the model reset (~15 ms for 5,000 rows) with
+        # its first paint are not one stall.
         self._scan = scan
         self._recheck_generation += 1  # a recheck of the previous folder must not land here
         self.undo_stack.clear()
         # The order was computed for the sort at the time of the call; re-sort if it changed since.
         self.grid_model.set_rows(scanned.rows, already_ordered=scanned.order == self._sort_state())
+        self.loader.start(scanned.thumbnails, [row.path for row in self.grid_model.rows()])
+        await asyncio.sleep(0)
+        self.thumbnails_filling = self.loader.filling
         self.folder = str(scan.root)
         self.folder_note = self._describe_folder(scan.root)
         self.image_count = len(scanned.rows)
