@@ -228,11 +228,10 @@ def main() -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from lora_studio.responsiveness import collect_on_gui_thread, tune_interpreter
+    from lora_studio.responsiveness import apply_gui_settings
 
-    tune_interpreter()  # as run_gui() does: switch interval and collector thresholds
     app = QApplication(sys.argv[:1])
-    collect_on_gui_thread(app)  # as run_gui() does: collections on the GUI thread only
+    apply_gui_settings(app)  # as run_gui() does: switch interval, collector on the GUI thread
     app.setQuitOnLastWindowClosed(False)
     work = Path(tempfile.mkdtemp(prefix="lora-captions-bench-"))
     try:

@@ -271,15 +271,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 
     from PySide6.QtWidgets import QApplication
 
-    from lora_studio.responsiveness import (
-        collect_on_gui_thread,
-        freeze_long_lived,
-        tune_interpreter,
-    )
+    from lora_studio.responsiveness import apply_gui_settings, freeze_long_lived
 
     if not args.default_gc:
-        tune_interpreter()  # as run_gui() does: switch interval and collector thresholds
-        collect_on_gui_thread(QApplication.instance())  # and collections on the GUI thread only
+        apply_gui_settings(QApplication.instance())  # as run_gui() does
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
     # The app's own executor settings (lora_studio/app.py): 2 threads at nice +10.

@@ -53,11 +53,7 @@ from lora_studio.core.jobs import Finished, Job, JobStore, Loss, Progress  # noq
 from lora_studio.core.jobs.events import JobEvent  # noqa: E402
 from lora_studio.core.training.dataset_input import TrainingDataset  # noqa: E402
 from lora_studio.core.training.service import TrainingService  # noqa: E402
-from lora_studio.responsiveness import (  # noqa: E402
-    collect_on_gui_thread,
-    freeze_long_lived,
-    tune_interpreter,
-)
+from lora_studio.responsiveness import apply_gui_settings, freeze_long_lived  # noqa: E402
 from lora_studio.viewmodels.jobs_vm import JobsViewModel  # noqa: E402
 from lora_studio.views.pages.jobs_page import JobsPage  # noqa: E402
 
@@ -306,9 +302,8 @@ def main() -> int:
         help="steps sent at once before the measured part (a long run's history)",
     )
     args = parser.parse_args()
-    tune_interpreter()  # as run_gui() does: switch interval and collector thresholds
     app = QApplication.instance() or QApplication(sys.argv)
-    collect_on_gui_thread(app)  # as run_gui() does: collections on the GUI thread only
+    apply_gui_settings(app)  # as run_gui() does: switch interval, collector on the GUI thread
     with tempfile.TemporaryDirectory() as tmp:
         os.environ[paths.HOME_ENV] = tmp
         result = qasync.run(stream(args, app, Path(tmp)))

@@ -39,9 +39,8 @@ GC_CHECK_MS = 50  # how often the GUI thread looks at the collector's counts (a 
 
 
 def tune_interpreter() -> None:
-    """Switch interval and collector thresholds for a GUI process (call once, at start)."""
+    """The switch interval of a GUI process (call once, at start)."""
     sys.setswitchinterval(GUI_SWITCH_INTERVAL)
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def freeze_long_lived() -> None:
@@ -73,12 +72,13 @@ class GuiThreadCollector(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.collect_if_due)
+        gc.set_threshold(*GC_THRESHOLDS)  # read back by `collect_if_due` (and by benchmarks)
         gc.disable()
         self._timer.start()
 
     def collect_if_due(self) -> int | None:
         """One pass of the generation due now (if any); returns its number."""
-        generation = due_generation(gc.get_count(), GC_THRESHOLDS)
+        generation = due_generation(gc.get_count(), gc.get_threshold())
         if generation is not None:
             gc.collect(generation)
             self.collections[generation] += 1
@@ -93,6 +93,13 @@ def collect_on_gui_thread(parent: QObject) -> GuiThreadCollector:
     """Switch automatic collection off and run it from a timer on the GUI thread; call from the
     GUI thread once the QApplication exists (`parent`, which keeps the collector alive)."""
     return GuiThreadCollector(parent)
+
+
+def apply_gui_settings(app: QObject) -> GuiThreadCollector:
+    """What `run_gui` applies and every GUI benchmark measures with: the switch interval and the
+    collector on the GUI thread (call from it, once the QApplication `app` exists)."""
+    tune_interpreter()
+    return collect_on_gui_thread(app)
 
 
 def lower_worker_priority() -> None:
