@@ -17,6 +17,8 @@ import asyncio
 import functools
 import logging
 import sys
+import threading
+import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
 from typing import Any, TypeVar
@@ -27,6 +29,30 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 ErrorSink = Callable[[str], None]
+
+
+def throttled_progress(
+    show: Callable[[int, int], None], interval_s: float
+) -> Callable[[int, int], None]:
+    """A thread-safe `progress(done, total)` for a worker: at most one report per `interval_s`
+    (the first and the last always) reaches `show`, which runs on the GUI thread's loop. Call it
+    on that thread (it captures the running loop)."""
+    loop = asyncio.get_running_loop()
+    last = [0.0]
+    lock = threading.Lock()
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        with lock:
+            if 0 < done < total and now - last[0] < interval_s:
+                return
+            last[0] = now
+        try:
+            loop.call_soon_threadsafe(show, done, total)
+        except RuntimeError:
+            pass  # the loop closed under a worker that was still finishing (shutdown)
+
+    return report
 
 
 def has_running_loop() -> bool:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import threading
-import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
 from typing import Any, TypeVar
@@ -23,6 +21,7 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QObject, Signal
 
 from lora_studio.core.errors import CancelledByUserError, LoraStudioError
+from lora_studio.viewmodels.background import throttled_progress
 from lora_studio.viewmodels.dataset.core_adapter import CancelToken
 from lora_studio.viewmodels.observable import Observable
 
@@ -125,22 +124,7 @@ class OperationViewModel(QObject):
 
     def _progress_reporter(self, text: str) -> Callable[[int, int], None]:
         """A thread-safe `progress(done, total)` that updates the bar on the GUI thread."""
-        loop = asyncio.get_running_loop()
-        last = [0.0]
-        lock = threading.Lock()
-
-        def report(done: int, total: int) -> None:
-            now = time.monotonic()
-            with lock:
-                if done < total and now - last[0] < _PROGRESS_INTERVAL_S:
-                    return
-                last[0] = now
-            try:
-                loop.call_soon_threadsafe(self._set_progress, text, done, total)
-            except RuntimeError:
-                pass  # the loop closed under a worker that was still finishing (shutdown)
-
-        return report
+        return throttled_progress(functools.partial(self._set_progress, text), _PROGRESS_INTERVAL_S)
 
     def _set_progress(self, text: str, done: int, total: int) -> None:
         if not self.busy:

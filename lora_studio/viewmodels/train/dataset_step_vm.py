@@ -11,10 +11,8 @@ settings, so nothing here has to be redone when they change.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
-import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
@@ -27,6 +25,7 @@ from lora_studio.core.dataset.buckets import BucketSettings
 from lora_studio.core.dataset.concurrency import CancelToken, ProgressCallback
 from lora_studio.core.errors import CancelledByUserError, LoraStudioError
 from lora_studio.core.training.dataset_input import TrainingDataset, load_training_dataset
+from lora_studio.viewmodels.background import throttled_progress
 from lora_studio.viewmodels.observable import Observable
 from lora_studio.viewmodels.train.background import BackgroundWork
 from lora_studio.viewmodels.train.summaries import (
@@ -196,22 +195,9 @@ class DatasetStepViewModel(QObject):
     def _progress_reporter(self, generation: int) -> ProgressCallback:
         """A thread-safe `progress(done, total)` for the decode check, at most 10 updates a
         second, shown on the GUI thread."""
-        loop = asyncio.get_running_loop()
-        last = [0.0]
-        lock = threading.Lock()
-
-        def report(done: int, total: int) -> None:
-            now = time.monotonic()
-            with lock:
-                if 0 < done < total and now - last[0] < PROGRESS_INTERVAL_S:
-                    return
-                last[0] = now
-            try:
-                loop.call_soon_threadsafe(self._show_progress, generation, done, total)
-            except RuntimeError:
-                pass  # the loop closed under a worker that was still finishing (shutdown)
-
-        return report
+        return throttled_progress(
+            functools.partial(self._show_progress, generation), PROGRESS_INTERVAL_S
+        )
 
     def _show_progress(self, generation: int, done: int, total: int) -> None:
         if generation == self._generation and self.busy:
