@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import logging
 import sys
 import threading
@@ -69,7 +70,9 @@ class BackgroundWork:
 
     def __init__(self, executor: Executor | None = None) -> None:
         self._executor = executor
-        self._tasks: set[asyncio.Task[Any]] = set()
+        # Each task with the coroutine it runs: one not started yet is closed by `cancel`.
+        self._tasks: dict[asyncio.Task[Any], Coroutine[Any, Any, None]] = {}
+        self._shut = False
 
     @property
     def running(self) -> bool:
@@ -77,16 +80,21 @@ class BackgroundWork:
 
     def spawn(
         self, coroutine: Coroutine[Any, Any, None], on_error: ErrorSink | None = None
-    ) -> asyncio.Task[None]:
+    ) -> None:
         """Schedule `coroutine` on the running loop and keep it alive until it ends; an expected
         failure it raises goes to `on_error` as its sentence (logged when there is none)."""
+        if self._shut:
+            # Shutting down: a signal from another view-model's last act (a dataset open that
+            # finished as the window closed) asks for work nobody will see; the loop may not
+            # even be running any more. Closed unrun, it leaves no "never awaited" warning.
+            coroutine.close()
+            return
         task = asyncio.get_running_loop().create_task(self._guard(coroutine, on_error))
-        self._tasks.add(task)
+        self._tasks[task] = coroutine
         task.add_done_callback(self._finished)
         # A task cancelled before its first step (the window closing) never starts `coroutine`;
         # closing it then is what awaiting would have done, without "never awaited" warnings.
         task.add_done_callback(lambda _task: coroutine.close())
-        return task
 
     @staticmethod
     async def _guard(coroutine: Coroutine[Any, Any, None], on_error: ErrorSink | None) -> None:
@@ -104,11 +112,18 @@ class BackgroundWork:
         return await loop.run_in_executor(self._executor, functools.partial(work, *args))
 
     def cancel(self) -> None:
-        for task in list(self._tasks):
+        """Shutdown: cancel every task, and close at once the coroutines that never started.
+        The loop may stop before a cancelled task takes its last step or its done callbacks
+        run; an unstarted coroutine left to the interpreter's exit would warn "never awaited".
+        Work spawned afterwards is closed unrun."""
+        self._shut = True
+        for task, coroutine in list(self._tasks.items()):
             task.cancel()
+            if inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED:
+                coroutine.close()
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
+        self._tasks.pop(task, None)
         if task.cancelled():
             return
         exc = task.exception()
