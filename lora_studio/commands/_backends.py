@@ -7,6 +7,7 @@ Backends, `settings.json`) are the starting point and the options given here ove
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from lora_studio import paths
@@ -126,14 +127,24 @@ def backend_settings(args: argparse.Namespace, kind: str) -> dict[str, Any]:
         if getattr(args, "trainer", None):
             settings["trainer"] = args.trainer
     elif kind == "kohya":
+        # Paths as typed are relative to where the command runs; the trainer runs elsewhere.
         if getattr(args, "sd_scripts", None):
-            settings["sd_scripts"] = args.sd_scripts
+            settings["sd_scripts"] = os.path.abspath(os.path.expanduser(args.sd_scripts))
         if getattr(args, "python", None):
-            settings["python"] = args.python
+            settings["python"] = _program_path(args.python)
         extra = list(getattr(args, "trainer_args", []) or [])
         if extra:
             settings["trainer_args"] = [*settings.get("trainer_args", []), *extra]
     return settings
+
+
+def _program_path(program: str) -> str:
+    """An interpreter given as a path ("venv/bin/python", "~/kohya/python") made absolute; a bare
+    name ("python3") is left for PATH to find."""
+    program = os.path.expanduser(program)
+    if os.sep in program or (os.altsep and os.altsep in program):
+        return os.path.abspath(program)
+    return program
 
 
 def make_backend(args: argparse.Namespace, kind: str) -> TrainingBackend:

@@ -19,6 +19,7 @@ from lora_studio.cli import main
 from lora_studio.core.jobs import JobStatus, JobStore
 from lora_studio.core.weights import read_metadata
 from tests.e2e.test_cli_train_comfyui import json_lines, make_dataset
+from tests.fakes.tiny_checkpoint import write_checkpoint
 
 FAKE = Path(__file__).resolve().parents[1] / "fakes" / "fake_kohya"
 
@@ -32,8 +33,7 @@ def test_train_with_kohya_to_a_verified_lora(
     argv_file = tmp_path / "argv.json"
     monkeypatch.setenv("FAKE_KOHYA_ARGV", str(argv_file))
     dataset = make_dataset(tmp_path / "my dataset")
-    model = tmp_path / "sd15.safetensors"
-    model.write_bytes(b"checkpoint")
+    model = write_checkpoint(tmp_path / "sd15.safetensors")
     out = tmp_path / "out"
     code = main(
         [
@@ -107,8 +107,7 @@ def test_an_8bit_optimizer_without_bitsandbytes_is_refused_with_the_fix(
 ) -> None:
     monkeypatch.setenv("PYTHONPATH", str(FAKE / "site"))
     dataset = make_dataset(tmp_path / "d")
-    model = tmp_path / "sd15.safetensors"
-    model.write_bytes(b"checkpoint")
+    model = write_checkpoint(tmp_path / "sd15.safetensors")
     args = ["train", str(dataset), "--backend", "kohya", "--sd-scripts", str(FAKE)]
     args += ["--python", sys.executable, "--preset", "sd15", "--base-model", str(model)]
     code = main([*args, "--set", "optimizer=AdamW8bit"])
@@ -116,12 +115,42 @@ def test_an_8bit_optimizer_without_bitsandbytes_is_refused_with_the_fix(
     assert "pip install bitsandbytes" in capsys.readouterr().err
 
 
+def test_a_checkpoint_of_another_model_is_refused_before_kohya_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(FAKE / "site"))
+    dataset = make_dataset(tmp_path / "d")
+    model = write_checkpoint(tmp_path / "juggernaut_xl.safetensors", base="sdxl")
+    args = ["train", str(dataset), "--backend", "kohya", "--sd-scripts", str(FAKE)]
+    args += ["--python", sys.executable, "--preset", "sd15", "--base-model", str(model)]
+    code = main([*args, "--set", "optimizer=AdamW", "--out", str(tmp_path / "out")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "juggernaut_xl.safetensors is an SDXL checkpoint (cross-attention width 2048)" in err
+    assert "set up for SD 1.5 LoRAs. Choose an SD 1.5 checkpoint, or a preset for SDXL." in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_relative_paths_are_where_the_command_runs_not_where_kohya_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(FAKE / "site"))
+    make_dataset(tmp_path / "d")
+    write_checkpoint(tmp_path / "models" / "sd15.safetensors")
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "d", "--backend", "kohya", "--sd-scripts", os.path.relpath(FAKE)]
+    args += ["--python", os.path.relpath(sys.executable), "--preset", "sd15"]
+    args += ["--base-model", "models/sd15.safetensors", "--set", "optimizer=AdamW"]
+    code = main([*args, "--set", "max_steps=6", "--set", "output_name=hero", "--out", "out"])
+    assert code == 0, capsys.readouterr().err
+    assert (tmp_path / "out" / "hero.safetensors").is_file()
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="needs SIGINT to a process")
 def test_ctrl_c_cancels_the_trainer_and_keeps_its_checkpoint(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
     dataset = make_dataset(tmp_path / "d")
-    model = tmp_path / "sd15.safetensors"
-    model.write_bytes(b"checkpoint")
+    model = write_checkpoint(tmp_path / "sd15.safetensors")
     env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{FAKE / 'site'}"}
     env["FAKE_KOHYA_FAULT"] = "hang"  # the fake stops at step 4 and waits to be stopped
     args = ["train", str(dataset), "--backend", "kohya", "--sd-scripts", str(FAKE)]

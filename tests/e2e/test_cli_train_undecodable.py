@@ -15,6 +15,7 @@ from lora_studio.cli import main
 from lora_studio.core.jobs import JobStore
 from tests.dataset_fixtures import damage_png_idat, truncate_to_half, write_picture
 from tests.e2e.test_cli_train_comfyui import json_lines, make_dataset
+from tests.fakes.tiny_checkpoint import write_checkpoint
 
 FAKE = Path(__file__).resolve().parents[1] / "fakes" / "fake_kohya"
 
@@ -31,8 +32,7 @@ def test_train_leaves_undecodable_pictures_out_and_names_them(
 ) -> None:
     monkeypatch.setenv("PYTHONPATH", str(FAKE / "site"))
     dataset = _damaged_dataset(tmp_path / "set")
-    model = tmp_path / "sd15.safetensors"
-    model.write_bytes(b"checkpoint")
+    model = write_checkpoint(tmp_path / "sd15.safetensors")
     args = ["train", str(dataset), "--backend", "kohya", "--sd-scripts", str(FAKE)]
     args += ["--python", sys.executable, "--preset", "sd15", "--base-model", str(model)]
     args += ["--set", "max_steps=4", "--set", "optimizer=AdamW", "--out", str(tmp_path / "out")]

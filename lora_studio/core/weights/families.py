@@ -230,7 +230,8 @@ _KOHYA_SDXL_MARKERS = (
 )
 _SDXL_MARKERS = (*_KOHYA_SDXL_MARKERS, "text_encoder_2")
 _SD_MARKERS = ("down_blocks", "up_blocks", "mid_block")
-_CONTEXT_WIDTHS = {768: BaseModel.SD1, 1024: BaseModel.SD2, 2048: BaseModel.SDXL}
+# The input width of the U-Net's cross-attention to_k: the text encoder it was built for.
+CONTEXT_WIDTHS = {768: BaseModel.SD1, 1024: BaseModel.SD2, 2048: BaseModel.SDXL}
 
 
 def _has(names: Iterable[str], markers: tuple[str, ...]) -> bool:
@@ -307,11 +308,11 @@ def _base_from_keys(modules: Mapping[str, Module]) -> BaseModelGuess:
         for module in modules.values()
         if "attn2" in module.name and "to_k" in module.name
         for width in [_in_features(module)]
-        if width in _CONTEXT_WIDTHS
+        if width in CONTEXT_WIDTHS
     )
     if widths:
         width = widths.most_common(1)[0][0]
-        return BaseModelGuess(_CONTEXT_WIDTHS[width], "keys", f"cross-attention width {width}")
+        return BaseModelGuess(CONTEXT_WIDTHS[width], "keys", f"cross-attention width {width}")
     if _has(names, _SDXL_MARKERS):
         return BaseModelGuess(BaseModel.SDXL, "keys", "SDXL layer names")
     if _has(names, ("diffusion_model.input_blocks",)):

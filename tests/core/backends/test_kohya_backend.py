@@ -35,6 +35,7 @@ from lora_studio.core.training.dataset_input import load_training_dataset
 from lora_studio.core.training.runner import JobRunner
 from lora_studio.core.weights import read_header, read_metadata
 from tests.e2e.test_cli_train_comfyui import make_dataset
+from tests.fakes.tiny_checkpoint import write_checkpoint
 
 FAKE = Path(__file__).resolve().parents[2] / "fakes" / "fake_kohya"
 
@@ -50,10 +51,7 @@ def no_trainer_left_behind(tmp_path: Path) -> Iterator[None]:
 
 @pytest.fixture
 def model(tmp_path: Path) -> Path:
-    path = tmp_path / "models" / "sd15.safetensors"
-    path.parent.mkdir()
-    path.write_bytes(b"not read by the fake")
-    return path
+    return write_checkpoint(tmp_path / "models" / "sd15.safetensors")
 
 
 def kohya(tmp_path: Path, **overrides: Any) -> KohyaBackend:

@@ -103,6 +103,14 @@ def main() -> int:
     argv = sys.argv[1:]
     if os.environ.get("FAKE_KOHYA_ARGV"):
         Path(os.environ["FAKE_KOHYA_ARGV"]).write_text(json.dumps([Path(sys.argv[0]).name, *argv]))
+    model = flag(argv, "--pretrained_model_name_or_path", "") or ""
+    if model.endswith(".safetensors") and not os.path.isfile(model):
+        # As sd-scripts fails when loading the checkpoint, relative to its own folder (the cwd).
+        sys.stderr.write(
+            "Traceback (most recent call last):\n"
+            f'FileNotFoundError: No such file or directory: "{model}"\n'
+        )
+        return 1
     run = os.environ.get("FAKE_KOHYA_RUN", "A_rich")
     prompts_file = flag(argv, "--sample_prompts")
     if run == "A_rich" and prompts_file:

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from lora_studio.core.jobs import JobStatus
 from lora_studio.core.training.service import TrainingService
 from lora_studio.viewmodels.train.train_wizard_vm import STEP_BACKEND, STEP_REVIEW
-from lora_studio.views.pages.train_page import TrainPage
+from tests.fakes.tiny_checkpoint import write_checkpoint
 from tests.screenshots import shots_dir
 from tests.viewmodels.train.train_helpers import (
     advance,
@@ -33,16 +33,11 @@ def service(service_for, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Tra
 
 
 def test_the_wizard_trains_on_the_chosen_one_of_two_backends(
-    service: TrainingService, wizard_for, qtbot, tmp_path: Path
+    service: TrainingService, wizard_for, shown_train_page, qtbot, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    model = tmp_path / "sd15.safetensors"
-    model.write_bytes(b"checkpoint")
+    model = write_checkpoint(tmp_path / "sd15.safetensors")
     wizard, _ = wizard_for(service)
-    page = TrainPage(wizard)
-    qtbot.addWidget(page)
-    page.resize(1100, 760)
-    page.show()
-    wait_idle(qtbot, wizard)
+    page = shown_train_page(wizard)
     backend_step = page.steps[3]
     assert not backend_step.name_combo.isVisibleTo(page)  # one ComfyUI server: no choice
     wizard.backend.select("kohya")

@@ -13,6 +13,7 @@ from lora_studio.core.jobs import JobStatus
 from lora_studio.core.training.service import TrainingService
 from lora_studio.viewmodels.train.train_wizard_vm import STEP_BACKEND, STEP_REVIEW
 from lora_studio.views.pages.train_page import TrainPage
+from tests.fakes.tiny_checkpoint import write_checkpoint
 from tests.screenshots import shots_dir
 from tests.viewmodels.train.train_helpers import (
     advance,
@@ -37,16 +38,11 @@ def shoot(page: TrainPage, name: str) -> None:
 
 
 def test_the_wizard_trains_with_kohya(
-    service: TrainingService, wizard_for, qtbot, tmp_path: Path
+    service: TrainingService, wizard_for, shown_train_page, qtbot, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    model = tmp_path / "sd15.safetensors"
-    model.write_bytes(b"checkpoint")
+    model = write_checkpoint(tmp_path / "sd15.safetensors")
     wizard, _ = wizard_for(service)
-    page = TrainPage(wizard)
-    qtbot.addWidget(page)
-    page.resize(1100, 760)
-    page.show()
-    wait_idle(qtbot, wizard)
+    page = shown_train_page(wizard)
     wizard.backend.select("kohya")
     walk_to_parameters(qtbot, wizard, write_dataset(tmp_path / "hero set", count=3))
     fill_parameters(
@@ -87,3 +83,28 @@ def test_the_wizard_trains_with_kohya(
     assert job.backend == "kohya" and job.cost is None
     assert Path(job.outputs[0]).is_file() and Path(job.outputs[0]).name == "hero.safetensors"
     assert service.store.loss_series(job_id)
+
+
+def test_a_checkpoint_of_another_model_stops_the_wizard_at_the_backend_check(
+    service: TrainingService, wizard_for, shown_train_page, qtbot, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    model = write_checkpoint(tmp_path / "juggernaut_xl.safetensors", base="sdxl")
+    wizard, _ = wizard_for(service)
+    page = shown_train_page(wizard)
+    wizard.backend.select("kohya")
+    walk_to_parameters(qtbot, wizard, write_dataset(tmp_path / "hero set", count=3))
+    fill_parameters(wizard, "sd15", {"base_model": str(model), "output_name": "hero"})
+    advance(qtbot, wizard)
+    assert wizard.step == STEP_BACKEND
+    backend_step = page.steps[3]
+    qtbot.mouseClick(backend_step.check_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, wizard)
+    assert wizard.backend.has_errors
+    errors = [text for severity, text in wizard.backend.messages if severity == "error"]
+    assert any(
+        "juggernaut_xl.safetensors is an SDXL checkpoint" in text
+        and "Choose an SD 1.5 checkpoint, or a preset for SDXL." in text
+        for text in errors
+    ), wizard.backend.messages
+    shoot(page, "wizard-4-backend-kohya-wrong-checkpoint")
+    assert not wizard.can_advance

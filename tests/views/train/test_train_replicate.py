@@ -53,14 +53,15 @@ def shoot(page: TrainPage, name: str) -> None:
 
 
 def test_the_wizard_trains_on_replicate(
-    replicate: FakeReplicate, service: TrainingService, wizard_for, qtbot, tmp_path: Path
+    replicate: FakeReplicate,
+    service: TrainingService,
+    wizard_for,
+    shown_train_page,
+    qtbot,
+    tmp_path: Path,
 ) -> None:  # type: ignore[no-untyped-def]
     wizard, _ = wizard_for(service)
-    page = TrainPage(wizard)
-    qtbot.addWidget(page)
-    page.resize(1100, 760)
-    page.show()
-    wait_idle(qtbot, wizard)
+    page = shown_train_page(wizard)
     # Chosen up front (as a returning Replicate user's draft would): the parameters step's quiet
     # check then asks Replicate, which has no checkpoint list to choose from.
     wizard.backend.select("replicate")

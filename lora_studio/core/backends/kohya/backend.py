@@ -32,11 +32,13 @@ from lora_studio.core.backends.base import (
     SaveState,
 )
 from lora_studio.core.backends.files import NewFile, check_safetensors_file, safe_filename
+from lora_studio.core.backends.kohya.checkpoint_check import checkpoint_issues
 from lora_studio.core.backends.kohya.command import (
     FLUX_FILES,
     SCRIPTS,
     bucket_plan,
     dataset_toml,
+    looks_like_checkpoint_file,
     sample_prompts_text,
     stage_dataset,
     trainer_args,
@@ -148,7 +150,8 @@ class KohyaBackend:
                     f"{cfg.base_model_family.value} LoRAs.",
                 )
             )
-        issues += _model_issues(cfg)
+        # Disk work (the header of a multi-GB checkpoint): off the GUI thread's loop.
+        issues += await asyncio.to_thread(_model_issues, cfg, self.settings.trainer_args)
         if cfg.base_model_family is ModelFamily.FLUX_DEV:
             given = " ".join(self.settings.trainer_args)
             missing = [flag for flag in FLUX_FILES if flag not in given]
@@ -439,12 +442,11 @@ class SampleWatch:
         return events
 
 
-def _model_issues(cfg: TrainingConfig) -> list[Issue]:
+def _model_issues(cfg: TrainingConfig, trainer_args: list[str]) -> list[Issue]:
     model = cfg.base_model.strip()
     if not model:
         return [Issue("base_model", "error", "Choose the checkpoint file kohya should train on.")]
-    looks_like_file = model.endswith((".safetensors", ".ckpt", ".pt", ".bin"))
-    if looks_like_file and not Path(model).expanduser().is_file():
+    if looks_like_checkpoint_file(model) and not Path(model).expanduser().is_file():
         return [
             Issue(
                 "base_model",
@@ -453,6 +455,8 @@ def _model_issues(cfg: TrainingConfig) -> list[Issue]:
                 "path of the model file.",
             )
         ]
+    if model.endswith(".safetensors"):
+        return checkpoint_issues(Path(model).expanduser(), cfg.base_model_family, trainer_args)
     return []
 
 

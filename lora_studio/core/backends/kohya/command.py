@@ -130,6 +130,23 @@ def stage_dataset(
     return subsets
 
 
+CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".bin")
+
+
+def looks_like_checkpoint_file(model: str) -> bool:
+    """A path to a checkpoint file (else a Hugging Face id or a diffusers folder)."""
+    return model.strip().endswith(CHECKPOINT_SUFFIXES)
+
+
+def model_argument(model: str) -> str:
+    """The checkpoint as kohya must get it: the trainer runs in the sd-scripts folder, so a path
+    typed relative to where LoRA Studio runs, or with ~, is made absolute (as it was checked)."""
+    model = model.strip()
+    if looks_like_checkpoint_file(model):
+        return os.path.abspath(os.path.expanduser(model))
+    return model
+
+
 def trainer_args(
     config: TrainingConfig,
     *,
@@ -143,7 +160,7 @@ def trainer_args(
     """kohya flags for `config` (the script is `SCRIPTS[family]`); `extra` go last and win."""
     family = config.base_model_family
     args = [
-        "--pretrained_model_name_or_path", config.base_model,
+        "--pretrained_model_name_or_path", model_argument(config.base_model),
         "--dataset_config", str(dataset_config),
         "--output_dir", str(output_dir),
         "--output_name", output_name,
