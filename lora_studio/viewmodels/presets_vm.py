@@ -33,6 +33,7 @@ from lora_studio.core.config.presets import (
 )
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.errors import LoraStudioError
+from lora_studio.viewmodels.issue_text import field_label, marked_issue_text
 from lora_studio.viewmodels.observable import Observable
 
 log = logging.getLogger(__name__)
@@ -74,19 +75,6 @@ FIELD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-_LABELS = {
-    "unet_lr": "UNet learning rate",
-    "text_encoder_lr": "Text encoder learning rate",
-    "lr_scheduler": "LR scheduler",
-    "lr_warmup_steps": "Warm-up steps",
-    "min_bucket_reso": "Min bucket side",
-    "max_bucket_reso": "Max bucket side",
-    "bucket_reso_steps": "Bucket step",
-    "save_every_n_epochs": "Save every N epochs",
-    "base_model_family": "Model family",
-}
-
-
 @dataclass(frozen=True)
 class FieldSpec:
     """How to edit one TrainingConfig field: 'choice' (combo), 'bool' (check box) or 'text'."""
@@ -102,7 +90,7 @@ class FieldSpec:
 def _spec(name: str) -> FieldSpec:
     info = TrainingConfig.model_fields[name]
     annotation = info.annotation
-    label = _LABELS.get(name) or name.replace("_", " ").capitalize()
+    label = field_label(name)
     description = info.description or ""
     optional = info.default is None
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
@@ -258,12 +246,9 @@ class PresetsViewModel(QObject):
         self.estimate_text = "\n".join(lines)
         # A refused value (a learning rate of "abc") is a problem too: it leads the list, so the
         # Checks never say "No problems found" beside a red field.
-        refused = [
-            f"⛔ {_label_of(name)}: {message}" for name, message in self.field_errors.items()
-        ]
+        refused = [f"✖ {_label_of(name)}: {message}" for name, message in self.field_errors.items()]
         self.issues_text = "\n".join(
-            refused
-            + [("⛔ " if issue.is_error else "⚠ ") + str(issue) for issue in estimate.issues]
+            refused + [marked_issue_text(issue) for issue in estimate.issues]
         )
 
     # -- saving, importing, exporting ------------------------------------------------------------

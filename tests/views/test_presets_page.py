@@ -73,7 +73,7 @@ def test_a_refused_value_is_listed_in_checks_and_fields_explain_themselves(
     rate.editingFinished.emit()
     assert "learning_rate" in page._vm.field_errors
     text = page.issues_label.text()
-    assert text != "No problems found." and "Learning rate" in text and text.startswith("⛔")
+    assert text != "No problems found." and "Learning rate" in text and text.startswith("✖")
     rate.setText("1e-4")
     rate.editingFinished.emit()
     assert "Learning rate" not in page.issues_label.text()

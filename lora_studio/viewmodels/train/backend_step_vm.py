@@ -25,6 +25,7 @@ from lora_studio.core.errors import LoraStudioError
 from lora_studio.core.jobs import Job
 from lora_studio.core.training.dataset_input import TrainingDataset
 from lora_studio.core.training.service import TrainingService
+from lora_studio.viewmodels.issue_text import issue_text
 from lora_studio.viewmodels.observable import Observable
 from lora_studio.viewmodels.train.background import BackgroundWork
 
@@ -211,7 +212,7 @@ class BackendStepViewModel(QObject):
         self.vram_gb = float(result.vram_gb or 0.0)
         self.checkpoints = list(result.checkpoints)
         messages = [["warning", text] for text in result.warnings]
-        messages += [["error" if i.is_error else "warning", str(i)] for i in issues]
+        messages += [["error" if i.is_error else "warning", issue_text(i)] for i in issues]
         # Errors first: they are what blocks Next.
         self.messages = sorted(messages, key=lambda message: message[0] != "error")
         # "Nothing to report" only when the backend was asked about these settings.

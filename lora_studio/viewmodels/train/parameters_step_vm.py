@@ -25,6 +25,7 @@ from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.config.training_length import DatasetShape
 from lora_studio.core.errors import LoraStudioError
 from lora_studio.core.jobs.naming import run_base
+from lora_studio.viewmodels.issue_text import field_label, marked_issue_text
 from lora_studio.viewmodels.observable import Observable
 from lora_studio.viewmodels.presets_vm import config_to_text
 from lora_studio.viewmodels.train.background import BackgroundWork, has_running_loop
@@ -44,12 +45,6 @@ KEY_FIELDS = (
 )
 # About this training, not the preset: kept when another preset is chosen.
 TRAINING_FIELDS = frozenset({"base_model", "trigger_word", "output_name", "sample_prompts"})
-_LABELS = {
-    "max_steps": "Max steps",
-    "base_model": "Base model",
-    "output_name": "Output name",
-    "sample_prompts": "Sample prompts",
-}
 _DEFAULT_PRESET = "sdxl"
 _UNSAFE_NAME_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\s]+')
 
@@ -68,8 +63,9 @@ def parameter_fields() -> list[ParameterField]:
     fields = []
     for name in KEY_FIELDS:
         info = TrainingConfig.model_fields[name]
-        label = _LABELS.get(name) or name.replace("_", " ").capitalize()
-        fields.append(ParameterField(name, label, info.description or "", info.default is None))
+        fields.append(
+            ParameterField(name, field_label(name), info.description or "", info.default is None)
+        )
     return fields
 
 
@@ -271,7 +267,7 @@ class ParametersStepViewModel(QObject):
         # A refused value (a learning rate of "abc", no checkpoint) leads the Checks, as on the
         # Presets page: they never say "No problems found" beside a field marked in red.
         labels = {spec.name: spec.label for spec in self.fields}
-        refused = [f"⛔ {labels.get(name, name)}: {message}" for name, message in errors.items()]
+        refused = [f"✖ {labels.get(name, name)}: {message}" for name, message in errors.items()]
         self.issues_text = "\n".join([*refused, self.issues_text] if self.issues_text else refused)
         if self.checkpoints and config.base_model and config.base_model not in self.checkpoints:
             # A warning, not a red field: the backend is chosen in the next step, and a cloud
@@ -301,9 +297,7 @@ class ParametersStepViewModel(QObject):
         self.estimate_text = (
             f"{length.total_steps:,} steps ({how})\nVRAM {format_estimate(estimate.vram)}"
         )
-        self.issues_text = "\n".join(
-            ("⛔ " if issue.is_error else "⚠ ") + str(issue) for issue in estimate.issues
-        )
+        self.issues_text = "\n".join(marked_issue_text(issue) for issue in estimate.issues)
         return estimate.issues
 
     def shutdown(self) -> None:

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 WARNING_COLOR = "#b26a00"
 ERROR_COLOR = "#c62828"
 OK_COLOR = "#2e7d32"
-_ICONS = {"error": "⛔", "warning": "⚠", "info": "ℹ"}
+_ICONS = {"error": "✖", "warning": "⚠", "info": "ℹ"}
 
 
 def heading(text: str, parent: QWidget) -> QLabel:

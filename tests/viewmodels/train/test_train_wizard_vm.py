@@ -69,7 +69,9 @@ def test_every_step_in_order_then_a_job_that_completes(
     assert backend.available and "Ready" in backend.diagnosis
     assert "RTX 4090" in backend.gpu_text and backend.vram_gb > 20
     assert not backend.has_errors
-    assert any("lr_scheduler" in text for level, text in backend.messages if level == "warning")
+    assert any(
+        text.startswith("LR scheduler: ") for level, text in backend.messages if level == "warning"
+    )
     advance(qtbot, wizard)
 
     # 5. Review: steps, VRAM with a verdict against the 24 GB card, duration, warnings.

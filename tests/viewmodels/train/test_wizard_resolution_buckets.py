@@ -1,5 +1,5 @@
 """The wizard has a Resolution field but no bucket bounds: typing 256 px with the SDXL preset
-(smallest bucket side 512) used to end in "⛔ min_bucket_reso: must be at most the resolution"
+(smallest bucket side 512) used to end in "✖ min_bucket_reso: must be at most the resolution"
 about a setting the artist cannot reach (found walking issue 11). The bounds follow the typed
 resolution; the CLI, where every key is settable, keeps its error naming the key. Also: the
 Checks list a refused field first, as the Presets page does."""
@@ -65,10 +65,10 @@ def test_refused_fields_lead_the_checks(
     walk_to_parameters(qtbot, wizard, write_dataset(tmp_path / "ds"))
     parameters = wizard.parameters
     parameters.select_preset("sd15")
-    assert parameters.issues_text.startswith("⛔ Base model: Choose the checkpoint")
+    assert parameters.issues_text.startswith("✖ Base model: Choose the checkpoint")
     parameters.set_field("base_model", CHECKPOINTS[0])
     parameters.set_field("learning_rate", "abc")
     first = parameters.issues_text.splitlines()[0]
-    assert first.startswith("⛔ Learning rate: must be a number"), parameters.issues_text
+    assert first.startswith("✖ Learning rate: must be a number"), parameters.issues_text
     parameters.set_field("learning_rate", "1e-4")
-    assert "⛔" not in parameters.issues_text and wizard.can_advance
+    assert "✖" not in parameters.issues_text and wizard.can_advance
