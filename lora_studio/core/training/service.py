@@ -200,6 +200,13 @@ class TrainingService:
         """The backend's own errors and warnings for this config and dataset."""
         return await self.backend_for(job, name).validate(config, dataset.summary)
 
+    def command_preview(self, kind: str, config: Any, name: str | None = None) -> str | None:
+        """The command the backend of `kind` will run for `config`, for backends that run one
+        on this computer (kohya); None for the others."""
+        backend = self.backend_for(Job(name="preview", backend=kind, dataset_path="."), name)
+        preview = getattr(backend, "command_preview", None)
+        return preview(config) if callable(preview) else None
+
     async def cancel(self, job_id: str) -> str:
         job = await self.store.worker.call(self.store.get, job_id)
         result = await JobRunner(self.store, self.backend_for(job)).cancel(job_id)

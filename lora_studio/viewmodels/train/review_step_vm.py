@@ -26,6 +26,7 @@ from lora_studio.core.plurals import plural
 from lora_studio.core.training.backend_estimate import estimate_on_backend
 from lora_studio.core.training.dataset_input import TrainingDataset, measured_seconds_per_step
 from lora_studio.core.training.service import TrainingService
+from lora_studio.viewmodels.issue_text import issue_text
 from lora_studio.viewmodels.message_bridge import MessageBridge
 from lora_studio.viewmodels.observable import Observable
 from lora_studio.viewmodels.train.background import BackgroundWork
@@ -76,6 +77,7 @@ class ReviewStepViewModel(QObject):
     duration_text_changed = Signal(str)
     cost_text_changed = Signal(str)
     warnings_changed = Signal(list)
+    command_text_changed = Signal(str)
     can_start_changed = Signal(bool)
     started_job_id_changed = Signal(str)
     job_started = Signal(str)
@@ -90,6 +92,8 @@ class ReviewStepViewModel(QObject):
     duration_text = Observable("")
     cost_text = Observable("")
     warnings = Observable([])  # (level, text) pairs: "warning" or "error"
+    # The trainer's command line, for backends that run one here (kohya); "" for the others.
+    command_text = Observable("")
     can_start = Observable(False)
     started_job_id = Observable("")
 
@@ -125,6 +129,7 @@ class ReviewStepViewModel(QObject):
             setattr(self, name, "…")
         self.verdict_level = ""
         self.warnings = []
+        self.command_text = ""
         self._set_busy(True)
         self._work.spawn(self._run_prepare(self._generation, plan))
 
@@ -157,8 +162,12 @@ class ReviewStepViewModel(QObject):
             taken = await self._work.blocking(taken_names, self._training.store)
             name = next_run_name(plan.config.output_name, taken)
             plan = replace(plan, config=plan.config.model_copy(update={"output_name": name}))
+        command = await self._work.blocking(
+            self._training.command_preview, plan.backend, plan.config, plan.backend_name or None
+        )
         if generation != self._generation:
             return
+        self.command_text = command or ""
         self._plan = plan
         self.summary_text = self._summary(plan)
         # Pure arithmetic over one config and the dataset's shape: fine on the GUI thread. The
@@ -204,7 +213,7 @@ class ReviewStepViewModel(QObject):
         if skipped:
             lines.append(skipped)
         warnings = [["warning", line] for line in lines]
-        warnings += [["error" if i.is_error else "warning", str(i)] for i in estimate.issues]
+        warnings += [["error" if i.is_error else "warning", issue_text(i)] for i in estimate.issues]
         self.warnings = warnings
 
     # -- starting ------------------------------------------------------------------------------

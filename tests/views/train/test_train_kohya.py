@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 
 from lora_studio.core.jobs import JobStatus
 from lora_studio.core.training.service import TrainingService
@@ -16,6 +17,7 @@ from lora_studio.views.pages.train_page import TrainPage
 from tests.fakes.tiny_checkpoint import write_checkpoint
 from tests.screenshots import shots_dir
 from tests.viewmodels.train.train_helpers import (
+    FAKE_KOHYA,
     advance,
     fake_kohya_install,
     fill_parameters,
@@ -73,6 +75,14 @@ def test_the_wizard_trains_with_kohya(
     advance(qtbot, wizard)
 
     assert wizard.step == STEP_REVIEW
+    review = page.steps[4]
+    qtbot.waitUntil(lambda: review.command_box.isVisible(), timeout=10_000)
+    command = review.command_view.toPlainText()
+    assert command.startswith(f"cd {FAKE_KOHYA}\n")
+    assert f"--pretrained_model_name_or_path {model}" in command
+    assert "--output_name hero" in command and "'<run folder>/dataset.toml'" in command
+    qtbot.mouseClick(review.copy_command_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == command
     shoot(page, "wizard-5-review-kohya")
     with qtbot.waitSignal(wizard.job_started, timeout=15_000) as started:
         qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)

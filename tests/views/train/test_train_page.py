@@ -134,6 +134,7 @@ def test_every_step_through_the_page_with_screenshots(
     review = page.steps[4]
     assert page.start_button.isVisible() and not page.next_button.isVisible()
     assert review.steps_label.text().startswith("6 steps")
+    assert review.command_box.isHidden()  # ComfyUI runs no command here
     assert "fits" in review.verdict_label.text().lower() or review.verdict_label.text()
     shoot(page, tmp_path, "train-5-review")
     with qtbot.waitSignal(wizard.job_started, timeout=15_000) as started:

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import re
+import shlex
 import shutil
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -42,6 +43,11 @@ from lora_studio.core.backends.kohya.command import (
     sample_prompts_text,
     stage_dataset,
     trainer_args,
+)
+from lora_studio.core.backends.kohya.command_text import (
+    RUN_FOLDER_PLACEHOLDER,
+    command_lines,
+    command_script,
 )
 from lora_studio.core.backends.kohya.entry import KohyaSettings
 from lora_studio.core.backends.kohya.probe import ProbeResult, default_python, gaps, probe_python
@@ -183,6 +189,35 @@ class KohyaBackend:
         # kohya writes its own ss_* keys from what it really ran; they are kept as they are.
         return EffectiveSettings()
 
+    def _argv(
+        self, config: TrainingConfig, run_dir: Path, job_id: str
+    ) -> tuple[list[str], list[str]]:
+        """(program, arguments) of the trainer for a run in `run_dir`; program is the script,
+        or accelerate launching it. The one builder of both the run and its preview."""
+        assert self.sd_scripts is not None
+        script = self.sd_scripts / SCRIPTS[config.base_model_family]
+        args = trainer_args(
+            config,
+            dataset_config=run_dir / "dataset.toml",
+            output_dir=RunFiles(run_dir).output,
+            output_name=config.output_name,
+            comment=f"LoRA Studio job {job_id}",
+            extra=self.settings.trainer_args,
+            sample_prompts=run_dir / "sample_prompts.txt" if config.sample_prompts else None,
+        )
+        return self._command(script), args
+
+    def command_preview(self, config: TrainingConfig | Mapping[str, Any]) -> str | None:
+        """The command a run of `config` will start, its run folder not made yet; None when
+        sd-scripts is not set up (the check says why)."""
+        if self._install_problem():
+            return None
+        try:
+            program, args = self._argv(_config(config), Path(RUN_FOLDER_PLACEHOLDER), "<id>")
+        except BackendError:
+            return None  # accelerate asked for but missing: validation says so
+        return f"cd {shlex.quote(str(self.sd_scripts))}\n{command_lines(program, args)}"
+
     # -- running ---------------------------------------------------------------------------
     def _files(self, job: JobLike) -> RunFiles:
         run_dir = job.backend_state.get("run_dir")
@@ -236,27 +271,21 @@ class KohyaBackend:
         toml_path = files.root / "dataset.toml"
 
         prompts_path = files.root / "sample_prompts.txt" if config.sample_prompts else None
+        program, args = self._argv(config, files.root, job.id)
+        script_text = command_script(
+            self.sd_scripts, program, args, f"The kohya training of LoRA Studio job {job.id}."
+        )
 
         def prepare() -> None:
             subsets = stage_dataset(dataset, config, files.root / "dataset")
             atomic_write_text(toml_path, dataset_toml(config, subsets, bucket_plan(config)))
             if prompts_path is not None:
                 atomic_write_text(prompts_path, sample_prompts_text(config))
+            # The exact command, kept with the run: what ran, and how to run it again by hand.
+            atomic_write_text(files.root / "command.sh", script_text)
 
         await asyncio.to_thread(prepare)
-        args = trainer_args(
-            config,
-            dataset_config=toml_path,
-            output_dir=files.output,
-            output_name=name,
-            comment=f"LoRA Studio job {job.id}",
-            extra=self.settings.trainer_args,
-            sample_prompts=prompts_path,
-        )
-        script = self.sd_scripts / SCRIPTS[config.base_model_family]
-        process = await start_run(
-            files, self.python, [*self._command(script), *args], self.sd_scripts
-        )
+        process = await start_run(files, self.python, [*program, *args], self.sd_scripts)
         self._children[job.id] = process
         await save_state({**state, "pid": process.pid, "phase": "running"}, f"pid {process.pid}")
 
