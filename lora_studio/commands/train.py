@@ -45,6 +45,7 @@ from lora_studio.core.jobs import Job, JobStatus, JobStore, dataset_fingerprint
 from lora_studio.core.jobs.naming import next_run_name, run_base, taken_names
 from lora_studio.core.plurals import plural
 from lora_studio.core.training.backend_estimate import estimate_on_backend
+from lora_studio.core.training.caption_style import caption_style_warning
 from lora_studio.core.training.dataset_input import (
     load_training_dataset,
     measured_seconds_per_step,
@@ -179,6 +180,14 @@ async def _train(args: argparse.Namespace) -> int:
     progress.finish()
     for line in left_out_warnings(dataset):
         print(line, file=sys.stderr)
+    style = caption_style_warning(
+        config,
+        dataset.summary,
+        "`lora-studio caption DIR --provider … --style sentence --mode overwrite` rewrites them "
+        "(one step the Captions page can undo), or go on: this is a warning.",
+    )
+    if style:
+        print(f"warning: {style}", file=sys.stderr)
 
     with JobStore(paths.job_store_file()) as history:
         measured = measured_seconds_per_step(history, config, args.backend)

@@ -108,6 +108,9 @@ def test_train_on_replicate_lands_a_verified_lora(
     events = json_lines(stdout)
     kinds = [e["event"] for e in events]
     assert kinds[0] == "plan" and "submitted" in kinds and kinds[-1] == "done"
+    # Tag-list captions for Flux: said once, with the command that rewrites them; not refused.
+    assert stderr.count("captions are tag lists") == 1
+    assert "lora-studio caption DIR --provider … --style sentence --mode overwrite" in stderr
     assert events[0]["estimate"]["cost"]["unit"] == "USD"  # a cloud run shows money up front
     assert any(e["event"] == "progress" and e["step"] == 90 for e in events)
     losses = [e for e in events if e["event"] == "loss"]

@@ -24,6 +24,7 @@ from lora_studio.core.jobs import Job, dataset_fingerprint
 from lora_studio.core.jobs.naming import next_run_name, taken_names
 from lora_studio.core.plurals import plural
 from lora_studio.core.training.backend_estimate import estimate_on_backend
+from lora_studio.core.training.caption_style import caption_style_warning
 from lora_studio.core.training.dataset_input import TrainingDataset, measured_seconds_per_step
 from lora_studio.core.training.service import TrainingService
 from lora_studio.viewmodels.issue_text import issue_text
@@ -212,6 +213,14 @@ class ReviewStepViewModel(QObject):
         skipped = skipped_warning(dataset)
         if skipped:
             lines.append(skipped)
+        style = caption_style_warning(
+            plan.config,
+            dataset.summary,
+            "Rewrite them on the Captions page (Auto-caption can write sentences), or start "
+            "anyway.",
+        )
+        if style:
+            lines.append(style)
         warnings = [["warning", line] for line in lines]
         warnings += [["error" if i.is_error else "warning", issue_text(i)] for i in estimate.issues]
         self.warnings = warnings

@@ -96,6 +96,12 @@ def test_the_wizard_trains_on_replicate(
     assert wizard.step == STEP_REVIEW
     review = page.steps[4]
     assert "$" in review.cost_label.text() or "USD" in review.cost_label.text()
+    # "ohwx, portrait, colour 0" captions for a Flux LoRA: a warning, and Start stays possible.
+    assert "3 of 3 captions are tag lists (“ohwx, portrait, colour 0”)" in (
+        review.warnings_label.text()
+    )
+    assert page.start_button.isEnabled()
+    assert review.command_box.isHidden()  # Replicate runs no command here
     shoot(page, "wizard-5-review-replicate")
     with qtbot.waitSignal(wizard.job_started, timeout=15_000) as started:
         qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
