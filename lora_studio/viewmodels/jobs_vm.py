@@ -49,6 +49,7 @@ from lora_studio.viewmodels.models.samples_model import (
     load_thumbnails,
 )
 from lora_studio.viewmodels.observable import Observable
+from lora_studio.viewmodels.sample_viewer_vm import SampleViewerViewModel
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,7 @@ class JobsViewModel(JobActionsMixin, QObject):
     ) -> None:
         super().__init__(parent)
         self._store = store
+        self._executor = executor
         self._work = BackgroundWork(executor)
         self._cancel_handler = cancel_handler
         self._retry_handler = retry_handler
@@ -188,6 +190,13 @@ class JobsViewModel(JobActionsMixin, QObject):
     def stop_auto_refresh(self) -> None:
         self._poll_timer.stop()
         self._frame_timer.stop()
+
+    def sample_viewer(self, row: int, column: int) -> SampleViewerViewModel:
+        """One sample large, starting at the grid's cell (row, column), walking the same grid.
+        Unparented: the viewer that shows it owns it."""
+        viewer = SampleViewerViewModel(self.samples_model, self._executor)
+        viewer.open_at(row, column)
+        return viewer
 
     def shutdown(self) -> None:
         self.stop_auto_refresh()

@@ -84,6 +84,19 @@ class SamplesModel(QAbstractTableModel):
     def step_of_row(self, row: int) -> int:
         return self._grid.steps[row] if 0 <= row < len(self._grid.steps) else -1
 
+    def row_label(self, row: int) -> str:
+        labels = self._grid.row_labels
+        return labels[row] if 0 <= row < len(labels) else ""
+
+    def prompt_of_column(self, column: int) -> str:
+        prompts = self._grid.prompts
+        return prompts[column] if 0 <= column < len(prompts) else ""
+
+    def path_at(self, row: int, column: int) -> str:
+        """The image file of a cell, '' when that checkpoint did not render that prompt."""
+        cell = self._grid.cells.get((row, column))
+        return cell[0] if cell else ""
+
     def rowCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._grid.steps)
 

@@ -1,11 +1,11 @@
 """View: the sample grid of a job — checkpoints as rows (the no-LoRA reference first), prompts
-as columns, the loss at that step in the row header; double-click opens an image; "Use this
-checkpoint" makes the selected row's checkpoint the final LoRA."""
+as columns, the loss at that step in the row header; double-click (or Enter) shows a sample
+large, to walk with the arrow keys; "Use this checkpoint" makes the selected row's checkpoint the
+final LoRA."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QModelIndex, QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from lora_studio.viewmodels.jobs_vm import JobsViewModel
-from lora_studio.viewmodels.models.samples_model import PATH_ROLE, THUMBNAIL_SIZE
+from lora_studio.viewmodels.models.samples_model import THUMBNAIL_SIZE
 from lora_studio.views.icons import icon
+from lora_studio.views.jobs.sample_viewer import SampleViewer
 
 EMPTY_TEXT = (
     "No sample images for this job. Add sample prompts when you start a training (or "
@@ -48,8 +49,9 @@ class SamplesGrid(QWidget):
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(THUMBNAIL_SIZE + 8)
         self.table.horizontalHeader().setDefaultSectionSize(THUMBNAIL_SIZE + 8)
-        self.table.setToolTip("Double-click an image to open it")
-        self.table.doubleClicked.connect(self._on_table_double_clicked)
+        self.table.setToolTip("Double-click a sample to see it large")
+        # Activated: a double-click, or Enter on the selected sample (one signal for both).
+        self.table.activated.connect(self._on_table_activated)
         self._stack.addWidget(self.empty_label)
         self._stack.addWidget(self.table)
         layout.addLayout(self._stack, 1)
@@ -87,7 +89,9 @@ class SamplesGrid(QWidget):
         self.use_button.setVisible(bool(count))
         self.hint.setVisible(bool(count))
 
-    def _on_table_double_clicked(self, index: QModelIndex) -> None:
-        path = index.data(PATH_ROLE)
-        if path:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+    def _on_table_activated(self, index: QModelIndex) -> None:
+        if not index.isValid():
+            return
+        self.viewer = SampleViewer(self._vm.sample_viewer(index.row(), index.column()), self)
+        self.viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.viewer.open()
