@@ -56,7 +56,11 @@ class SamplesGrid(QWidget):
         self._stack.addWidget(self.table)
         layout.addLayout(self._stack, 1)
         row = QHBoxLayout()
-        self.hint = QLabel("Select a checkpoint row to use it as the final LoRA.", self)
+        self.hint = QLabel(
+            "Double-click a sample to see it large; select a checkpoint row to use it as the "
+            "final LoRA.",
+            self,
+        )
         row.addWidget(self.hint, 1)
         self.use_button = QPushButton(
             icon("mdi6.check-decagram-outline"), "Use this checkpoint", self
