@@ -23,7 +23,7 @@ from lora_studio.core.errors import LoraStudioError
 from lora_studio.core.jobs import Job, dataset_fingerprint
 from lora_studio.core.jobs.naming import next_run_name, taken_names
 from lora_studio.core.plurals import plural
-from lora_studio.core.training.backend_estimate import estimate_on_backend
+from lora_studio.core.training.backend_estimate import DEVICE_FACT, estimate_on_backend
 from lora_studio.core.training.caption_style import caption_style_warning
 from lora_studio.core.training.dataset_input import TrainingDataset, measured_seconds_per_step
 from lora_studio.core.training.service import TrainingService
@@ -59,6 +59,16 @@ class ReviewPlan:
     auto_name: bool = False  # output name not typed: the run becomes `<dataset>_<preset>_<n>`
     local: bool = True  # the artist's machine or server (no SKU, no money per run)
     backend_name: str = ""  # which configured backend of the kind ("" → the first)
+
+
+def _no_verdict(check: BackendCheck | None) -> str:
+    """Why there is no fits / does-not-fit verdict: no GPU at all, or a GPU of unknown memory."""
+    if check is not None and not check.gpu_name and check.facts.get(DEVICE_FACT) == "cpu":
+        return (
+            "No GPU: it trains on the CPU, in the computer's memory, so there is no GPU memory "
+            "to fit; expect it to be slow."
+        )
+    return "The backend did not report its GPU memory; no verdict."
 
 
 def _verdict_level(estimate: TrainingEstimate) -> str:
@@ -203,7 +213,7 @@ class ReviewStepViewModel(QObject):
         if estimate.verdict is not None:
             self.verdict_text = f"{estimate.verdict.message} ({plan.gpu_text})"
         else:
-            self.verdict_text = "The backend did not report its GPU memory; no verdict."
+            self.verdict_text = _no_verdict(plan.check)
         self.verdict_level = _verdict_level(estimate)
         self.cost_text = (
             format_estimate(estimate.cost) if estimate.cost else "Nothing to pay per run."

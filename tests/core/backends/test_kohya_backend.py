@@ -412,3 +412,22 @@ def test_kohya_samples_land_beside_the_lora_and_are_recorded(tmp_path: Path, mod
     assert {Path(s.path).read_bytes() for s in samples} == {p.read_bytes() for p in run_samples}
     recorded = store.get(final.id).samples
     assert [(s.step, s.path) for s in recorded] == [(s.step, s.path) for s in samples]
+
+
+def test_fp16_on_a_cpu_runs_in_full_precision_and_says_so(tmp_path: Path, model: Path) -> None:
+    # The fake's torch sees no CUDA GPU, as on this machine; a real sd-scripts run with fp16
+    # there stops at step 1 ("expected m1 and m2 to have the same dtype").
+    argv_file = tmp_path / "argv.json"
+    final, _, _, backend = run_job(
+        tmp_path, model, {"FAKE_KOHYA_ARGV": str(argv_file)}, mixed_precision="fp16"
+    )
+    assert final.status is JobStatus.COMPLETED, final.error
+    argv = json.loads(argv_file.read_text())
+    assert argv[argv.index("--mixed_precision") + 1] == "no"
+    # What ran is what the file says.
+    assert read_metadata(Path(final.outputs[0]))["ss_mixed_precision"] == "no"
+    config = training_config(model, mixed_precision="fp16")
+    dataset = load_training_dataset(make_dataset(tmp_path / "again"), config)
+    issues = asyncio.run(backend.validate(config, dataset.summary))
+    [note] = [i for i in issues if i.field == "mixed_precision"]
+    assert not note.is_error and "This run uses full precision" in note.message

@@ -77,10 +77,15 @@ def test_the_wizard_trains_with_kohya(
     assert wizard.step == STEP_REVIEW
     review = page.steps[4]
     qtbot.waitUntil(lambda: review.command_box.isVisible(), timeout=10_000)
+    # The check said "no GPU": the review says so, instead of "no verdict" on GPU memory.
+    assert review.verdict_label.text().startswith("No GPU: it trains on the CPU")
     command = review.command_view.toPlainText()
     assert command.startswith(f"cd {FAKE_KOHYA}\n")
     assert f"--pretrained_model_name_or_path {model}" in command
     assert "--output_name hero" in command and "'<run folder>/dataset.toml'" in command
+    # The SD 1.5 preset's fp16 cannot run on this CPU: the command shows what will run instead.
+    assert "--mixed_precision no" in command
+    assert any("This run uses full precision" in text for _, text in wizard.review.warnings)
     qtbot.mouseClick(review.copy_command_button, Qt.MouseButton.LeftButton)
     assert QGuiApplication.clipboard().text() == command
     shoot(page, "wizard-5-review-kohya")

@@ -61,6 +61,7 @@ from lora_studio.core.backends.kohya.process import (
 from lora_studio.core.backends.progress import KohyaOutput
 from lora_studio.core.config.training_config import (
     EIGHT_BIT_OPTIMIZERS,
+    MixedPrecision,
     ModelFamily,
     TrainingConfig,
     config_from_dict,
@@ -175,6 +176,8 @@ class KohyaBackend:
             issues.append(Issue("min_bucket_reso", "warning", note))
         if dataset.image_count == 0:
             issues.append(Issue("dataset", "error", "The dataset has no images to train on."))
+        if self._on_cpu():
+            issues += _cpu_notes(cfg)
         if self._probe is not None and cfg.optimizer in EIGHT_BIT_OPTIMIZERS:
             errors, _ = gaps(self._probe, eight_bit=True)
             issues += [Issue("optimizer", "error", e) for e in errors if "bitsandbytes" in e]
@@ -196,6 +199,8 @@ class KohyaBackend:
         or accelerate launching it. The one builder of both the run and its preview."""
         assert self.sd_scripts is not None
         script = self.sd_scripts / SCRIPTS[config.base_model_family]
+        if self._on_cpu():
+            config = for_the_cpu(config)  # said by validate's warning
         args = trainer_args(
             config,
             dataset_config=run_dir / "dataset.toml",
@@ -206,6 +211,10 @@ class KohyaBackend:
             sample_prompts=run_dir / "sample_prompts.txt" if config.sample_prompts else None,
         )
         return self._command(script), args
+
+    def _on_cpu(self) -> bool:
+        """The last check ran the trainer's Python and it sees no CUDA GPU."""
+        return self._probe is not None and self._probe.ok and not self._probe.cuda
 
     def command_preview(self, config: TrainingConfig | Mapping[str, Any]) -> str | None:
         """The command a run of `config` will start, its run folder not made yet; None when
@@ -252,6 +261,10 @@ class KohyaBackend:
         if problem:
             raise BackendError(problem)
         assert self.sd_scripts is not None
+        if self._probe is None:
+            # A retry from the Jobs page comes without a check: what the run needs (CPU or GPU)
+            # is asked now.
+            self._probe = await probe_python(self.python, self.sd_scripts)
         errors = [i.message for i in await self.validate(config, dataset) if i.is_error]
         if errors:
             raise BackendError("The job cannot run with kohya: " + " ".join(errors))
@@ -487,6 +500,28 @@ def _model_issues(cfg: TrainingConfig, trainer_args: list[str]) -> list[Issue]:
     if model.endswith(".safetensors"):
         return checkpoint_issues(Path(model).expanduser(), cfg.base_model_family, trainer_args)
     return []
+
+
+def _cpu_notes(cfg: TrainingConfig) -> list[Issue]:
+    """What a run on the CPU (the check found no CUDA GPU) runs differently from the settings."""
+    if cfg.mixed_precision is not MixedPrecision.FP16:
+        return []
+    return [
+        Issue(
+            "mixed_precision",
+            "warning",
+            'fp16 does not run on the CPU: kohya stops at its first step ("expected m1 and m2 '
+            'to have the same dtype"). This run uses full precision (mixed precision no) '
+            "instead: slower, but it trains. On a computer with a CUDA GPU, fp16 is used as set.",
+        )
+    ]
+
+
+def for_the_cpu(cfg: TrainingConfig) -> TrainingConfig:
+    """`cfg` as a CPU run must have it: fp16 mixed precision becomes full precision."""
+    if cfg.mixed_precision is MixedPrecision.FP16:
+        return cfg.model_copy(update={"mixed_precision": MixedPrecision.NO})
+    return cfg
 
 
 def _kept(parser: KohyaOutput) -> str:
