@@ -18,26 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from make_images import load_average, photo_like, warm
+from make_images import load_average, make_jpegs, photo_like, warm
 
 from lora_studio.core.dataset import ThumbnailCache, generate_thumbnails, scan_dataset
 from lora_studio.core.dataset.decode_check import DecodeVerdicts, verify_decodes
 from lora_studio.core.dataset.sidecar import Sidecar
-
-
-def _photos(folder: Path, count: int, size: tuple[int, int]) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    originals = []
-    for seed in range(min(4, count)):
-        path = folder / f"photo_{seed:05d}.jpg"
-        photo_like(*size, seed).save(path, "JPEG", quality=90)
-        originals.append(path)
-    paths = list(originals)
-    for index in range(len(originals), count):
-        path = folder / f"photo_{index:05d}.jpg"
-        shutil.copyfile(originals[index % len(originals)], path)
-        paths.append(path)
-    return paths
 
 
 def _timed(func) -> tuple[float, object]:  # type: ignore[no-untyped-def]
@@ -54,7 +39,7 @@ def main() -> None:
     load = load_average()
     with tempfile.TemporaryDirectory(prefix="bench-decode-") as tmp:
         root = Path(tmp) / "set"
-        paths = _photos(root, args.count, (4000, 3000))
+        paths = make_jpegs(root, args.count, (4000, 3000), unique=4)
         warm(paths)
         decode_s, first = _timed(lambda: verify_decodes(root, paths))
         verdicts_s, second = _timed(lambda: verify_decodes(root, paths))

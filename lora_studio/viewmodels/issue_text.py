@@ -38,3 +38,8 @@ def issue_text(issue: Issue) -> str:
 def marked_issue_text(issue: Issue) -> str:
     """With the mark of its severity, for lists that mix errors and warnings."""
     return ("✖ " if issue.is_error else "⚠ ") + issue_text(issue)
+
+
+def refused_text(field_errors: dict[str, str]) -> list[str]:
+    """A form's refused values ({field: why}) as the error lines that lead its Checks."""
+    return [marked_issue_text(Issue(name, "error", why)) for name, why in field_errors.items()]

@@ -33,7 +33,7 @@ from lora_studio.core.config.presets import (
 )
 from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.errors import LoraStudioError
-from lora_studio.viewmodels.issue_text import field_label, marked_issue_text
+from lora_studio.viewmodels.issue_text import field_label, marked_issue_text, refused_text
 from lora_studio.viewmodels.observable import Observable
 
 log = logging.getLogger(__name__)
@@ -98,10 +98,6 @@ def _spec(name: str) -> FieldSpec:
     if annotation is bool:
         return FieldSpec(name, label, "bool", description)
     return FieldSpec(name, label, "text", description, optional=optional)
-
-
-def _label_of(name: str) -> str:
-    return _spec(name).label if name in TrainingConfig.model_fields else name
 
 
 def field_specs() -> list[tuple[str, list[FieldSpec]]]:
@@ -246,7 +242,7 @@ class PresetsViewModel(QObject):
         self.estimate_text = "\n".join(lines)
         # A refused value (a learning rate of "abc") is a problem too: it leads the list, so the
         # Checks never say "No problems found" beside a red field.
-        refused = [f"✖ {_label_of(name)}: {message}" for name, message in self.field_errors.items()]
+        refused = refused_text(self.field_errors)
         self.issues_text = "\n".join(
             refused + [marked_issue_text(issue) for issue in estimate.issues]
         )

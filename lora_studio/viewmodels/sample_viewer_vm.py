@@ -31,7 +31,7 @@ class SampleViewerViewModel(QObject):
 
     title = Observable("")  # "Step 340 · loss 0.1234" or "No LoRA (reference)"
     prompt = Observable("")
-    position = Observable("")  # "Prompt 2 of 3 · checkpoint 4 of 5"
+    position = Observable("")  # "Prompt 2 of 3 · row 4 of 5"
     message = Observable("")  # why there is no picture, else ""
     path = Observable("")
 
@@ -44,10 +44,6 @@ class SampleViewerViewModel(QObject):
         self._row = 0
         self._column = 0
         self._generation = 0
-
-    @property
-    def cell(self) -> tuple[int, int]:
-        return self._row, self._column
 
     def open_at(self, row: int, column: int) -> None:
         self._row, self._column = self._clamped(row, column)

@@ -24,6 +24,12 @@ from tests.fakes.tiny_checkpoint import write_checkpoint
 FAKE = Path(__file__).resolve().parents[1] / "fakes" / "fake_kohya"
 
 
+def fake_kohya_train(dataset: Path, model: Path) -> list[str]:
+    """`train DATASET` with the SD 1.5 preset on the fake sd-scripts, run by this Python."""
+    args = ["train", str(dataset), "--backend", "kohya", "--sd-scripts", str(FAKE)]
+    return [*args, "--python", sys.executable, "--preset", "sd15", "--base-model", str(model)]
+
+
 def test_train_with_kohya_to_a_verified_lora(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -108,8 +114,7 @@ def test_an_8bit_optimizer_without_bitsandbytes_is_refused_with_the_fix(
     monkeypatch.setenv("PYTHONPATH", str(FAKE / "site"))
     dataset = make_dataset(tmp_path / "d")
     model = write_checkpoint(tmp_path / "sd15.safetensors")
-    args = ["train", str(dataset), "--backend", "kohya", "--sd-scripts", str(FAKE)]
-    args += ["--python", sys.executable, "--preset", "sd15", "--base-model", str(model)]
+    args = fake_kohya_train(dataset, model)
     code = main([*args, "--set", "optimizer=AdamW8bit"])
     assert code == 2
     assert "pip install bitsandbytes" in capsys.readouterr().err
@@ -121,8 +126,7 @@ def test_a_checkpoint_of_another_model_is_refused_before_kohya_starts(
     monkeypatch.setenv("PYTHONPATH", str(FAKE / "site"))
     dataset = make_dataset(tmp_path / "d")
     model = write_checkpoint(tmp_path / "juggernaut_xl.safetensors", base="sdxl")
-    args = ["train", str(dataset), "--backend", "kohya", "--sd-scripts", str(FAKE)]
-    args += ["--python", sys.executable, "--preset", "sd15", "--base-model", str(model)]
+    args = fake_kohya_train(dataset, model)
     code = main([*args, "--set", "optimizer=AdamW", "--out", str(tmp_path / "out")])
     assert code == 2
     err = capsys.readouterr().err
@@ -153,8 +157,7 @@ def test_ctrl_c_cancels_the_trainer_and_keeps_its_checkpoint(tmp_path: Path) -> 
     model = write_checkpoint(tmp_path / "sd15.safetensors")
     env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{FAKE / 'site'}"}
     env["FAKE_KOHYA_FAULT"] = "hang"  # the fake stops at step 4 and waits to be stopped
-    args = ["train", str(dataset), "--backend", "kohya", "--sd-scripts", str(FAKE)]
-    args += ["--python", sys.executable, "--preset", "sd15", "--base-model", str(model)]
+    args = fake_kohya_train(dataset, model)
     args += ["--set", "optimizer=AdamW", "--set", "max_steps=6", "--set", "output_name=hero"]
     process = subprocess.Popen(
         [sys.executable, "-m", "lora_studio.cli", *args, "--out", str(tmp_path / "out"), "--json"],

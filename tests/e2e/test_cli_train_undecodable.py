@@ -5,7 +5,6 @@ count, the steps and the folder staged for kohya — and named with what to do."
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,9 +14,8 @@ from lora_studio.cli import main
 from lora_studio.core.jobs import JobStore
 from tests.dataset_fixtures import damage_png_idat, truncate_to_half, write_picture
 from tests.e2e.test_cli_train_comfyui import json_lines, make_dataset
+from tests.e2e.test_cli_train_kohya import FAKE, fake_kohya_train
 from tests.fakes.tiny_checkpoint import write_checkpoint
-
-FAKE = Path(__file__).resolve().parents[1] / "fakes" / "fake_kohya"
 
 
 def _damaged_dataset(folder: Path) -> Path:
@@ -33,8 +31,7 @@ def test_train_leaves_undecodable_pictures_out_and_names_them(
     monkeypatch.setenv("PYTHONPATH", str(FAKE / "site"))
     dataset = _damaged_dataset(tmp_path / "set")
     model = write_checkpoint(tmp_path / "sd15.safetensors")
-    args = ["train", str(dataset), "--backend", "kohya", "--sd-scripts", str(FAKE)]
-    args += ["--python", sys.executable, "--preset", "sd15", "--base-model", str(model)]
+    args = fake_kohya_train(dataset, model)
     args += ["--set", "max_steps=4", "--set", "optimizer=AdamW", "--out", str(tmp_path / "out")]
     code = main([*args, "--trainer-arg=--max_data_loader_n_workers=0", "--json"])
     captured = capsys.readouterr()

@@ -9,8 +9,6 @@ have reasons. One function for the wizard's review and `lora-studio train`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from lora_studio.core.backends.base import DatasetSummary
 from lora_studio.core.config.training_config import ModelFamily, TrainingConfig
 from lora_studio.core.training.dataset_input import split_tags
@@ -35,7 +33,7 @@ def caption_style_warning(config: TrainingConfig, dataset: DatasetSummary, remed
     if config.base_model_family is not ModelFamily.FLUX_DEV:
         return ""
     captions = [item.caption.strip() for item in dataset.items if item.caption.strip()]
-    tagged = list(_tag_lists(captions))
+    tagged = [caption for caption in captions if is_tag_list(caption)]
     if not captions or len(tagged) < _SHARE * len(captions):
         return ""
     example = tagged[0] if len(tagged[0]) <= 60 else tagged[0][:57].rstrip(", ") + "…"
@@ -44,7 +42,3 @@ def caption_style_warning(config: TrainingConfig, dataset: DatasetSummary, remed
         "prompts as sentences: captions like “ohwx, a woman with red hair reading in a garden” "
         f"train a LoRA that follows prompts better. {remedy}"
     )
-
-
-def _tag_lists(captions: Iterable[str]) -> Iterable[str]:
-    return (caption for caption in captions if is_tag_list(caption))

@@ -12,11 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from lora_studio.core.weights.families import CONTEXT_WIDTHS, BaseModel
+from lora_studio.core.weights.families import CONTEXT_WIDTHS, FLUX_MARKERS, SD3_MARKERS, BaseModel
 from lora_studio.core.weights.header import SafetensorsHeader
-
-_FLUX_MARKERS = ("double_blocks.", "single_blocks.")
-_SD3_MARKERS = ("joint_blocks.",)
 
 
 @dataclass(frozen=True)
@@ -28,9 +25,9 @@ class CheckpointBase:
 def checkpoint_base(header: SafetensorsHeader) -> CheckpointBase | None:
     """The base model the checkpoint's tensors show, or None when they show none we know."""
     names = list(header.tensors)
-    if any(marker in name for name in names for marker in _FLUX_MARKERS):
+    if any(marker in name for name in names for marker in FLUX_MARKERS):
         return CheckpointBase(BaseModel.FLUX, "Flux transformer blocks")
-    if any(marker in name for name in names for marker in _SD3_MARKERS):
+    if any(marker in name for name in names for marker in SD3_MARKERS):
         return CheckpointBase(BaseModel.SD3, "SD3 joint blocks")
     widths = Counter(
         info.shape[1]

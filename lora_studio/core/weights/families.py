@@ -209,7 +209,7 @@ def detect_family(modules: Mapping[str, Module], metadata: Mapping[str, str]) ->
     lycoris_module = metadata.get("ss_network_module", "").startswith("lycoris")
     if lycoris_module or main_algorithm(modules.values()) in (LOHA, LOKR, OFT, DORA):
         return KeyFamily.LYCORIS
-    if _has(names, _FLUX_MARKERS):
+    if _has(names, FLUX_MARKERS):
         return KeyFamily.KOHYA_FLUX
     if _has(names, _KOHYA_SDXL_MARKERS):
         return KeyFamily.KOHYA_SDXL
@@ -218,8 +218,8 @@ def detect_family(modules: Mapping[str, Module], metadata: Mapping[str, str]) ->
     return KeyFamily.KOHYA_OTHER
 
 
-_FLUX_MARKERS = ("double_blocks", "single_blocks", "single_transformer_blocks")
-_SD3_MARKERS = ("joint_blocks",)
+FLUX_MARKERS = ("double_blocks", "single_blocks", "single_transformer_blocks")
+SD3_MARKERS = ("joint_blocks",)
 # kohya names SDXL's U-Net with SGM block names and its two text encoders te1/te2.
 _KOHYA_SDXL_MARKERS = (
     "lora_te1_",
@@ -298,9 +298,9 @@ def _in_features(module: Module) -> int | None:
 
 def _base_from_keys(modules: Mapping[str, Module]) -> BaseModelGuess:
     names = list(modules)
-    if _has(names, _FLUX_MARKERS):
+    if _has(names, FLUX_MARKERS):
         return BaseModelGuess(BaseModel.FLUX, "keys", "Flux block names (double/single blocks)")
-    if _has(names, _SD3_MARKERS):
+    if _has(names, SD3_MARKERS):
         return BaseModelGuess(BaseModel.SD3, "keys", "SD3 block names (joint_blocks)")
     # The cross-attention input width is the text-encoder width the U-Net was built for.
     widths = Counter(

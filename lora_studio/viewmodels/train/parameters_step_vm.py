@@ -25,7 +25,7 @@ from lora_studio.core.config.training_config import TrainingConfig
 from lora_studio.core.config.training_length import DatasetShape
 from lora_studio.core.errors import LoraStudioError
 from lora_studio.core.jobs.naming import run_base
-from lora_studio.viewmodels.issue_text import field_label, marked_issue_text
+from lora_studio.viewmodels.issue_text import field_label, marked_issue_text, refused_text
 from lora_studio.viewmodels.observable import Observable
 from lora_studio.viewmodels.presets_vm import config_to_text
 from lora_studio.viewmodels.train.background import BackgroundWork, has_running_loop
@@ -266,8 +266,7 @@ class ParametersStepViewModel(QObject):
         issues = self._estimate(config)
         # A refused value (a learning rate of "abc", no checkpoint) leads the Checks, as on the
         # Presets page: they never say "No problems found" beside a field marked in red.
-        labels = {spec.name: spec.label for spec in self.fields}
-        refused = [f"✖ {labels.get(name, name)}: {message}" for name, message in errors.items()]
+        refused = refused_text(errors)
         self.issues_text = "\n".join([*refused, self.issues_text] if self.issues_text else refused)
         if self.checkpoints and config.base_model and config.base_model not in self.checkpoints:
             # A warning, not a red field: the backend is chosen in the next step, and a cloud

@@ -13,9 +13,8 @@ from pathlib import Path
 from lora_studio.core.backends.kohya.backend import KohyaBackend
 from lora_studio.core.backends.kohya.command_text import command_lines
 from lora_studio.core.backends.kohya.entry import KohyaSettings
-from tests.core.backends.test_kohya_backend import FAKE, model, run_job, training_config
-
-__all__ = ["model"]  # the fixture
+from tests.core.backends.test_kohya_backend import FAKE, run_job, training_config
+from tests.fakes.tiny_checkpoint import write_checkpoint
 
 
 def test_one_flag_per_line_quoted_for_the_shell() -> None:
@@ -31,9 +30,8 @@ def test_one_flag_per_line_quoted_for_the_shell() -> None:
     ]
 
 
-def test_command_sh_reruns_the_same_arguments_and_the_preview_shows_them(
-    tmp_path: Path, model: Path
-) -> None:
+def test_command_sh_reruns_the_same_arguments_and_the_preview_shows_them(tmp_path: Path) -> None:
+    model = write_checkpoint(tmp_path / "models" / "sd15.safetensors")
     argv_file = tmp_path / "argv.json"
     final, _, _, backend = run_job(tmp_path, model, {"FAKE_KOHYA_ARGV": str(argv_file)})
     ran = json.loads(argv_file.read_text())
@@ -59,6 +57,7 @@ def test_command_sh_reruns_the_same_arguments_and_the_preview_shows_them(
     ]
 
 
-def test_no_preview_when_sd_scripts_is_not_set_up(tmp_path: Path, model: Path) -> None:
+def test_no_preview_when_sd_scripts_is_not_set_up(tmp_path: Path) -> None:
+    model = write_checkpoint(tmp_path / "sd15.safetensors")
     settings = KohyaSettings(sd_scripts=str(tmp_path / "nowhere"), python=sys.executable)
     assert KohyaBackend(settings).command_preview(training_config(model)) is None

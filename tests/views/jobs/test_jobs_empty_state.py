@@ -4,30 +4,12 @@ that hides every job says so and offers to show all; the first job brings the ta
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import pytest
 
 from lora_studio.core.jobs import Job, JobStatus, JobStore, StatusChanged
 from lora_studio.viewmodels.jobs_vm import JobsViewModel
 from lora_studio.views.pages.jobs_page import JobsPage
 from tests.screenshots import shots_dir
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[JobStore]:
-    job_store = JobStore(tmp_path / "jobs.sqlite3")
-    yield job_store
-    job_store.close()
-
-
-@pytest.fixture
-def executor() -> Iterator[ThreadPoolExecutor]:
-    pool = ThreadPoolExecutor(max_workers=1)
-    yield pool
-    pool.shutdown(wait=True)
 
 
 def test_no_job_offers_to_train_and_a_filter_offers_all(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -47,13 +47,6 @@ class FakeEvents:
         for event in events:
             for listener in list(self.listeners):
                 listener(job_id, event)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[JobStore]:
-    job_store = JobStore(tmp_path / "jobs.sqlite3")
-    yield job_store
-    job_store.close()
 
 
 def running_job(store: JobStore, name: str = "ink", total: int | None = 200) -> Job:

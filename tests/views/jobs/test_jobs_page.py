@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import pytest
 
 from lora_studio.core.jobs import (
     Failed,
@@ -22,20 +18,6 @@ from lora_studio.core.jobs import (
 from lora_studio.viewmodels.jobs_vm import JobsViewModel, format_duration
 from lora_studio.viewmodels.models.jobs_table_model import JOB_ID_ROLE
 from lora_studio.views.pages.jobs_page import JobsPage
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[JobStore]:
-    job_store = JobStore(tmp_path / "jobs.sqlite3")
-    yield job_store
-    job_store.close()
-
-
-@pytest.fixture
-def executor() -> Iterator[ThreadPoolExecutor]:
-    pool = ThreadPoolExecutor(max_workers=1)
-    yield pool
-    pool.shutdown(wait=True)
 
 
 def add_running_job(store: JobStore, name: str = "hero-style", steps: int = 120) -> Job:

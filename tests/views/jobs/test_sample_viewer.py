@@ -4,10 +4,8 @@ copies the prompt, and says so plainly when a picture is missing or cannot be re
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
@@ -17,13 +15,6 @@ from lora_studio.views.jobs.sample_viewer import SampleViewer
 from lora_studio.views.pages.jobs_page import JobsPage
 from tests.screenshots import shots_dir
 from tests.views.jobs.test_samples_grid import finished_job_with_samples
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[JobStore]:
-    job_store = JobStore(tmp_path / "jobs.sqlite3")
-    yield job_store
-    job_store.close()
 
 
 def _shown_image(viewer: SampleViewer) -> bool:

@@ -3,10 +3,8 @@ and "use this checkpoint" through the real TrainingService (verified, stamped, o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
@@ -26,13 +24,6 @@ from lora_studio.core.weights import read_metadata
 from lora_studio.viewmodels.jobs_vm import JobsViewModel
 from lora_studio.views.pages.jobs_page import JobsPage
 from tests.views.jobs.test_jobs_live import _write_tiny_lora
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[JobStore]:
-    job_store = JobStore(tmp_path / "jobs.sqlite3")
-    yield job_store
-    job_store.close()
 
 
 def finished_job_with_samples(store: JobStore, tmp_path: Path) -> Job:

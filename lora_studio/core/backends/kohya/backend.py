@@ -193,9 +193,9 @@ class KohyaBackend:
         return EffectiveSettings()
 
     def _argv(
-        self, config: TrainingConfig, run_dir: Path, job_id: str
+        self, config: TrainingConfig, files: RunFiles, job_id: str
     ) -> tuple[list[str], list[str]]:
-        """(program, arguments) of the trainer for a run in `run_dir`; program is the script,
+        """(program, arguments) of the trainer for a run in `files`; program is the script,
         or accelerate launching it. The one builder of both the run and its preview."""
         assert self.sd_scripts is not None
         script = self.sd_scripts / SCRIPTS[config.base_model_family]
@@ -203,12 +203,12 @@ class KohyaBackend:
             config = for_the_cpu(config)  # said by validate's warning
         args = trainer_args(
             config,
-            dataset_config=run_dir / "dataset.toml",
-            output_dir=RunFiles(run_dir).output,
+            dataset_config=files.dataset_toml,
+            output_dir=files.output,
             output_name=config.output_name,
             comment=f"LoRA Studio job {job_id}",
             extra=self.settings.trainer_args,
-            sample_prompts=run_dir / "sample_prompts.txt" if config.sample_prompts else None,
+            sample_prompts=files.sample_prompts if config.sample_prompts else None,
         )
         return self._command(script), args
 
@@ -222,7 +222,9 @@ class KohyaBackend:
         if self._install_problem():
             return None
         try:
-            program, args = self._argv(_config(config), Path(RUN_FOLDER_PLACEHOLDER), "<id>")
+            program, args = self._argv(
+                _config(config), RunFiles(Path(RUN_FOLDER_PLACEHOLDER)), "<id>"
+            )
         except BackendError:
             return None  # accelerate asked for but missing: validation says so
         return f"cd {shlex.quote(str(self.sd_scripts))}\n{command_lines(program, args)}"
@@ -281,21 +283,19 @@ class KohyaBackend:
             "phase": "starting",
         }
         await save_state(state, None)  # on record before anything starts
-        toml_path = files.root / "dataset.toml"
-
-        prompts_path = files.root / "sample_prompts.txt" if config.sample_prompts else None
-        program, args = self._argv(config, files.root, job.id)
+        program, args = self._argv(config, files, job.id)
         script_text = command_script(
             self.sd_scripts, program, args, f"The kohya training of LoRA Studio job {job.id}."
         )
 
         def prepare() -> None:
             subsets = stage_dataset(dataset, config, files.root / "dataset")
-            atomic_write_text(toml_path, dataset_toml(config, subsets, bucket_plan(config)))
-            if prompts_path is not None:
-                atomic_write_text(prompts_path, sample_prompts_text(config))
+            toml = dataset_toml(config, subsets, bucket_plan(config))
+            atomic_write_text(files.dataset_toml, toml)
+            if config.sample_prompts:
+                atomic_write_text(files.sample_prompts, sample_prompts_text(config))
             # The exact command, kept with the run: what ran, and how to run it again by hand.
-            atomic_write_text(files.root / "command.sh", script_text)
+            atomic_write_text(files.command, script_text)
 
         await asyncio.to_thread(prepare)
         process = await start_run(files, self.python, [*program, *args], self.sd_scripts)

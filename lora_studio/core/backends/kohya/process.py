@@ -52,6 +52,19 @@ class RunFiles:
     def output(self) -> Path:
         return self.root / "output"
 
+    @property
+    def dataset_toml(self) -> Path:
+        return self.root / "dataset.toml"
+
+    @property
+    def sample_prompts(self) -> Path:
+        return self.root / "sample_prompts.txt"
+
+    @property
+    def command(self) -> Path:
+        """The command that ran, as a script to run again by hand."""
+        return self.root / "command.sh"
+
     def read_exit_status(self) -> int | None:
         try:
             return int(self.exit_status.read_text(encoding="utf-8").strip())
